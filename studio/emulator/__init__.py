@@ -1,0 +1,1 @@
+"""The Gemini API emulator: a real HTTP server that answers as Google does."""

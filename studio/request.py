@@ -1,0 +1,146 @@
+"""What a person asks for, and the checks that turn bad settings into plain words."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from studio.catalogue import DEFAULT_CATALOGUE, Catalogue, ModelSpec
+
+MAX_IMAGES_PER_BATCH = 8
+MAX_PROMPT_CHARS = 30_000  # far above any useful prompt, well under the API's limit
+OUTPUT_FORMATS = ("PNG", "JPEG")
+
+
+@dataclass(frozen=True)
+class ReferenceImage:
+    """One reference image, already checked and downscaled by ``studio.images``."""
+
+    name: str
+    data: bytes = field(repr=False)
+    mime_type: str  # "image/png" or "image/jpeg"
+    width: int = 0
+    height: int = 0
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """Everything needed to make one batch of images."""
+
+    prompt: str
+    model_id: str
+    aspect_ratio: str = "1:1"
+    image_size: str = "1K"
+    output_format: str = "PNG"
+    jpeg_quality: int = 90
+    count: int = 1
+    references: tuple[ReferenceImage, ...] = ()
+    seed: int | None = None
+    temperature: float | None = None
+    system_instruction: str | None = None
+    include_thoughts: bool = False
+
+    def recipe(self) -> dict:
+        """The settings that recreate this request (no image bytes), for files and history."""
+        return {
+            "prompt": self.prompt,
+            "model": self.model_id,
+            "aspect_ratio": self.aspect_ratio,
+            "image_size": self.image_size,
+            "output_format": self.output_format,
+            "jpeg_quality": self.jpeg_quality,
+            "count": self.count,
+            "seed": self.seed,
+            "temperature": self.temperature,
+            "system_instruction": self.system_instruction,
+            "references": len(self.references),
+        }
+
+
+class ValidationError(ValueError):
+    """A request the model cannot take; ``problems`` are sentences for a person."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = problems
+
+
+def problems_with(request: GenerationRequest, catalogue: Catalogue = DEFAULT_CATALOGUE) -> list[str]:
+    """Every reason the request cannot be sent, in plain words (empty when it is fine)."""
+    spec = catalogue.resolve(request.model_id) if request.model_id.strip() else None
+    problems: list[str] = []
+    prompt = request.prompt.replace("\x00", "")
+    if not prompt.strip():
+        problems.append("Write a prompt first: describe the image you want.")
+    elif len(prompt) > MAX_PROMPT_CHARS:
+        problems.append(
+            f"The prompt is {len(prompt):,} characters; keep it under {MAX_PROMPT_CHARS:,}."
+        )
+    if spec is None:
+        problems.append("Choose a model.")
+        return problems
+    problems += _settings_problems(request, spec)
+    return problems
+
+
+def _settings_problems(request: GenerationRequest, spec: ModelSpec) -> list[str]:
+    problems: list[str] = []
+    if request.aspect_ratio not in spec.ratios:
+        problems.append(
+            f"{spec.label} does not take the aspect ratio {request.aspect_ratio}; "
+            f"choose one of {', '.join(spec.ratios)}."
+        )
+    if request.image_size not in spec.sizes:
+        if len(spec.sizes) == 1:
+            problems.append(f"{spec.label} accepts {spec.sizes[0]} only.")
+        else:
+            problems.append(
+                f"{spec.label} does not take the size {request.image_size!r}; "
+                f"choose {', '.join(spec.sizes)} (with a capital K)."
+            )
+    if request.output_format not in OUTPUT_FORMATS:
+        problems.append(f"Output format must be PNG or JPEG, not {request.output_format!r}.")
+    if not 1 <= request.jpeg_quality <= 100:
+        problems.append(f"JPEG quality must be between 1 and 100; you set {request.jpeg_quality}.")
+    if not 1 <= request.count <= MAX_IMAGES_PER_BATCH:
+        problems.append(
+            f"Number of images must be between 1 and {MAX_IMAGES_PER_BATCH}; you asked for {request.count}."
+        )
+    n_refs = len(request.references)
+    if n_refs > spec.max_references:
+        problems.append(
+            f"{spec.label} takes at most {spec.max_references} reference images; you added {n_refs}."
+        )
+    if request.temperature is not None and not 0.0 <= request.temperature <= 2.0:
+        problems.append(f"Temperature must be between 0 and 2; you set {request.temperature}.")
+    if request.seed is not None and not 0 <= request.seed < 2**31:
+        problems.append("Seed must be a whole number between 0 and 2,147,483,647.")
+    return problems
+
+
+def warnings_for(request: GenerationRequest, catalogue: Catalogue = DEFAULT_CATALOGUE) -> list[str]:
+    """Advice that does not block sending (e.g. more references than a model handles well)."""
+    spec = catalogue.resolve(request.model_id)
+    n_refs = len(request.references)
+    if spec.recommended_references < n_refs <= spec.max_references:
+        return [
+            f"{spec.label} works best with up to {spec.recommended_references} reference images; "
+            f"you added {n_refs}. Nano Banana Pro keeps up to 14 faithful."
+        ]
+    return []
+
+
+def validate(request: GenerationRequest, catalogue: Catalogue = DEFAULT_CATALOGUE) -> GenerationRequest:
+    """Return the request (prompt cleaned of NUL characters) or raise ValidationError."""
+    problems = problems_with(request, catalogue)
+    if problems:
+        raise ValidationError(problems)
+    if "\x00" in request.prompt:
+        from dataclasses import replace
+
+        return replace(request, prompt=request.prompt.replace("\x00", ""))
+    return request
