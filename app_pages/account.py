@@ -1,0 +1,88 @@
+"""Account: who is connected, how, to which project, until when, and sign-out."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from components import auth
+
+MODE_LABELS = {
+    "api_key": "Gemini API key",
+    "oauth": "Sign in with Google (Gemini API)",
+    "vertex": "Vertex AI, with your Google sign-in",
+    "offline": "Offline emulator: images are emulated, no real API is called",
+}
+
+
+def _expiry_text(seconds_left: float | None) -> str:
+    if seconds_left is None:
+        return "unknown (the provider did not say)"
+    at = datetime.fromtimestamp(time.time() + seconds_left, tz=UTC).strftime("%H:%M UTC")
+    if seconds_left <= 0:
+        return f"expired at {at}; it is renewed before the next generation"
+    minutes = int(seconds_left // 60)
+    return f"in {minutes} min (at {at}); renewed automatically 5 minutes before"
+
+
+def _render_quota_project(connection: object) -> None:
+    current = getattr(connection, "quota_project", None) or ""
+    value = st.text_input(
+        "Quota project",
+        value=current,
+        key="account_quota_project",
+        placeholder="none: the OAuth client's project is billed",
+        help="Sent as x-goog-user-project. A project without quota for a model answers 429 'limit: 0'.",
+    )
+    if value.strip() != current and st.button("Save quota project", key="account_quota_save"):
+        st.session_state[auth.CONNECTION_KEY] = replace(connection, quota_project=value.strip() or None)  # type: ignore[type-var]
+        st.rerun()
+
+
+def render() -> None:
+    """The page body."""
+    st.title("Account")
+    connection = st.session_state.get(auth.CONNECTION_KEY)
+    if connection is None:
+        st.info("Not connected. Sign in with Google, or connect with an API key on the welcome page.")
+        auth.render_google_sign_in(key="account_sign_in")
+        return
+
+    mode = getattr(connection, "mode", "")
+    st.markdown(f"**Connected with:** {MODE_LABELS.get(mode, mode)}")
+    name, email = getattr(connection, "name", None), getattr(connection, "email", None)
+    if mode in auth.OAUTH_MODES:
+        picture = getattr(connection, "picture", None)
+        cols = st.columns([1, 8]) if picture else [st.container()]
+        if picture:
+            cols[0].image(picture, width=48)
+        who = " · ".join(x for x in (name, email) if x) or "Google account"
+        cols[-1].markdown(f"**Signed in as:** {who}  \n`{getattr(connection, 'subject', '')}`")
+        st.markdown(f"**Access token expires:** {_expiry_text(auth.token_seconds_left())}")
+    if mode == "vertex":
+        st.markdown(f"**Vertex AI project:** `{getattr(connection, 'project', '')}` in "
+                    f"`{getattr(connection, 'location', '') or 'global'}`")
+    elif mode == "oauth":
+        project = getattr(connection, "quota_project", None)
+        st.markdown(f"**Billed project:** {f'`{project}`' if project else 'the OAuth client project'}")
+    base_url = getattr(connection, "base_url", None)
+    if base_url:
+        st.markdown(f"**API endpoint:** `{base_url}`")
+
+    if mode == "oauth":
+        _render_quota_project(connection)
+    if mode in auth.OAUTH_MODES:
+        with st.expander("Vertex AI", expanded=mode == "vertex"):
+            auth.render_vertex_fields(key="account_vertex")
+
+    label = "Sign out of Google" if mode in auth.OAUTH_MODES else "Disconnect"
+    if st.button(label, key="account_sign_out", type="primary"):
+        auth.sign_out()
+        st.rerun()
+    st.caption("Signing out revokes Google's grant. Images made in this session stay viewable.")
+
+
+render()
