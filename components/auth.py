@@ -129,6 +129,10 @@ def render_google_sign_in(*, key: str = "google_sign_in", show_quota_field: bool
         return
     if not result or not result.get("token"):
         return
+    if not result.get("state"):
+        # streamlit-oauth checks the state only when the callback carries one; refuse the rest.
+        _fail("Sign-in was refused: the answer carried no state for this sign-in attempt. Please try again.")
+        return
     st.session_state[ATTEMPT_KEY] = attempt + 1
     try:
         complete_sign_in(config, dict(result["token"]))

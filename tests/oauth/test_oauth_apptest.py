@@ -84,6 +84,19 @@ def test_wrong_state_is_refused(provider: Any, monkeypatch: pytest.MonkeyPatch) 
     assert provider.grants("authorization_code") == []  # the code was never exchanged
 
 
+def test_callback_without_state_is_refused(provider: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """streamlit-oauth skips its state check when the callback has no state; the studio does not."""
+
+    def popup_answer(authorization_url: str, key: str, **_: Any) -> dict[str, str] | None:
+        return {"code": provider.obtain_code(authorization_url)} if key == "google_sign_in_0" else None
+
+    monkeypatch.setattr(streamlit_oauth, "_authorize_button", popup_answer)
+    at = _app(_sign_in_script, provider).run()
+    assert not at.exception, at.exception
+    assert "carried no state" in _texts(at)
+    assert "connection" not in at.session_state and "oauth_token" not in at.session_state
+
+
 def test_sign_in_at_component_boundary(provider: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The right state: the code is exchanged (with a PKCE verifier) and userinfo names the person."""
     import streamlit as st
@@ -174,3 +187,42 @@ def test_account_page_api_key_disconnect() -> None:
     assert "Gemini API key" in _texts(at) and "secret-key-value" not in _texts(at)
     at.button(key="account_sign_out").click().run()
     assert "connection" not in at.session_state
+
+
+def _vertex_script() -> None:
+    from components import auth
+
+    auth.render_vertex_fields()
+
+
+def test_vertex_after_google_sign_in(provider: Any) -> None:
+    token = provider.obtain_token()
+    at = _app(_vertex_script, provider)
+    at.session_state["connection"] = _connection(token)
+    at.session_state["oauth_token"] = token
+    at.run()
+    at.text_input(key="vertex_project").input("vertex-proj").run()
+    at.button(key="vertex_use").click().run()
+    assert not at.exception, at.exception
+    connection = at.session_state["connection"]
+    assert (connection.mode, connection.project, connection.location) == ("vertex", "vertex-proj", "global")
+    assert connection.access_token == token["access_token"]
+
+
+def test_no_quota_failure_explained(provider: Any) -> None:
+    from studio.results import Failure, FailureKind
+
+    def script() -> None:
+        import streamlit as st
+
+        from components import auth
+
+        st.write(auth.explain_failure(st.session_state["failure"]) or "NONE")
+
+    at = _app(script, provider)
+    at.session_state["failure"] = Failure(
+        kind=FailureKind.QUOTA, message="Quota reached", http_status=429,
+        detail="429 RESOURCE_EXHAUSTED Quota exceeded for metric ... limit: 0, model: gemini-3-pro-image",
+    )
+    at.run()
+    assert "no quota at all" in _texts(at)

@@ -1,0 +1,100 @@
+"""Google's error bodies, exactly as the Gemini API sends them."""
+
+from __future__ import annotations
+
+_TYPE = "type.googleapis.com/google.rpc."
+
+
+class ApiError(Exception):
+    """An error the emulator answers with: HTTP code, gRPC status, message, details."""
+
+    def __init__(self, code: int, status: str, message: str, details: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.message = message
+        self.details = details or []
+
+    def body(self) -> dict:
+        return {"error": {"code": self.code, "message": self.message, "status": self.status,
+                          "details": self.details}}
+
+
+def error_info(reason: str, **metadata: str) -> dict:
+    return {"@type": _TYPE + "ErrorInfo", "reason": reason, "domain": "googleapis.com",
+            "metadata": {"service": "generativelanguage.googleapis.com", **metadata}}
+
+
+def bad_request(message: str, field: str | None = None) -> ApiError:
+    details = []
+    if field:
+        details.append({"@type": _TYPE + "BadRequest",
+                        "fieldViolations": [{"field": field, "description": message}]})
+    return ApiError(400, "INVALID_ARGUMENT", message, details)
+
+
+def api_key_invalid() -> ApiError:
+    return ApiError(400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.",
+                    [error_info("API_KEY_INVALID"),
+                     {"@type": _TYPE + "LocalizedMessage", "locale": "en-US",
+                      "message": "API key not valid. Please pass a valid API key."}])
+
+
+def key_and_token() -> ApiError:
+    return ApiError(400, "INVALID_ARGUMENT",
+                    "The API Key and the authentication credential are from different projects.",
+                    [error_info("API_KEY_SERVICE_BLOCKED")])
+
+
+def no_credentials() -> ApiError:
+    return ApiError(403, "PERMISSION_DENIED",
+                    "Method doesn't allow unregistered callers (callers without established identity). "
+                    "Please use API Key or other form of API consumer identity to call this API.")
+
+
+def unauthenticated() -> ApiError:
+    return ApiError(401, "UNAUTHENTICATED",
+                    "Request had invalid authentication credentials. Expected OAuth 2 access token, "
+                    "login cookie or other valid authentication credential. "
+                    "See https://developers.google.com/identity/sign-in/web/devconsole-project.",
+                    [error_info("ACCESS_TOKEN_EXPIRED", method="google.ai.generativelanguage.v1beta."
+                                "GenerativeService.GenerateContent")])
+
+
+def scope_insufficient() -> ApiError:
+    return ApiError(403, "PERMISSION_DENIED", "Request had insufficient authentication scopes.",
+                    [error_info("ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+                                method="google.ai.generativelanguage.v1beta.GenerativeService.GenerateContent")])
+
+
+def model_not_found(model: str, version: str) -> ApiError:
+    return ApiError(404, "NOT_FOUND",
+                    f"models/{model} is not found for API version {version}, or is not supported for "
+                    "generateContent. Call ListModels to see the list of available models and their "
+                    "supported methods.")
+
+
+def quota(model: str, retry_s: int = 1, zero: bool = False) -> ApiError:
+    limit = 0 if zero else 10
+    metric = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
+    message = (f"You exceeded your current quota, please check your plan and billing details. "
+               f"* Quota exceeded for metric: {metric}, limit: {limit}, model: {model}\n"
+               f"Please retry in {retry_s}s.")
+    return ApiError(429, "RESOURCE_EXHAUSTED", message, [
+        {"@type": _TYPE + "QuotaFailure", "violations": [
+            {"quotaMetric": metric, "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+             "quotaDimensions": {"location": "global", "model": model}, "quotaValue": str(limit)}]},
+        {"@type": "type.googleapis.com/google.rpc.Help", "links": [
+            {"description": "Learn more about Gemini API quotas",
+             "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
+        {"@type": _TYPE + "RetryInfo", "retryDelay": f"{retry_s}s"},
+    ])
+
+
+def overloaded() -> ApiError:
+    return ApiError(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")
+
+
+def internal() -> ApiError:
+    return ApiError(500, "INTERNAL", "An internal error has occurred. Please retry or report in "
+                    "https://developers.generativeai.google/guide/troubleshooting")

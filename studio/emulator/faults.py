@@ -1,0 +1,71 @@
+"""Scripted faults: chosen per request by a prompt marker, or queued through the admin API.
+
+``[[fault:quota]]`` fails every request carrying it; ``[[fault:quota*2]]`` fails only the first
+two requests with that exact prompt, then lets them through (for retry tests);
+``[[fault:slow=2.5]]`` adds 2.5 s of latency.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter, deque
+from dataclasses import dataclass
+
+FAULTS = frozenset({
+    "quota", "quota_zero", "overloaded", "server_error", "hang", "prompt_blocked", "image_safety",
+    "text_only", "no_image", "malformed", "drop_stream", "wrong_mime", "slow",
+})
+_MARKER = re.compile(r"\[\[fault:([a-z_]+)(?:\*(\d+))?(?:=([\d.]+))?\]\]")
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    value: float = 0.0  # seconds for "slow", retry delay for "quota"
+
+
+class FaultBook:
+    """Which fault, if any, the next request meets. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queued: deque[Fault] = deque()
+        self._seen: Counter[str] = Counter()
+
+    def queue(self, name: str, count: int = 1, value: float = 0.0) -> None:
+        if name not in FAULTS:
+            raise ValueError(f"unknown fault {name!r}; choose from {sorted(FAULTS)}")
+        with self._lock:
+            self._queued.extend(Fault(name, value) for _ in range(count))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._queued.clear()
+            self._seen.clear()
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._queued)
+
+    def draw(self, prompt: str) -> list[Fault]:
+        """The faults for a request with this prompt: markers first, then a queued one."""
+        faults: list[Fault] = []
+        with self._lock:
+            markers = _MARKER.findall(prompt)
+            if markers:
+                self._seen[prompt] += 1
+            for name, times, value in markers:
+                if name not in FAULTS:
+                    continue
+                if times and self._seen[prompt] > int(times):
+                    continue
+                faults.append(Fault(name, float(value or 0)))
+            if self._queued:
+                faults.append(self._queued.popleft())
+        return faults
+
+
+def strip_markers(prompt: str) -> str:
+    """The prompt as drawn on the image, without fault markers."""
+    return _MARKER.sub("", prompt).strip()

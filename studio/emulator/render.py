@@ -1,0 +1,88 @@
+"""Draws the emulator's images: deterministic, visibly made from the prompt and the references.
+
+Rendering happens at a small size and is scaled up, and encoded answers are cached,
+so a 6336x2688 answer costs a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import textwrap
+import threading
+from collections import OrderedDict
+
+from PIL import Image, ImageDraw, ImageFont
+
+_CACHE: OrderedDict[tuple, bytes] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_CACHE_BYTES = 64 * 1024 * 1024  # bounded so an in-process emulator stays small
+_WORK_SIDE = 512  # longest side of the canvas the picture is drawn on
+
+
+def _palette(digest: bytes) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
+    first = (digest[0], digest[1], digest[2])
+    second = (255 - digest[3] // 2, digest[4], 255 - digest[5] // 2)
+    return first, second
+
+
+def _canvas(prompt: str, seed: int | None, width: int, height: int, references: list[bytes]) -> Image.Image:
+    digest = hashlib.sha256(f"{seed}|{prompt}".encode()).digest()
+    scale = _WORK_SIDE / max(width, height)
+    w, h = max(8, round(width * scale)), max(8, round(height * scale))
+    top, bottom = _palette(digest)
+    gradient = Image.linear_gradient("L").resize((w, h))
+    canvas = Image.composite(Image.new("RGB", (w, h), bottom), Image.new("RGB", (w, h), top), gradient)
+    draw = ImageDraw.Draw(canvas)
+    for i in range(6):  # a few shapes placed by the hash: different prompts look different
+        x, y = digest[6 + i] * w // 256, digest[12 + i] * h // 256
+        r = 8 + digest[18 + i] % max(9, min(w, h) // 4)
+        colour = (digest[24 + i % 8], digest[(25 + i) % 32], digest[(26 + i) % 32])
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=colour, outline=(255, 255, 255))
+    _paste_references(canvas, references)
+    font = ImageFont.load_default(size=max(10, min(w, h) // 14))
+    lines = textwrap.wrap(prompt.strip() or "(no prompt)", width=max(12, w // 14))[:4]
+    draw.multiline_text((10, 10), "\n".join(lines), fill=(255, 255, 255), font=font,
+                        stroke_width=2, stroke_fill=(0, 0, 0))
+    draw.text((10, h - 22), "EMULATED · Gemini API emulator", fill=(255, 255, 255),
+              font=ImageFont.load_default(size=12), stroke_width=1, stroke_fill=(0, 0, 0))
+    return canvas.resize((width, height), Image.Resampling.BILINEAR)
+
+
+def _paste_references(canvas: Image.Image, references: list[bytes]) -> None:
+    w, h = canvas.size
+    side = max(16, min(w, h) // 5)
+    for i, data in enumerate(references[:14]):
+        try:
+            with Image.open(io.BytesIO(data)) as ref:
+                ref.draft("RGB", (side, side))
+                thumb = ref.convert("RGB")
+                thumb.thumbnail((side, side))
+        except Exception:  # a reference the emulator cannot read is simply not drawn
+            continue
+        x = w - (i % 4 + 1) * (side + 4)
+        y = h - (i // 4 + 1) * (side + 4)
+        canvas.paste(thumb, (max(0, x), max(0, y)))
+
+
+def render(prompt: str, seed: int | None, width: int, height: int, references: list[bytes],
+           fmt: str = "PNG", tag: str = "") -> bytes:
+    """Encoded image bytes of exactly width x height, the same for the same inputs."""
+    ref_key = hashlib.sha256(b"".join(hashlib.sha256(r).digest() for r in references)).hexdigest()
+    key = (prompt, seed, width, height, ref_key, fmt, tag)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    image = _canvas(prompt + tag, seed, width, height, references)
+    out = io.BytesIO()
+    if fmt == "JPEG":
+        image.save(out, "JPEG", quality=85)
+    else:
+        image.save(out, "PNG", compress_level=1)
+    data = out.getvalue()
+    with _CACHE_LOCK:
+        _CACHE[key] = data
+        while sum(len(v) for v in _CACHE.values()) > _CACHE_BYTES and len(_CACHE) > 1:
+            _CACHE.popitem(last=False)
+    return data
