@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import threading
@@ -38,10 +39,8 @@ def main(argv: list[str] | None = None) -> None:
                  server.base_url, server.base_url)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         done.wait()
-    except KeyboardInterrupt:
-        pass
     server.stop()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -145,10 +146,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.state.in_flight -= 1
 
     def _read_json_quietly(self) -> None:
-        try:
+        with contextlib.suppress(errors.ApiError):
             self._read_json()
-        except errors.ApiError:
-            pass
 
     def _generate(self, version: str, model_id: str, streaming: bool, nonce: int) -> None:
         body = self._read_json()
