@@ -1,0 +1,125 @@
+"""One client factory for the three ways to connect: API key, Google OAuth token, Vertex AI.
+
+google-genai has no OAuth path for the Gemini Developer API, so OAuth mode uses a placeholder
+key and injected httpx clients whose auth hook drops ``x-goog-api-key`` and sends the bearer token.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+import httpx
+from google import genai
+from google.genai import types
+
+from studio.results import Failure
+
+MODES = ("api_key", "oauth", "vertex", "offline")
+_PLACEHOLDER_KEY = "oauth-bearer-placeholder"  # never sent: the auth hook removes it
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How this session reaches Gemini. Secrets are kept out of repr and str."""
+
+    mode: str
+    api_key: str | None = field(default=None, repr=False)
+    access_token: str | None = field(default=None, repr=False)
+    quota_project: str | None = None
+    project: str | None = None  # Vertex AI project
+    location: str | None = None  # Vertex AI location
+    base_url: str | None = None  # the emulator, or a custom endpoint
+    subject: str | None = None
+    email: str | None = None
+    name: str | None = None
+    picture: str | None = None
+    expires_at: float | None = None
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret string this connection carries, for redaction."""
+        return tuple(s for s in (self.api_key, self.access_token) if s)
+
+    @property
+    def is_offline(self) -> bool:
+        return self.mode == "offline"
+
+    @property
+    def label(self) -> str:
+        return {"api_key": "Gemini API key", "oauth": "Google account", "vertex": "Vertex AI",
+                "offline": "Offline emulator"}.get(self.mode, self.mode)
+
+    def expires_in_s(self) -> float | None:
+        return None if self.expires_at is None else self.expires_at - time.time()
+
+
+def normalize_api_key(raw: str | None) -> tuple[str, list[str]]:
+    """The key without surrounding whitespace, and notes for the person; ValueError for an empty key."""
+    if raw is None or not raw.strip():
+        raise ValueError("Paste your Gemini API key first; the field is empty.")
+    key = raw.strip()
+    notes = []
+    if key != raw:
+        notes.append("Your key had spaces or line breaks around it; they were removed.")
+    if any(c.isspace() for c in key):
+        raise ValueError("The API key contains spaces in the middle; copy it again from Google AI Studio.")
+    return key, notes
+
+
+class _BearerAuth(httpx.Auth):
+    """Swap the placeholder API key for the user's OAuth token on every request."""
+
+    def __init__(self, token: str, quota_project: str | None) -> None:
+        self._token = token
+        self._quota_project = quota_project
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.pop("x-goog-api-key", None)
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        if self._quota_project:
+            request.headers["x-goog-user-project"] = self._quota_project
+        yield request
+
+
+def _http_options(connection: Connection, timeout_s: float | None) -> types.HttpOptions:
+    kwargs: dict = {"api_version": "v1beta"}
+    if connection.base_url:
+        kwargs["base_url"] = connection.base_url
+    if timeout_s:
+        kwargs["timeout"] = int(timeout_s * 1000)
+    if connection.mode == "oauth":
+        auth = _BearerAuth(connection.access_token or "", connection.quota_project)
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+        kwargs["httpx_client"] = httpx.Client(auth=auth, timeout=timeout_s, limits=limits)
+        kwargs["httpx_async_client"] = httpx.AsyncClient(auth=auth, timeout=timeout_s, limits=limits)
+    return types.HttpOptions(**kwargs)
+
+
+def make_client(connection: Connection, timeout_s: float | None = None) -> genai.Client:
+    """A genai.Client for the connection. Keep a reference while its calls run."""
+    if connection.mode not in MODES:
+        raise ValueError(f"unknown connection mode {connection.mode!r}")
+    options = _http_options(connection, timeout_s)
+    if connection.mode == "vertex":
+        from google.oauth2.credentials import Credentials
+
+        options.api_version = None
+        return genai.Client(vertexai=True, project=connection.project, location=connection.location or "global",
+                            credentials=Credentials(connection.access_token), http_options=options)
+    if connection.mode == "oauth":
+        return genai.Client(api_key=_PLACEHOLDER_KEY, http_options=options)
+    if not connection.api_key:
+        raise ValueError("This connection has no API key.")
+    return genai.Client(api_key=connection.api_key, http_options=options)
+
+
+def check_connection(client: genai.Client, secrets: tuple[str, ...] = ()) -> Failure | None:
+    """A cheap call (list models) that proves the credentials work; the failure in plain words if not."""
+    from studio.failures import classify_exception
+
+    try:
+        next(iter(client.models.list(config={"page_size": 1})), None)
+    except Exception as exc:
+        return classify_exception(exc, secrets)
+    return None
