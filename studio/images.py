@@ -9,7 +9,9 @@ from __future__ import annotations
 import io
 import json
 import re
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 
 from PIL import ExifTags, Image, ImageOps, PngImagePlugin
@@ -167,28 +169,92 @@ def _xmp_packet(recipe_json: str) -> bytes:
 
 
 def encode_output(data: bytes, fmt: str, quality: int, recipe: dict) -> GeneratedImage:
-    """Re-encode an API image to PNG or JPEG with the recipe embedded, whatever the API sent."""
-    declared = MIME.get(detect_format(data) or "", "application/octet-stream")
-    image = _load_pixels("The generated image", _open_checked("The generated image", data))
+    """Re-encode an API image to PNG or JPEG with the recipe embedded, whatever the API sent.
+
+    When the bytes already are the requested format, the recipe is spliced into the file as
+    metadata chunks without decoding pixels: a 4K answer then costs a copy, not a re-encode.
+    """
+    actual = detect_format(data)
+    declared = MIME.get(actual or "", "application/octet-stream")
+    image = _open_checked("The generated image", data)
     recipe_json = json.dumps(recipe, ensure_ascii=False, sort_keys=True)
+    if actual == fmt == "PNG" and _png_is_complete(data):
+        return GeneratedImage(data=_splice_png(data, recipe, recipe_json), mime_type="image/png",
+                              width=image.width, height=image.height, declared_mime_type=declared)
+    if actual == fmt == "JPEG" and data.endswith(b"\xff\xd9"):
+        spliced = _splice_jpeg(data, recipe, recipe_json)
+        if spliced is not None:
+            return GeneratedImage(data=spliced, mime_type="image/jpeg", width=image.width,
+                                  height=image.height, declared_mime_type=declared)
+    image = _load_pixels("The generated image", image)
     out = io.BytesIO()
     if fmt == "JPEG":
-        rgb = image.convert("RGB")
-        exif = Image.Exif()
-        exif[ExifTags.Base.ImageDescription] = _ascii_summary(recipe)
-        exif[ExifTags.Base.Software] = "Nano Banana Pro studio"
-        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.UserComment] = b"UNICODE\x00" + recipe_json.encode("utf-16-be")
-        rgb.save(out, "JPEG", quality=quality, exif=exif, xmp=_xmp_packet(recipe_json))
+        image.convert("RGB").save(out, "JPEG", quality=quality, exif=_exif(recipe, recipe_json),
+                                  xmp=_xmp_packet(recipe_json))
         mime = "image/jpeg"
     else:
         info = PngImagePlugin.PngInfo()
-        info.add_itxt(RECIPE_KEY, recipe_json)
-        info.add_text("Software", "Nano Banana Pro studio")
-        info.add_itxt("Description", str(recipe.get("prompt", "")))
+        for key, value in _png_texts(recipe, recipe_json):
+            info.add_itxt(key, value)
         image.save(out, "PNG", pnginfo=info, compress_level=3)
         mime = "image/png"
     return GeneratedImage(data=out.getvalue(), mime_type=mime, width=image.width, height=image.height,
                           declared_mime_type=declared)
+
+
+def _png_texts(recipe: dict, recipe_json: str) -> list[tuple[str, str]]:
+    return [(RECIPE_KEY, recipe_json), ("Software", "Nano Banana Pro studio"),
+            ("Description", str(recipe.get("prompt", "")))]
+
+
+def _png_is_complete(data: bytes) -> bool:
+    return data[-12:-8] == b"\x00\x00\x00\x00" and data[-8:-4] == b"IEND"
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def _splice_png(data: bytes, recipe: dict, recipe_json: str) -> bytes:
+    """Insert iTXt chunks right after IHDR, where every reader looks for them."""
+    ihdr_end = 8 + 4 + 4 + struct.unpack(">I", data[8:12])[0] + 4
+    chunks = b"".join(_png_chunk(b"iTXt", key.encode("latin-1") + b"\x00\x00\x00\x00\x00" + value.encode("utf-8"))
+                      for key, value in _png_texts(recipe, recipe_json))
+    return data[:ihdr_end] + chunks + data[ihdr_end:]
+
+
+def _exif(recipe: dict, recipe_json: str) -> Image.Exif:
+    exif = Image.Exif()
+    exif[ExifTags.Base.ImageDescription] = _ascii_summary(recipe)
+    exif[ExifTags.Base.Software] = "Nano Banana Pro studio"
+    comment = b"UNICODE\x00" + recipe_json.encode("utf-16-be")
+    if len(comment) < 60_000:  # a JPEG segment holds 64 KB; XMP still carries the whole recipe
+        exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.UserComment] = comment
+    return exif
+
+
+def _app1(payload: bytes) -> bytes | None:
+    if len(payload) + 2 > 0xFFFF:
+        return None
+    return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
+
+
+def _splice_jpeg(data: bytes, recipe: dict, recipe_json: str) -> bytes | None:
+    """Insert EXIF and XMP APP1 segments after SOI, dropping any the file had; None if too big."""
+    exif = _app1(_exif(recipe, recipe_json).tobytes())
+    xmp = _app1(b"http://ns.adobe.com/xap/1.0/\x00" + _xmp_packet(recipe_json))
+    if exif is None or xmp is None:
+        return None
+    pos, kept = 2, []
+    while pos + 4 <= len(data) and data[pos] == 0xFF and 0xE0 <= data[pos + 1] <= 0xEF:
+        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        segment = data[pos:pos + 2 + length]
+        if data[pos + 1] != 0xE1:  # keep JFIF/ICC etc., replace old EXIF/XMP
+            kept.append(segment)
+        pos += 2 + length
+    jfif = [seg for seg in kept if seg[1] == 0xE0]
+    others = [seg for seg in kept if seg[1] != 0xE0]
+    return data[:2] + b"".join(jfif) + exif + xmp + b"".join(others) + data[pos:]
 
 
 def _ascii_summary(recipe: dict) -> str:
