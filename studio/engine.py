@@ -8,6 +8,8 @@ while Streamlit's script thread receives results through a queue and draws them 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import queue
 import random
 import threading
@@ -49,7 +51,8 @@ def build_config(request: GenerationRequest, spec: ModelSpec, seed: int | None, 
         image_config["image_output_options"] = types.ImageConfigImageOutputOptions(
             mime_type=f"image/{request.output_format.lower()}",
             compression_quality=request.jpeg_quality if request.output_format == "JPEG" else None)
-    config: dict = {"response_modalities": ["TEXT", "IMAGE"], "image_config": types.ImageConfig(**image_config)}
+    config: dict = {"response_modalities": ["TEXT", "IMAGE"], "image_config": types.ImageConfig(**image_config),
+                    "should_return_http_response": True}  # the raw answer keeps finishMessage
     if seed is not None:
         config["seed"] = seed
     if request.temperature is not None:
@@ -150,38 +153,44 @@ class Engine:
 
     def _result(self, index: int, request: GenerationRequest, seed: int | None, response: types.GenerateContentResponse,
                 sent: dict, attempts: int, latency_s: float) -> ImageResult:
-        candidate = response.candidates[0] if response.candidates else None
-        parts = (candidate.content.parts if candidate and candidate.content else None) or []
-        finals = [p for p in parts if p.inline_data and p.inline_data.data and not p.thought]
-        drafts = tuple(_draft(p.inline_data.data) for p in parts if p.inline_data and p.inline_data.data and p.thought)
-        text = "".join(p.text for p in parts if p.text and not p.thought)
-        thought_text = "".join(p.text for p in parts if p.text and p.thought)
-        block = response.prompt_feedback.block_reason if response.prompt_feedback else None
-        block_reason = getattr(block, "value", block) if block else None
-        finish = getattr(candidate.finish_reason, "value", candidate.finish_reason) if candidate else None
-        finish_message = candidate.finish_message if candidate else None
+        """Read Google's raw answer: the SDK's parsed model drops fields such as finishMessage."""
+        body = response.sdk_http_response.body if response.sdk_http_response else None
+        raw = json.loads(body or "{}")
+        if not isinstance(raw, dict):
+            raise ValueError("the answer is not a JSON object")
+        candidates = raw.get("candidates") or []
+        candidate = candidates[0] if candidates else None
+        parts = ((candidate or {}).get("content") or {}).get("parts") or []
+        finals = [p for p in parts if _inline(p) and not p.get("thought")]
+        drafts = tuple(_draft(_inline_bytes(p)) for p in parts if _inline(p) and p.get("thought"))
+        text = "".join(p["text"] for p in parts if p.get("text") and not p.get("thought"))
+        thought_text = "".join(p["text"] for p in parts if p.get("text") and p.get("thought"))
+        block_reason = (raw.get("promptFeedback") or {}).get("blockReason")
+        finish = (candidate or {}).get("finishReason")
+        finish_message = (candidate or {}).get("finishMessage")
         failure = classify_answer(has_candidates=candidate is not None, block_reason=block_reason,
                                   finish_reason=finish, finish_message=finish_message, has_image=bool(finals),
                                   text=text)
+        model_version = str(raw.get("modelVersion") or "")
         image = None
         if finals:
             recipe = {**request.recipe(), "seed": seed, "index": index,
                       "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                      "model_version": response.model_version or "", "studio": "Nano Banana Pro studio"}
-            raw = finals[0].inline_data
-            image = images.encode_output(raw.data, request.output_format, request.jpeg_quality, recipe)
-            image = replace(image, declared_mime_type=raw.mime_type or "")
-        usage = response.usage_metadata
+                      "model_version": model_version, "studio": "Nano Banana Pro studio"}
+            image = images.encode_output(_inline_bytes(finals[0]), request.output_format, request.jpeg_quality, recipe)
+            image = replace(image, declared_mime_type=str(_inline(finals[0]).get("mimeType")
+                                                          or _inline(finals[0]).get("mime_type") or ""))
+        usage = raw.get("usageMetadata") or {}
         return ImageResult(
             index=index, image=image, failure=failure, drafts=drafts, text=text, thought_text=thought_text,
             finish_reason=finish, finish_message=finish_message, block_reason=block_reason,
-            usage=Usage(prompt_tokens=usage.prompt_token_count or 0, output_tokens=usage.candidates_token_count or 0,
-                        thoughts_tokens=usage.thoughts_token_count or 0, total_tokens=usage.total_token_count or 0)
-            if usage else Usage(),
-            model_version=response.model_version or "", response_id=response.response_id or "",
+            usage=Usage(prompt_tokens=int(usage.get("promptTokenCount") or 0),
+                        output_tokens=int(usage.get("candidatesTokenCount") or 0),
+                        thoughts_tokens=int(usage.get("thoughtsTokenCount") or 0),
+                        total_tokens=int(usage.get("totalTokenCount") or 0)),
+            model_version=model_version, response_id=str(raw.get("responseId") or ""),
             latency_s=latency_s, attempts=attempts, request_json=sent,
-            response_json=redact_json(response.model_dump(mode="json", exclude_none=True,
-                                                                  exclude={"sdk_http_response"}), self.secrets))
+            response_json=redact_json(raw, self.secrets))
 
     # ---- sync API for Streamlit -------------------------------------------------------
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
@@ -226,6 +235,14 @@ class Engine:
     def close(self) -> None:
         if self._loop and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def _inline(part: dict) -> dict:
+    return part.get("inlineData") or part.get("inline_data") or {}
+
+
+def _inline_bytes(part: dict) -> bytes:
+    return base64.b64decode(_inline(part).get("data") or "")
 
 
 def _draft(data: bytes) -> GeneratedImage:

@@ -9,6 +9,11 @@ import re
 import httpx
 from google.genai import errors as genai_errors
 
+try:  # google-genai 3.x sends through httpx2, a fork with its own exception classes
+    import httpx2
+except ImportError:  # pragma: no cover - older SDKs use httpx alone
+    httpx2 = httpx
+
 from studio.redact import redact_text
 from studio.results import PLAIN_MESSAGES, Failure, FailureKind
 
@@ -83,12 +88,13 @@ def classify_exception(exc: BaseException, secrets: tuple[str, ...] = ()) -> Fai
     if isinstance(exc, genai_errors.APIError):
         return _classify_api_error(exc, secrets)
     detail = redact_text(f"{type(exc).__name__}: {exc}", secrets)
-    if isinstance(exc, TimeoutError | asyncio.TimeoutError | httpx.TimeoutException):
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError | httpx.TimeoutException | httpx2.TimeoutException):
         return Failure(FailureKind.TIMEOUT, _plain(FailureKind.TIMEOUT), detail)
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx2.RemoteProtocolError | httpx2.ReadError):
         return Failure(FailureKind.NETWORK, _plain(FailureKind.NETWORK, "The connection dropped mid-answer."),
                        detail)
-    if isinstance(exc, httpx.TransportError | ConnectionError | OSError) or _is_aiohttp_error(exc):
+    if isinstance(exc, httpx.TransportError | httpx2.TransportError | ConnectionError | OSError) \
+            or _is_aiohttp_error(exc):
         return Failure(FailureKind.NETWORK, _plain(FailureKind.NETWORK), detail)
     if isinstance(exc, json.JSONDecodeError | ValueError | KeyError | TypeError):
         return Failure(FailureKind.MALFORMED, _plain(FailureKind.MALFORMED), detail)

@@ -94,7 +94,9 @@ def _open_checked(name: str, data: bytes) -> Image.Image:
             image = Image.open(io.BytesIO(data))
             width, height = image.size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageInputError(f"{name} is too large to open safely (decompression bomb).") from exc
+        raise ImageInputError(
+            f"{name} claims far more pixels than the studio accepts ({MAX_PIXELS // 1_000_000} MP at most), "
+            "the signature of a decompression bomb. Downscale it first.") from exc
     except Exception as exc:
         raise ImageInputError(f"{name} could not be read as an image ({fmt}); it may be damaged.") from exc
     if width * height > MAX_PIXELS:

@@ -38,7 +38,7 @@ PLAIN_MESSAGES: dict[FailureKind, str] = {
     FailureKind.NETWORK: "Could not reach the Gemini API. Check the network connection and try again.",
     FailureKind.PROMPT_BLOCKED: "The prompt was blocked by Google's safety filters. Rephrase it and try again.",
     FailureKind.OUTPUT_BLOCKED: "The image was blocked by Google's safety filters and was not billed. Try a different prompt.",
-    FailureKind.NO_IMAGE: "The model answered with text but no image. Try rephrasing the prompt to ask for an image.",
+    FailureKind.NO_IMAGE: "The model returned no image this time. Try rephrasing the prompt to ask for an image.",
     FailureKind.MALFORMED: "The answer from the API could not be read. Try again.",
     FailureKind.INVALID_REQUEST: "The API refused the request as invalid.",
     FailureKind.NOT_FOUND: "The model was not found. It may have been renamed; choose another or set a custom model ID.",

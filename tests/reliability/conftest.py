@@ -1,0 +1,15 @@
+"""Fixtures for the reliability suite."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+
+@pytest.fixture
+def unused_tcp_port() -> int:
+    """A loopback port nobody listens on right now (for servers that must restart on the same port)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
