@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+python -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r requirements-dev.txt
 
 if ! command -v chromium >/dev/null 2>&1 && [ -z "${STUDIO_CHROMIUM:-}" ]; then
   SUDO=""
