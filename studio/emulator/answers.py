@@ -65,7 +65,7 @@ def parse(body: Mapping) -> ParsedRequest:
         inline = pick(part, "inlineData")
         if inline:
             try:
-                images.append(base64.b64decode(pick(inline, "data") or "", validate=False))
+                images.append(decode_base64(str(pick(inline, "data") or "")))
             except (ValueError, TypeError) as exc:
                 raise errors.bad_request("Invalid value at 'contents.parts.inline_data.data' (TYPE_BYTES), "
                                          "Base64 decoding failed.") from exc
@@ -141,6 +141,12 @@ def _nearest_ratio(data: bytes, spec: ModelSpec) -> str:
         return abs(math.log(actual / (w / h)))
 
     return min(spec.ratios, key=distance)
+
+
+def decode_base64(text: str) -> bytes:
+    """Google's parser takes standard and URL-safe base64, padded or not (the SDK sends URL-safe)."""
+    text = text.strip().replace("-", "+").replace("_", "/")
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
 
 
 def _b64(data: bytes) -> str:

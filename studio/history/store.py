@@ -1,0 +1,390 @@
+"""The history store: every attempt in SQLite, its images on disk, one namespace per identity.
+
+Writes put the files in place first (atomically) and then the row in one transaction, so a crash
+leaves either a whole entry or a few orphan files that the next open sweeps away.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from studio import images
+from studio.catalogue import DEFAULT_CATALOGUE, Catalogue
+from studio.history import files, schema
+from studio.request import GenerationRequest, ReferenceImage
+from studio.results import ImageResult
+
+DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "nano-banana-studio"
+SORTS = {"newest": "created_at DESC", "oldest": "created_at ASC", "cost": "cost_usd DESC, created_at DESC",
+         "duration": "latency_s DESC, created_at DESC"}
+_COLUMNS = ("id", "namespace", "batch_id", "parent_id", "created_at", "prompt", "model_id", "aspect_ratio",
+            "image_size", "output_format", "settings_json", "status", "failure_kind", "failure_message",
+            "failure_detail", "finish_reason", "block_reason", "latency_s", "attempts", "prompt_tokens",
+            "output_tokens", "total_tokens", "cost_usd", "model_version", "response_id", "text", "request_json",
+            "response_json", "image_file", "thumb_file", "width", "height", "mime_type", "favorite", "deleted_at",
+            "references_count")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One recorded attempt (one image request)."""
+
+    id: str
+    namespace: str
+    batch_id: str
+    parent_id: str | None
+    created_at: float
+    prompt: str
+    model_id: str
+    aspect_ratio: str
+    image_size: str
+    output_format: str
+    settings: dict
+    status: str
+    failure_kind: str | None
+    failure_message: str | None
+    failure_detail: str | None
+    finish_reason: str | None
+    block_reason: str | None
+    latency_s: float
+    attempts: int
+    prompt_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cost_usd: float
+    model_version: str | None
+    response_id: str | None
+    text: str | None
+    request_json: dict = field(repr=False)
+    response_json: dict = field(repr=False)
+    image_file: str | None = field(repr=False)
+    thumb_file: str | None = field(repr=False)
+    width: int | None
+    height: int | None
+    mime_type: str | None
+    favorite: bool
+    deleted_at: float | None
+    references_count: int
+
+    @property
+    def has_image(self) -> bool:
+        return bool(self.image_file)
+
+    @property
+    def created(self) -> datetime:
+        return datetime.fromtimestamp(self.created_at)
+
+    @property
+    def extension(self) -> str:
+        return files.extension(self.mime_type or "")
+
+
+def _entry(row: sqlite3.Row) -> Entry:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    values["settings"] = json.loads(values.pop("settings_json") or "{}")
+    values["request_json"] = json.loads(values["request_json"] or "{}")
+    values["response_json"] = json.loads(values["response_json"] or "{}")
+    values["favorite"] = bool(values["favorite"])
+    return Entry(**values)
+
+
+def parse_database_url(url: str) -> Path | None:
+    """``sqlite:///abs/path.sqlite3`` → a path; ``sqlite://`` → in memory (None). Others are not built yet."""
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        return None
+    if url.startswith("sqlite:///"):
+        return Path(url[len("sqlite:///"):] if url.startswith("sqlite:////") else "/" + url[len("sqlite:///"):])
+    raise ValueError(f"Only sqlite:/// database URLs are supported so far, not {url.split(':', 1)[0]}:")
+
+
+class HistoryStore:
+    """Thread-safe: Streamlit runs each session's script in its own thread."""
+
+    def __init__(self, db_path: Path | None, data_dir: Path, *, catalogue: Catalogue = DEFAULT_CATALOGUE,
+                 private: bool = False) -> None:
+        self.data_dir = data_dir
+        self.is_private = private
+        self.catalogue = catalogue
+        self._lock = threading.RLock()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        target = str(db_path) if db_path else ":memory:"
+        if db_path:
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA foreign_keys = ON")
+        if db_path:
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.execute("PRAGMA synchronous = NORMAL")
+        schema.migrate(self._db)
+        self.fts = schema.enable_fts(self._db)
+        self._sweep_orphans()
+
+    # ---- opening --------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str | None = None, data_dir: Path | None = None) -> HistoryStore:
+        data_dir = data_dir or default_data_dir()
+        url = url or os.environ.get("STUDIO_DATABASE_URL") or f"sqlite:///{data_dir / 'history.sqlite3'}"
+        return cls(parse_database_url(url), data_dir)
+
+    @classmethod
+    def private(cls) -> HistoryStore:
+        """In memory and a temp folder, deleted by close(): for private sessions."""
+        return cls(None, Path(tempfile.mkdtemp(prefix="nano-banana-private-")), private=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+        if self.is_private:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def _sweep_orphans(self) -> None:
+        """Files without a row are what a crash between file write and commit leaves: remove them."""
+        root = self.data_dir / "ns"
+        if not root.exists():
+            return
+        known = {name for row in self._db.execute(
+            "SELECT image_file, thumb_file FROM entries") for name in row if name}
+        known |= {f"{row[0]}.bin" for row in self._db.execute("SELECT DISTINCT sha256 FROM entry_references")}
+        for folder in root.iterdir():
+            for path in folder.iterdir():
+                if path.name.startswith(".tmp-") or path.name not in known:
+                    path.unlink(missing_ok=True)
+
+    # ---- writing --------------------------------------------------------------------
+    def record_attempt(self, namespace: str, request: GenerationRequest, result: ImageResult, *, batch_id: str,
+                       parent_id: str | None = None) -> Entry:
+        entry_id = uuid.uuid4().hex
+        image_file = thumb_file = None
+        if result.image is not None:
+            image_file = f"{entry_id}.{files.extension(result.image.mime_type)}"
+            thumb_file = f"{entry_id}.thumb.jpg"
+            files.write_atomic(files.safe_path(self.data_dir, namespace, image_file), result.image.data)
+            files.write_atomic(files.safe_path(self.data_dir, namespace, thumb_file),
+                               images.make_thumbnail(result.image.data))
+        for ref in request.references:
+            path = files.safe_path(self.data_dir, namespace, f"{ref.sha256}.bin")
+            if not path.exists():
+                files.write_atomic(path, ref.data)
+        spec = self.catalogue.resolve(request.model_id)
+        cost = spec.price_per_image(request.image_size) + len(request.references) * spec.usd_per_input_image \
+            if result.ok else 0.0
+        failure = result.failure
+        row = {
+            "id": entry_id, "namespace": namespace, "batch_id": batch_id, "parent_id": parent_id,
+            "created_at": time.time(), "prompt": request.prompt, "model_id": request.model_id,
+            "aspect_ratio": request.aspect_ratio, "image_size": request.image_size,
+            "output_format": request.output_format,
+            "settings_json": json.dumps({**request.recipe(), "include_thoughts": request.include_thoughts,
+                                         "index": result.index}),
+            "status": result.status, "failure_kind": failure.kind.value if failure else None,
+            "failure_message": failure.message if failure else None,
+            "failure_detail": failure.detail if failure else None, "finish_reason": result.finish_reason,
+            "block_reason": result.block_reason, "latency_s": result.latency_s, "attempts": result.attempts,
+            "prompt_tokens": result.usage.prompt_tokens, "output_tokens": result.usage.output_tokens,
+            "total_tokens": result.usage.total_tokens, "cost_usd": round(cost, 4),
+            "model_version": result.model_version, "response_id": result.response_id, "text": result.text,
+            "request_json": json.dumps(result.request_json), "response_json": json.dumps(result.response_json),
+            "image_file": image_file, "thumb_file": thumb_file,
+            "width": result.image.width if result.image else None,
+            "height": result.image.height if result.image else None,
+            "mime_type": result.image.mime_type if result.image else None,
+            "favorite": 0, "deleted_at": None, "references_count": len(request.references),
+        }
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            self._insert(row, request.references)
+        return self.get(namespace, entry_id)  # type: ignore[return-value]
+
+    def _insert(self, row: dict, references: tuple[ReferenceImage, ...] | list) -> None:
+        names = ", ".join(row)
+        marks = ", ".join(f":{k}" for k in row)
+        self._db.execute(f"INSERT INTO entries ({names}) VALUES ({marks})", row)
+        self._db.executemany(
+            "INSERT INTO entry_references (entry_id, position, sha256, name, mime_type) VALUES (?, ?, ?, ?, ?)",
+            [(row["id"], i, ref.sha256, ref.name, ref.mime_type) for i, ref in enumerate(references)])
+
+    # ---- reading --------------------------------------------------------------------
+    def _where(self, namespace: str, query: str | None, statuses: list[str] | None, models: list[str] | None,
+               since: float | None, until: float | None, favorites_only: bool,
+               include_deleted: bool = False) -> tuple[str, list]:
+        clauses, params = ["namespace = ?"], [namespace]
+        if not include_deleted:
+            clauses.append("deleted_at IS NULL")
+        if query and query.strip():
+            if self.fts:
+                clauses.append("rowid IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)")
+                params.append(" ".join('"' + word.replace('"', '""') + '"*' for word in query.split()))
+            else:
+                clauses.append("prompt LIKE ? ESCAPE '\\'")
+                params.append("%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if statuses:
+            clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
+            params += statuses
+        if models:
+            clauses.append(f"model_id IN ({', '.join('?' * len(models))})")
+            params += models
+        if since is not None:
+            clauses.append("created_at >= ?")
+            params.append(since)
+        if until is not None:
+            clauses.append("created_at < ?")
+            params.append(until)
+        if favorites_only:
+            clauses.append("favorite = 1")
+        return " AND ".join(clauses), params
+
+    def list_entries(self, namespace: str, query: str | None = None, statuses: list[str] | None = None,
+                     models: list[str] | None = None, since: float | None = None, until: float | None = None,
+                     favorites_only: bool = False, sort: str = "newest", limit: int = 50,
+                     offset: int = 0) -> list[Entry]:
+        where, params = self._where(namespace, query, statuses, models, since, until, favorites_only)
+        order = SORTS.get(sort, SORTS["newest"])
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM entries WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
+        with self._lock:
+            rows = self._db.execute(sql, [*params, int(limit), int(offset)]).fetchall()
+        return [_entry(r) for r in rows]
+
+    def count_entries(self, namespace: str, query: str | None = None, statuses: list[str] | None = None,
+                      models: list[str] | None = None, since: float | None = None, until: float | None = None,
+                      favorites_only: bool = False) -> int:
+        where, params = self._where(namespace, query, statuses, models, since, until, favorites_only)
+        with self._lock:
+            return int(self._db.execute(f"SELECT COUNT(*) FROM entries WHERE {where}", params).fetchone()[0])
+
+    def get(self, namespace: str, entry_id: str, include_deleted: bool = False) -> Entry | None:
+        sql = f"SELECT {', '.join(_COLUMNS)} FROM entries WHERE id = ? AND namespace = ?"
+        if not include_deleted:
+            sql += " AND deleted_at IS NULL"
+        with self._lock:
+            row = self._db.execute(sql, (str(entry_id), namespace)).fetchone()
+        return _entry(row) if row else None
+
+    def get_many(self, namespace: str, entry_ids: list[str]) -> list[Entry]:
+        """Entries in the order of the ids given (missing and deleted ones left out)."""
+        if not entry_ids:
+            return []
+        marks = ", ".join("?" * len(entry_ids))
+        sql = (f"SELECT {', '.join(_COLUMNS)} FROM entries WHERE namespace = ? AND deleted_at IS NULL "
+               f"AND id IN ({marks})")
+        with self._lock:
+            found = {row[0]: _entry(row) for row in self._db.execute(sql, [namespace, *entry_ids])}
+        return [found[i] for i in entry_ids if i in found]
+
+    def read_image(self, namespace: str, entry_id: str) -> bytes | None:
+        entry = self.get(namespace, entry_id)
+        if entry is None or not entry.image_file:
+            return None
+        return files.read(files.safe_path(self.data_dir, namespace, entry.image_file))
+
+    def read_thumbnail(self, namespace: str, entry_id: str) -> bytes | None:
+        entry = self.get(namespace, entry_id)
+        if entry is None or not entry.thumb_file:
+            return None
+        return files.read(files.safe_path(self.data_dir, namespace, entry.thumb_file))
+
+    def read_references(self, namespace: str, entry_id: str) -> list[ReferenceImage]:
+        if self.get(namespace, entry_id) is None:
+            return []
+        with self._lock:
+            rows = self._db.execute("SELECT sha256, name, mime_type FROM entry_references WHERE entry_id = ? "
+                                    "ORDER BY position", (entry_id,)).fetchall()
+        refs = []
+        for sha, name, mime in rows:
+            data = files.read(files.safe_path(self.data_dir, namespace, f"{sha}.bin"))
+            if data is not None:
+                refs.append(ReferenceImage(name=name, data=data, mime_type=mime))
+        return refs
+
+    def reference_hashes(self, namespace: str, entry_id: str) -> list[str]:
+        if self.get(namespace, entry_id) is None:
+            return []
+        with self._lock:
+            return [r[0] for r in self._db.execute(
+                "SELECT sha256 FROM entry_references WHERE entry_id = ? ORDER BY position", (entry_id,))]
+
+    # ---- changing -------------------------------------------------------------------
+    def _update(self, namespace: str, entry_id: str, sql: str, params: tuple) -> bool:
+        with self._lock, self._db:
+            cursor = self._db.execute(f"UPDATE entries SET {sql} WHERE id = ? AND namespace = ?",
+                                      (*params, str(entry_id), namespace))
+        return cursor.rowcount == 1
+
+    def set_favorite(self, namespace: str, entry_id: str, on: bool) -> bool:
+        return self._update(namespace, entry_id, "favorite = ?", (int(on),))
+
+    def delete(self, namespace: str, entry_id: str) -> bool:
+        """Soft delete, so the session can undo; files stay until purge()."""
+        return self._update(namespace, entry_id, "deleted_at = ?", (time.time(),))
+
+    def undelete(self, namespace: str, entry_id: str) -> bool:
+        return self._update(namespace, entry_id, "deleted_at = NULL", ())
+
+    def purge(self, older_than_s: float = 7 * 24 * 3600) -> int:
+        """Remove rows deleted long ago, then their files."""
+        cutoff = time.time() - older_than_s
+        with self._lock, self._db:
+            cursor = self._db.execute("DELETE FROM entries WHERE deleted_at IS NOT NULL AND deleted_at < ?", (cutoff,))
+        with self._lock:
+            self._sweep_orphans()
+        return cursor.rowcount
+
+    def lineage(self, namespace: str, entry_id: str) -> list[Entry]:
+        """The chain of prompt versions that led here, root first."""
+        chain: list[Entry] = []
+        current = self.get(namespace, entry_id, include_deleted=True)
+        while current is not None and len(chain) < 100:
+            chain.append(current)
+            current = self.get(namespace, current.parent_id, include_deleted=True) if current.parent_id else None
+        return list(reversed(chain))
+
+    def children(self, namespace: str, entry_id: str) -> list[Entry]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM entries WHERE parent_id = ? AND namespace = ? "
+                                    "AND deleted_at IS NULL ORDER BY created_at", (entry_id, namespace)).fetchall()
+        return [_entry(r) for r in rows]
+
+    def models_used(self, namespace: str) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self._db.execute(
+                "SELECT DISTINCT model_id FROM entries WHERE namespace = ? ORDER BY model_id", (namespace,))]
+
+    def import_row(self, row: dict, references: list[ReferenceImage], image: bytes | None) -> None:
+        """Insert an entry made elsewhere (an import): files first, then the row."""
+        namespace = row["namespace"]
+        if image is not None and row.get("image_file"):
+            files.write_atomic(files.safe_path(self.data_dir, namespace, row["image_file"]), image)
+            files.write_atomic(files.safe_path(self.data_dir, namespace, row["thumb_file"]),
+                               images.make_thumbnail(image))
+        for ref in references:
+            files.write_atomic(files.safe_path(self.data_dir, namespace, f"{ref.sha256}.bin"), ref.data)
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            self._insert(row, references)
+
+    def export_zip(self, namespace: str, entry_ids: list[str] | None = None) -> bytes:
+        from studio.history.archive import export_zip
+
+        return export_zip(self, namespace, entry_ids)
+
+    def import_zip(self, namespace: str, data: bytes) -> list[Entry]:
+        from studio.history.archive import import_zip
+
+        return import_zip(self, namespace, data)
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("STUDIO_DATA_DIR") or DEFAULT_DATA_DIR).expanduser()
+
+
+def open_default_store() -> HistoryStore:
+    return HistoryStore.open()
