@@ -1,0 +1,33 @@
+"""Nano Banana Pro studio: page config, session bootstrap, sign-in gate, shared sidebar, navigation.
+
+Pages live in app_pages/ (not pages/, which would let Streamlit run them without this gate).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import auth, services, sidebar
+
+st.set_page_config(page_title="Nano Banana Pro studio", page_icon="🍌", layout="wide",
+                   initial_sidebar_state="expanded")
+
+for key, value in (("references", []), ("session_entry_ids", [])):
+    st.session_state.setdefault(key, value)
+
+connection = services.connection()
+welcome = st.Page("app_pages/welcome.py", title="Welcome", icon="🍌", default=connection is None)
+generate = st.Page("app_pages/generate.py", title="Generate", icon="✨", default=connection is not None)
+history = st.Page("app_pages/history.py", title="History", icon="🗂️")
+account = st.Page("app_pages/account.py", title="Account", icon="👤")
+
+if connection is None:
+    page = st.navigation([welcome], position="hidden")
+else:
+    page = st.navigation([generate, history, account])
+sidebar.render_sidebar(connected=connection is not None)
+if connection is not None:
+    st.sidebar.caption(f"Connected: {connection.label}" + (f" · {connection.email}" if connection.email else ""))
+
+auth.render_sign_in_again()
+page.run()

@@ -1,0 +1,34 @@
+"""Welcome: what the studio does and the ways to connect, for people not connected yet."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import auth, connect, services
+
+st.title("🍌 Nano Banana Pro studio")
+st.markdown(
+    "Generate and edit images with Google's Gemini image models — **Nano Banana Pro**, **Nano Banana 2** and "
+    "**Nano Banana** — with up to 14 reference images, batches that run in parallel, the exact output pixels "
+    "before you press Generate, and a searchable history where every file carries its recipe.")
+st.caption("You connect with your own credentials, so you spend only your own quota.")
+
+key_col, google_col, offline_col = st.columns(3, gap="large")
+with key_col, st.container(border=True):
+    st.subheader("API key")
+    connect.render_api_key_form()
+with google_col, st.container(border=True):
+    st.subheader("Google account")
+    auth.render_google_sign_in()
+    with st.expander("Vertex AI"):
+        st.caption("After signing in with Google (cloud-platform access), generate through your own "
+                   "Vertex AI project; PNG/JPEG is then encoded by the server.")
+        auth.render_vertex_fields()
+if services.offline_allowed():
+    with offline_col, st.container(border=True):
+        st.subheader("Try offline")
+        st.markdown("No account needed: the studio starts its own **Gemini API emulator** and draws "
+                    "stand-in images, so you can explore every feature. Images are clearly labelled as emulated.")
+        if st.button("Try offline", key="try_offline", type="secondary", use_container_width=True):
+            connect.go_offline()
+            st.rerun()

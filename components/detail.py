@@ -1,0 +1,84 @@
+"""The detail view of one generation: full image, recipe, answer, numbers, and its actions."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import services, uploader
+from studio import images
+from studio.history import Entry
+
+RERUN_ENTRY = "rerun_entry_id"
+
+
+def file_name(entry: Entry) -> str:
+    return f"nano-banana-{entry.created.strftime('%Y%m%d-%H%M%S')}-{entry.id[:8]}.{entry.extension}"
+
+
+def download_button(entry: Entry, key: str, label: str = "Download") -> None:
+    """Offer the original bytes; read from disk only when clicked."""
+    store, namespace = services.get_store(), services.current_namespace()
+    st.download_button(label, data=lambda: store.read_image(namespace, entry.id) or b"", file_name=file_name(entry),
+                       mime=entry.mime_type or "application/octet-stream", key=key, on_click="ignore",
+                       icon=":material/download:", use_container_width=True)
+
+
+def reuse_settings(entry: Entry, with_references: bool) -> None:
+    uploader.apply_recipe({**entry.settings, "prompt": entry.prompt, "model": entry.model_id})
+    if with_references:
+        st.session_state[uploader.REFERENCES] = services.get_store().read_references(
+            services.current_namespace(), entry.id)
+
+
+def render_entry_facts(entry: Entry) -> None:
+    """Prompt (as plain text, never markdown), settings and numbers."""
+    st.caption("Prompt")
+    st.text(entry.prompt)
+    spec = services.get_catalogue().resolve(entry.model_id)
+    facts = {
+        "Model": f"{spec.label} ({entry.model_id})", "Aspect ratio": entry.aspect_ratio,
+        "Resolution": entry.image_size, "Pixels": f"{entry.width} × {entry.height}" if entry.width else "—",
+        "Format": entry.output_format, "Seed": entry.settings.get("seed"), "References": entry.references_count,
+        "Status": entry.status, "Time": f"{entry.latency_s:.2f} s over {entry.attempts} attempt(s)",
+        "Tokens": f"{entry.prompt_tokens} in · {entry.output_tokens} out · {entry.total_tokens} total",
+        "Cost": f"${entry.cost_usd:.4f}", "Model version": entry.model_version or "—",
+        "Response id": entry.response_id or "—",
+    }
+    st.dataframe({"": list(facts), "value": [str(v) for v in facts.values()]}, hide_index=True,
+                 use_container_width=True)
+    if entry.text:
+        st.caption("The model's text")
+        st.text(entry.text)
+    if entry.failure_message:
+        st.error(entry.failure_message)
+
+
+@st.dialog("Generation", width="large")
+def show_detail(entry_id: str) -> None:
+    store, namespace = services.get_store(), services.current_namespace()
+    entry = store.get(namespace, entry_id)
+    if entry is None:
+        st.warning("This generation was deleted.")
+        return
+    if entry.has_image:
+        st.image(store.read_image(namespace, entry.id), use_container_width=True)
+    render_entry_facts(entry)
+    if not entry.has_image:
+        return
+    download, use_ref, reuse, rerun, delete = st.columns(5)
+    with download:
+        download_button(entry, key=f"detail_download_{entry.id}")
+    if use_ref.button("Use as reference", key=f"detail_ref_{entry.id}", use_container_width=True):
+        ref, _ = images.load_reference(file_name(entry), store.read_image(namespace, entry.id) or b"")
+        uploader.references().append(ref)
+        st.rerun()
+    if reuse.button("Reuse settings", key=f"detail_reuse_{entry.id}", use_container_width=True):
+        reuse_settings(entry, with_references=True)
+        st.rerun()
+    if rerun.button("Re-run", key=f"detail_rerun_{entry.id}", use_container_width=True):
+        st.session_state[RERUN_ENTRY] = entry.id
+        st.rerun()
+    if delete.button("Delete", key=f"detail_delete_{entry.id}", use_container_width=True):
+        store.delete(namespace, entry.id)
+        st.session_state.setdefault("deleted_entry_ids", []).append(entry.id)
+        st.rerun()

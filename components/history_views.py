@@ -1,0 +1,201 @@
+"""Pieces of the History page: filters, the table, the entry view with JSON, lineage and diff."""
+
+from __future__ import annotations
+
+import base64
+import html
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+import streamlit as st
+
+from components import detail
+from studio.history import Entry, HistoryStore
+from studio.history.diff import word_diff
+
+PAGE_SIZE = 50
+STATUSES = ("ok", "blocked", "failed")
+
+
+@dataclass(frozen=True)
+class Filters:
+    query: str | None
+    statuses: list[str] | None
+    models: list[str] | None
+    since: float | None
+    until: float | None
+    favorites_only: bool
+    sort: str
+
+    def as_kwargs(self) -> dict:
+        return {"query": self.query, "statuses": self.statuses, "models": self.models, "since": self.since,
+                "until": self.until, "favorites_only": self.favorites_only}
+
+
+def render_filters(store: HistoryStore, namespace: str) -> Filters:
+    search, status, model, dates, sort, fav = st.columns([3, 2, 2, 2, 1.3, 1], vertical_alignment="bottom")
+    query = search.text_input("Search prompts", key="history_query", placeholder="words in the prompt…")
+    statuses = status.multiselect("Status", STATUSES, key="history_status")
+    models = model.multiselect("Model", store.models_used(namespace), key="history_models")
+    chosen = dates.date_input("Dates", value=(), key="history_dates", format="YYYY-MM-DD")
+    sort_by = sort.selectbox("Sort", ["newest", "oldest", "cost", "duration"], key="history_sort")
+    favorites = fav.toggle("★ only", key="history_favorites")
+    since = until = None
+    if isinstance(chosen, tuple | list) and chosen:
+        since = datetime.combine(chosen[0], time.min).timestamp()
+        last: date = chosen[1] if len(chosen) > 1 else chosen[0]
+        until = datetime.combine(last, time.max).timestamp()
+    return Filters(query or None, statuses or None, models or None, since, until, favorites, sort_by)
+
+
+def thumbnail_url(store: HistoryStore, namespace: str, entry: Entry) -> str | None:
+    """A small data: URL for the table (ImageColumn takes URLs, not paths)."""
+    data = store.read_thumbnail(namespace, entry.id) if entry.has_image else None
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode() if data else None
+
+
+def table_rows(store: HistoryStore, namespace: str, entries: list[Entry]) -> dict[str, list]:
+    return {
+        "thumbnail": [thumbnail_url(store, namespace, e) for e in entries],
+        "time": [e.created for e in entries],
+        "status": [("★ " if e.favorite else "") + e.status for e in entries],
+        "prompt": [e.prompt for e in entries],
+        "model": [e.model_id for e in entries],
+        "ratio": [e.aspect_ratio for e in entries],
+        "size": [e.image_size for e in entries],
+        "format": [e.output_format for e in entries],
+        "references": [e.references_count for e in entries],
+        "duration (s)": [round(e.latency_s, 2) for e in entries],
+        "cost ($)": [e.cost_usd for e in entries],
+    }
+
+
+COLUMN_CONFIG = {
+    "thumbnail": st.column_config.ImageColumn("", width="small"),
+    "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss"),
+    "prompt": st.column_config.TextColumn("Prompt", width="large"),
+    "cost ($)": st.column_config.NumberColumn("Cost", format="$%.4f"),
+}
+
+
+def render_diff(old: str, new: str) -> None:
+    """Word-level diff; every piece of text is escaped, so a prompt's HTML is shown, never run."""
+    pieces = []
+    for op, text in word_diff(old, new):
+        safe = html.escape(text)
+        if op == "insert":
+            pieces.append(f"<ins style='background:#d9f7be;text-decoration:none'>{safe}</ins>")
+        elif op == "delete":
+            pieces.append(f"<del style='background:#ffd6d6'>{safe}</del>")
+        else:
+            pieces.append(safe)
+    st.html(f"<div style='white-space:pre-wrap;font-family:monospace'>{''.join(pieces)}</div>")
+
+
+def render_lineage(store: HistoryStore, namespace: str, entry: Entry) -> None:
+    chain = store.lineage(namespace, entry.id)
+    children = store.children(namespace, entry.id)
+    if len(chain) <= 1 and not children:
+        return
+    st.markdown(f"**Prompt versions** · version {len(chain)} of this line"
+                + (f" · {len(children)} newer version(s)" if children else ""))
+    for number, version in enumerate(chain, start=1):
+        st.caption(f"v{number} · {version.created:%Y-%m-%d %H:%M} · {version.status}")
+    if entry.parent_id:
+        parent = store.get(namespace, entry.parent_id, include_deleted=True)
+        if parent is not None:
+            st.caption("Changes from the previous version")
+            render_diff(parent.prompt, entry.prompt)
+
+
+def render_json(entry: Entry) -> None:
+    with st.expander("Request JSON"):
+        st.json(entry.request_json, expanded=2)
+    with st.expander("Response JSON"):
+        st.json(entry.response_json, expanded=2)
+    with st.expander("Usage"):
+        st.json({"promptTokenCount": entry.prompt_tokens, "candidatesTokenCount": entry.output_tokens,
+                 "totalTokenCount": entry.total_tokens, "estimatedCostUsd": entry.cost_usd,
+                 "latencySeconds": round(entry.latency_s, 3), "attempts": entry.attempts})
+
+
+def render_entry(store: HistoryStore, namespace: str, entry: Entry) -> None:
+    image_col, info_col = st.columns([1, 1])
+    with image_col:
+        if entry.has_image:
+            st.image(store.read_image(namespace, entry.id), use_container_width=True)
+        else:
+            st.error(entry.failure_message or "No image.")
+            if entry.failure_detail:
+                st.caption(f"Detail: {entry.failure_detail}")
+    with info_col:
+        detail.render_entry_facts(entry)
+        render_actions(store, namespace, entry)
+    render_lineage(store, namespace, entry)
+    render_json(entry)
+
+
+def _go_generate() -> None:
+    st.switch_page("app_pages/generate.py")
+
+
+def render_actions(store: HistoryStore, namespace: str, entry: Entry) -> None:
+    a, b, c = st.columns(3)
+    if a.button("Restore prompt", key=f"h_prompt_{entry.id}", use_container_width=True):
+        st.session_state["prompt"] = entry.prompt
+        _go_generate()
+    if b.button("Restore everything", key=f"h_all_{entry.id}", use_container_width=True,
+                help="Prompt, settings and reference images"):
+        detail.reuse_settings(entry, with_references=True)
+        _go_generate()
+    if c.button("Re-run", key=f"h_rerun_{entry.id}", use_container_width=True):
+        st.session_state[detail.RERUN_ENTRY] = entry.id
+        _go_generate()
+    d, e, f = st.columns(3)
+    if d.button("☆ Favorite" if not entry.favorite else "★ Unfavorite", key=f"h_fav_{entry.id}",
+                use_container_width=True):
+        store.set_favorite(namespace, entry.id, not entry.favorite)
+        st.rerun()
+    if e.button("Delete", key=f"h_del_{entry.id}", use_container_width=True):
+        store.delete(namespace, entry.id)
+        st.session_state.setdefault("deleted_entry_ids", []).append(entry.id)
+        st.rerun()
+    with f:
+        if entry.has_image:
+            detail.download_button(entry, key=f"h_dl_{entry.id}")
+    with st.form(f"h_version_{entry.id}", border=True):
+        new_prompt = st.text_area("New version of this prompt", value=entry.prompt, key=f"h_new_{entry.id}")
+        if st.form_submit_button("Generate new version", type="primary"):
+            detail.reuse_settings(entry, with_references=True)
+            st.session_state["prompt"] = new_prompt
+            st.session_state["parent_entry_id"] = entry.id
+            _go_generate()
+
+
+def render_undo(store: HistoryStore, namespace: str) -> None:
+    deleted = st.session_state.get("deleted_entry_ids", [])
+    if deleted and st.button(f"Undo delete ({len(deleted)})", key="history_undo"):
+        store.undelete(namespace, deleted.pop())
+        st.rerun()
+
+
+def render_export_import(store: HistoryStore, namespace: str, selected_ids: list[str]) -> None:
+    from studio.history import ArchiveError
+
+    with st.expander("Export and import"):
+        left, right = st.columns(2)
+        left.download_button("Export everything (ZIP)", data=lambda: store.export_zip(namespace),
+                             file_name="nano-banana-history.zip", mime="application/zip", on_click="ignore",
+                             key="export_all")
+        if selected_ids:
+            left.download_button("Export the selected entry", data=lambda: store.export_zip(namespace, selected_ids),
+                                 file_name="nano-banana-entry.zip", mime="application/zip", on_click="ignore",
+                                 key="export_selected")
+        upload = right.file_uploader("Import a studio ZIP", type=["zip"], key="import_zip")
+        if upload is not None and right.button("Import", key="import_go"):
+            try:
+                imported = store.import_zip(namespace, upload.getvalue())
+            except ArchiveError as exc:
+                right.error(str(exc))
+            else:
+                right.success(f"Imported {len(imported)} entries.")

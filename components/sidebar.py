@@ -1,0 +1,87 @@
+"""The control sidebar: model, ratio, resolution, format, count, seed, advanced settings, cost.
+
+Only the choices the selected model supports are offered; switching model keeps what still fits.
+Widget keys are the session_state keys the History page restores into.
+"""
+
+from __future__ import annotations
+
+import random
+
+import streamlit as st
+
+from components import services
+from studio.catalogue import Catalogue, ModelSpec
+
+DEFAULTS = {"model_key": "pro", "aspect_ratio": "1:1", "image_size": "1K", "output_format": "PNG",
+            "jpeg_quality": 90, "count": 1, "seed": None, "temperature": 1.0, "system_instruction": "",
+            "include_thoughts": False, "custom_model_id": ""}
+
+
+def selected_spec(catalogue: Catalogue) -> ModelSpec:
+    custom = str(st.session_state.get("custom_model_id") or "").strip()
+    if custom:
+        return catalogue.resolve(custom)
+    return catalogue.by_key(st.session_state.get("model_key", "pro"))
+
+
+def _fit_to_model(spec: ModelSpec, sizes: tuple[str, ...]) -> None:
+    """Keep the ratio and size when the new model takes them; otherwise fall back to its defaults."""
+    if st.session_state.get("aspect_ratio") not in spec.ratios:
+        st.session_state["aspect_ratio"] = "1:1"
+    if st.session_state.get("image_size") not in sizes:
+        st.session_state["image_size"] = spec.default_size if spec.default_size in sizes else sizes[0]
+
+
+def _randomize_seed() -> None:
+    st.session_state["seed"] = random.randint(0, 2**31 - 1)
+
+
+def render_sidebar(connected: bool) -> ModelSpec:
+    """Draw the controls; returns the selected model's spec."""
+    catalogue = services.get_catalogue()
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+    with st.sidebar:
+        st.selectbox("Model", [m.key for m in catalogue], key="model_key",
+                     format_func=lambda k: f"{catalogue.by_key(k).label} · {catalogue.by_key(k).model_id}",
+                     help="Nano Banana Pro is the most faithful; Nano Banana 2 adds 512 px and extreme ratios; "
+                          "Nano Banana is the cheapest, 1K only.")
+        spec = selected_spec(catalogue)
+        sizes = spec.sizes if connected else tuple(s for s in spec.sizes if s != "4K")
+        _fit_to_model(spec, sizes)
+        st.selectbox("Aspect ratio", list(spec.ratios), key="aspect_ratio")
+        st.radio("Resolution", list(sizes), key="image_size", horizontal=True)
+        width, height = spec.pixel_size(st.session_state["aspect_ratio"], st.session_state["image_size"])
+        st.caption(f"Output: **{width} × {height} px**")
+        if "4K" in spec.sizes and not connected:
+            st.caption("🔒 4K unlocks once you connect with an API key, Google sign-in or offline mode.")
+        if spec.size_is_ignored:
+            st.caption(f"{spec.label} makes 1K images only.")
+        st.radio("Output format", ["PNG", "JPEG"], key="output_format", horizontal=True)
+        if st.session_state["output_format"] == "JPEG":
+            st.slider("JPEG quality", 1, 100, key="jpeg_quality")
+        st.slider("Images", 1, 8, key="count", help="Each image is its own request, all sent at once.")
+        seed_col, dice_col = st.columns([4, 1], vertical_alignment="bottom")
+        seed_col.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="seed",
+                              placeholder="random", help="Same seed and settings → the same picture (image i "
+                                                         "of a batch uses seed + i).")
+        dice_col.button("🎲", key="seed_randomize", on_click=_randomize_seed, help="Pick a random seed")
+        with st.expander("Advanced"):
+            st.slider("Temperature", 0.0, 2.0, step=0.05, key="temperature")
+            st.text_area("System instruction", key="system_instruction", height=80,
+                         placeholder="e.g. You are a product photographer. Always use soft studio light.")
+            st.checkbox("Show the model's thoughts and drafts", key="include_thoughts",
+                        disabled=not spec.supports_thoughts)
+            st.text_input("Custom model ID", key="custom_model_id", placeholder="e.g. gemini-3-pro-image-002",
+                          help="For a model Google renamed or added: sent as is, with generic limits.")
+        refs = len(st.session_state.get("references", []))
+        cost = spec.estimate_cost(st.session_state["image_size"], st.session_state["count"], refs)
+        st.metric("Estimated cost", f"${cost:.3f}",
+                  help=f"{st.session_state['count']} × ${spec.price_per_image(st.session_state['image_size']):.3f} "
+                       f"per image + {refs} reference image(s) × ${spec.usd_per_input_image} each. "
+                       "Blocked images are not billed.")
+        st.divider()
+        st.toggle("Private session", key=services.PRIVATE,
+                  help="Keep this session's work in memory only; it is deleted when the session ends.")
+    return spec

@@ -1,0 +1,107 @@
+"""Reference images: upload, check, order, remove; and restoring a recipe from a studio file."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from studio import images
+from studio.catalogue import ModelSpec
+from studio.request import ReferenceImage
+
+REFERENCES = "references"
+NOTICES = "upload_notices"
+UPLOADER_ROUND = "uploader_round"
+FOUND_RECIPE = "found_recipe"
+
+
+def references() -> list[ReferenceImage]:
+    return st.session_state.setdefault(REFERENCES, [])
+
+
+def _add_files(uploaded: list, spec: ModelSpec) -> None:
+    refs = references()
+    notices: list[tuple[str, str]] = []
+    for file in uploaded:
+        data = file.getvalue()
+        recipe = images.read_recipe(data)
+        if recipe and recipe.get("prompt"):
+            st.session_state[FOUND_RECIPE] = recipe
+        if len(refs) >= spec.max_references:
+            notices.append(("error", f"{file.name} was not added: {spec.label} takes at most "
+                                     f"{spec.max_references} reference images."))
+            continue
+        try:
+            ref, notes = images.load_reference(file.name, data)
+        except images.ImageInputError as exc:
+            notices.append(("error", str(exc)))
+            continue
+        refs.append(ref)
+        notices += [("info", note) for note in notes]
+    st.session_state[NOTICES] = notices
+    st.session_state[UPLOADER_ROUND] = st.session_state.get(UPLOADER_ROUND, 0) + 1  # empties the widget
+
+
+def render_reference_picker(spec: ModelSpec) -> None:
+    """The uploader plus the ordered strip of references with remove buttons."""
+    refs = references()
+    round_ = st.session_state.get(UPLOADER_ROUND, 0)
+    uploaded = st.file_uploader(
+        "Reference images", accept_multiple_files=True, key=f"reference_uploader_{round_}",
+        help=f"Up to {spec.max_references} images for {spec.label}, in the order you want them sent. "
+             "PNG, JPEG, WebP or GIF; large images are downscaled before sending.")
+    if uploaded:
+        _add_files(uploaded, spec)
+        st.rerun()
+    for level, message in st.session_state.pop(NOTICES, []):
+        (st.error if level == "error" else st.caption)(message)
+    _render_found_recipe()
+    if not refs:
+        return
+    head, clear = st.columns([5, 1], vertical_alignment="center")
+    head.caption(f"{len(refs)} of {spec.max_references} reference images · sent in this order")
+    if clear.button("Clear all", key="refs_clear_all"):
+        refs.clear()
+        st.rerun()
+    columns = st.columns(7)
+    for i, ref in enumerate(refs):
+        with columns[i % 7]:
+            st.image(ref.data, caption=f"{i + 1}. {ref.name}", width=96)
+            if st.button("Remove", key=f"ref_remove_{i}_{ref.sha256[:8]}", help=f"Remove {ref.name}"):
+                refs.pop(i)
+                st.rerun()
+
+
+def _render_found_recipe() -> None:
+    recipe = st.session_state.get(FOUND_RECIPE)
+    if not recipe:
+        return
+    with st.container(border=True):
+        st.markdown("**This image was made in the studio.** Restore its recipe?")
+        st.text(str(recipe.get("prompt", ""))[:300])
+        restore, dismiss = st.columns(2)
+        if restore.button("Restore recipe", key="recipe_restore", type="primary"):
+            apply_recipe(recipe)
+            st.session_state.pop(FOUND_RECIPE, None)
+            st.rerun()
+        if dismiss.button("Dismiss", key="recipe_dismiss"):
+            st.session_state.pop(FOUND_RECIPE, None)
+            st.rerun()
+
+
+def apply_recipe(recipe: dict) -> None:
+    """Put a recipe's prompt and settings into the prompt box and sidebar widgets."""
+    from components import services
+
+    catalogue = services.get_catalogue()
+    model_id = str(recipe.get("model") or "")
+    matching = [m.key for m in catalogue if m.model_id == model_id]
+    if matching:
+        st.session_state["model_key"] = matching[0]
+        st.session_state["custom_model_id"] = ""
+    elif model_id:
+        st.session_state["custom_model_id"] = model_id
+    st.session_state["prompt"] = str(recipe.get("prompt") or "")
+    for key in ("aspect_ratio", "image_size", "output_format", "jpeg_quality", "count", "seed", "temperature",
+                "system_instruction"):
+        if recipe.get(key) is not None:
+            st.session_state[key] = recipe[key]
