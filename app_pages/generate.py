@@ -65,7 +65,9 @@ def _pending_rerun() -> tuple[GenerationRequest, str] | None:
 banner.render_offline_banner()
 spec = sidebar.selected_spec(services.get_catalogue())
 st.title("Generate")
-st.text_area("Prompt", key="prompt", height=120,
+if "prompt" not in st.session_state:  # back from another page: the box's state was dropped there
+    st.session_state["prompt"] = st.session_state.get(uploader.SAVED_PROMPT, "")
+st.text_area("Prompt", key="prompt", height=120, on_change=lambda: uploader.set_prompt(st.session_state["prompt"]),
              placeholder="A banana-yellow vintage scooter parked on a rainy Tokyo street at night, neon reflections…")
 uploader.render_reference_picker(spec)
 request = current_request()

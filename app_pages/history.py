@@ -6,6 +6,7 @@ import streamlit as st
 
 from components import banner, history_views, services
 
+history_views.switch_if_asked()
 banner.render_offline_banner()
 st.title("History")
 store, namespace = services.get_store(), services.current_namespace()
@@ -26,7 +27,7 @@ if not entries:
     st.stop()
 
 event = st.dataframe(history_views.table_rows(store, namespace, entries), key="history_table",
-                     column_config=history_views.COLUMN_CONFIG, hide_index=True, use_container_width=True,
+                     column_config=history_views.COLUMN_CONFIG, hide_index=True, width="stretch",
                      on_select="rerun", selection_mode="single-row", row_height=56)
 rows = event.selection.rows if event and event.selection else []
 selected = entries[rows[0]] if rows and rows[0] < len(entries) else None

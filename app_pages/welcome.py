@@ -29,6 +29,6 @@ if services.offline_allowed():
         st.subheader("Try offline")
         st.markdown("No account needed: the studio starts its own **Gemini API emulator** and draws "
                     "stand-in images, so you can explore every feature. Images are clearly labelled as emulated.")
-        if st.button("Try offline", key="try_offline", type="secondary", use_container_width=True):
+        if st.button("Try offline", key="try_offline", type="secondary", width="stretch"):
             connect.go_offline()
             st.rerun()

@@ -116,7 +116,7 @@ def render_google_sign_in(*, key: str = "google_sign_in", show_quota_field: bool
             pkce="S256",
             extras_params=dict(oauth.AUTHORIZE_EXTRAS),
             icon=GOOGLE_ICON,
-            use_container_width=True,
+            width="stretch",
         )
     except StreamlitOauthError as exc:
         # Wrong or stale state, or the person denied access: nothing was exchanged.

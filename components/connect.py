@@ -40,7 +40,7 @@ def render_api_key_form() -> None:
     with st.form("api_key_form", border=False):
         raw = st.text_input("Gemini API key", type="password", key="api_key_input", help=KEY_HELP,
                             placeholder="AIza…")
-        submitted = st.form_submit_button("Connect with API key", type="primary", use_container_width=True)
+        submitted = st.form_submit_button("Connect with API key", type="primary", width="stretch")
     st.caption("[Get a Gemini API key](https://aistudio.google.com/apikey) · the key stays in this browser "
                "session's memory and is never stored.")
     if submitted:

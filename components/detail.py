@@ -20,7 +20,7 @@ def download_button(entry: Entry, key: str, label: str = "Download") -> None:
     store, namespace = services.get_store(), services.current_namespace()
     st.download_button(label, data=lambda: store.read_image(namespace, entry.id) or b"", file_name=file_name(entry),
                        mime=entry.mime_type or "application/octet-stream", key=key, on_click="ignore",
-                       icon=":material/download:", use_container_width=True)
+                       icon=":material/download:", width="stretch")
 
 
 def reuse_settings(entry: Entry, with_references: bool) -> None:
@@ -45,7 +45,7 @@ def render_entry_facts(entry: Entry) -> None:
         "Response id": entry.response_id or "—",
     }
     st.dataframe({"": list(facts), "value": [str(v) for v in facts.values()]}, hide_index=True,
-                 use_container_width=True)
+                 width="stretch")
     if entry.text:
         st.caption("The model's text")
         st.text(entry.text)
@@ -61,24 +61,23 @@ def show_detail(entry_id: str) -> None:
         st.warning("This generation was deleted.")
         return
     if entry.has_image:
-        st.image(store.read_image(namespace, entry.id), use_container_width=True)
+        st.image(store.read_image(namespace, entry.id), width="stretch")
     render_entry_facts(entry)
     if not entry.has_image:
         return
     download, use_ref, reuse, rerun, delete = st.columns(5)
     with download:
         download_button(entry, key=f"detail_download_{entry.id}")
-    if use_ref.button("Use as reference", key=f"detail_ref_{entry.id}", use_container_width=True):
+    if use_ref.button("Use as reference", key=f"detail_ref_{entry.id}", width="stretch"):
         ref, _ = images.load_reference(file_name(entry), store.read_image(namespace, entry.id) or b"")
         uploader.references().append(ref)
         st.rerun()
-    if reuse.button("Reuse settings", key=f"detail_reuse_{entry.id}", use_container_width=True):
-        reuse_settings(entry, with_references=True)
-        st.rerun()
-    if rerun.button("Re-run", key=f"detail_rerun_{entry.id}", use_container_width=True):
+    reuse.button("Reuse settings", key=f"detail_reuse_{entry.id}", width="stretch", on_click=reuse_settings,
+                 args=(entry, True))
+    if rerun.button("Re-run", key=f"detail_rerun_{entry.id}", width="stretch"):
         st.session_state[RERUN_ENTRY] = entry.id
         st.rerun()
-    if delete.button("Delete", key=f"detail_delete_{entry.id}", use_container_width=True):
+    if delete.button("Delete", key=f"detail_delete_{entry.id}", width="stretch"):
         store.delete(namespace, entry.id)
         st.session_state.setdefault("deleted_entry_ids", []).append(entry.id)
         st.rerun()

@@ -17,15 +17,15 @@ def _card(entry: Entry) -> None:
     store, namespace = services.get_store(), services.current_namespace()
     with st.container(border=True):
         if entry.has_image:
-            st.image(store.read_thumbnail(namespace, entry.id), use_container_width=True)
+            st.image(store.read_thumbnail(namespace, entry.id), width="stretch")
             st.caption(f"{entry.aspect_ratio} · {entry.image_size} · {entry.output_format} · "
                        f"{entry.latency_s:.1f} s")
-            if st.button("Open", key=f"open_{entry.id}", use_container_width=True):
+            if st.button("Open", key=f"open_{entry.id}", width="stretch"):
                 detail.show_detail(entry.id)
         else:
             st.error(entry.failure_message or "No image.", icon="⚠️")
             st.caption(entry.prompt[:80])
-            if st.button("Retry", key=f"retry_{entry.id}", use_container_width=True):
+            if st.button("Retry", key=f"retry_{entry.id}", width="stretch"):
                 st.session_state[RETRY_ENTRY] = entry.id
                 st.rerun()
 
@@ -44,7 +44,7 @@ def render_gallery() -> None:
     page = page_col.number_input("Page", 1, pages, 1, key="gallery_page") if pages > 1 else 1
     zip_col.download_button("Download all", data=lambda: store.export_zip(namespace, list(ids)),
                             file_name="nano-banana-session.zip", mime="application/zip", on_click="ignore",
-                            icon=":material/folder_zip:", key="download_all", use_container_width=True)
+                            icon=":material/folder_zip:", key="download_all", width="stretch")
     window = ids[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     entries = store.get_many(namespace, window)
     columns = st.columns(COLUMNS)

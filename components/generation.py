@@ -31,8 +31,9 @@ def run_batch(request: GenerationRequest, parent_id: str | None = None) -> list[
     lines = {i: status.empty() for i in range(count)}
     for i, line in lines.items():
         line.markdown(f"⏳ Image {i + 1}: waiting for the model…")
-    columns = st.columns(min(count, 4))
-    slots = [columns[i % len(columns)].empty() for i in range(count)]
+    live = st.empty()  # the images of this batch as they land; cleared once the grid below has them
+    columns = live.container().columns(4)
+    slots = [columns[i % 4].empty() for i in range(count)]
     done: list[ImageResult] = []
 
     def on_result(result: ImageResult) -> None:
@@ -42,7 +43,7 @@ def run_batch(request: GenerationRequest, parent_id: str | None = None) -> list[
         slot = slots[result.index]
         if result.ok:
             slot.image(store.read_thumbnail(namespace, entry.id), caption=f"Image {result.index + 1}",
-                       use_container_width=True)
+                       width="stretch")
             lines[result.index].markdown(f"✅ Image {result.index + 1}: ready in {result.latency_s:.1f} s")
         else:
             slot.error(f"Image {result.index + 1}: {result.failure.message}")
@@ -57,6 +58,7 @@ def run_batch(request: GenerationRequest, parent_id: str | None = None) -> list[
     state = "complete" if ok == count else ("error" if ok == 0 else "complete")
     status.update(label=f"{ok} of {count} images ready in {time.perf_counter() - started:.1f} s", state=state,
                   expanded=ok < count)
+    live.empty()
     for result in results:
         extra = auth.explain_failure(result.failure) if result.failure else None
         if extra:

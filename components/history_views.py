@@ -123,7 +123,7 @@ def render_entry(store: HistoryStore, namespace: str, entry: Entry) -> None:
     image_col, info_col = st.columns([1, 1])
     with image_col:
         if entry.has_image:
-            st.image(store.read_image(namespace, entry.id), use_container_width=True)
+            st.image(store.read_image(namespace, entry.id), width="stretch")
         else:
             st.error(entry.failure_message or "No image.")
             if entry.failure_detail:
@@ -135,28 +135,46 @@ def render_entry(store: HistoryStore, namespace: str, entry: Entry) -> None:
     render_json(entry)
 
 
-def _go_generate() -> None:
-    st.switch_page("app_pages/generate.py")
+GOTO_GENERATE = "goto_generate"
+
+
+def _then_generate(action, *args: object) -> None:
+    """Callback: change settings before widgets are drawn, then ask the page to switch."""
+    action(*args)
+    st.session_state[GOTO_GENERATE] = True
+
+
+def _restore_prompt(entry: Entry) -> None:
+    uploader.set_prompt(entry.prompt)
+
+
+def _rerun(entry: Entry) -> None:
+    st.session_state[detail.RERUN_ENTRY] = entry.id
+
+
+def _new_version(entry: Entry) -> None:
+    detail.reuse_settings(entry, with_references=True)
+    uploader.set_prompt(st.session_state.get(f"h_new_{entry.id}", entry.prompt))
+    st.session_state["parent_entry_id"] = entry.id
+
+
+def switch_if_asked() -> None:
+    if st.session_state.pop(GOTO_GENERATE, False):
+        st.switch_page("app_pages/generate.py")
 
 
 def render_actions(store: HistoryStore, namespace: str, entry: Entry) -> None:
     a, b, c = st.columns(3)
-    if a.button("Restore prompt", key=f"h_prompt_{entry.id}", use_container_width=True):
-        st.session_state["prompt"] = entry.prompt
-        _go_generate()
-    if b.button("Restore everything", key=f"h_all_{entry.id}", use_container_width=True,
-                help="Prompt, settings and reference images"):
-        detail.reuse_settings(entry, with_references=True)
-        _go_generate()
-    if c.button("Re-run", key=f"h_rerun_{entry.id}", use_container_width=True):
-        st.session_state[detail.RERUN_ENTRY] = entry.id
-        _go_generate()
+    a.button("Restore prompt", key=f"h_prompt_{entry.id}", width="stretch", on_click=_then_generate,
+             args=(_restore_prompt, entry))
+    b.button("Restore everything", key=f"h_all_{entry.id}", width="stretch", help="Prompt, settings and reference images",
+             on_click=_then_generate, args=(detail.reuse_settings, entry, True))
+    c.button("Re-run", key=f"h_rerun_{entry.id}", width="stretch", on_click=_then_generate, args=(_rerun, entry))
     d, e, f = st.columns(3)
-    if d.button("☆ Favorite" if not entry.favorite else "★ Unfavorite", key=f"h_fav_{entry.id}",
-                use_container_width=True):
+    if d.button("☆ Favorite" if not entry.favorite else "★ Unfavorite", key=f"h_fav_{entry.id}", width="stretch"):
         store.set_favorite(namespace, entry.id, not entry.favorite)
         st.rerun()
-    if e.button("Delete", key=f"h_del_{entry.id}", use_container_width=True):
+    if e.button("Delete", key=f"h_del_{entry.id}", width="stretch"):
         store.delete(namespace, entry.id)
         st.session_state.setdefault("deleted_entry_ids", []).append(entry.id)
         st.rerun()
@@ -164,12 +182,9 @@ def render_actions(store: HistoryStore, namespace: str, entry: Entry) -> None:
         if entry.has_image:
             detail.download_button(entry, key=f"h_dl_{entry.id}")
     with st.form(f"h_version_{entry.id}", border=True):
-        new_prompt = st.text_area("New version of this prompt", value=entry.prompt, key=f"h_new_{entry.id}")
-        if st.form_submit_button("Generate new version", type="primary"):
-            detail.reuse_settings(entry, with_references=True)
-            st.session_state["prompt"] = new_prompt
-            st.session_state["parent_entry_id"] = entry.id
-            _go_generate()
+        st.text_area("New version of this prompt", value=entry.prompt, key=f"h_new_{entry.id}")
+        st.form_submit_button("Generate new version", type="primary", on_click=_then_generate,
+                              args=(_new_version, entry))
 
 
 def render_undo(store: HistoryStore, namespace: str) -> None:

@@ -12,6 +12,7 @@ REFERENCES = "references"
 NOTICES = "upload_notices"
 UPLOADER_ROUND = "uploader_round"
 FOUND_RECIPE = "found_recipe"
+SAVED_PROMPT = "saved_prompt"  # widget state is dropped on pages that do not draw the widget
 
 
 def references() -> list[ReferenceImage]:
@@ -79,17 +80,27 @@ def _render_found_recipe() -> None:
         st.markdown("**This image was made in the studio.** Restore its recipe?")
         st.text(str(recipe.get("prompt", ""))[:300])
         restore, dismiss = st.columns(2)
-        if restore.button("Restore recipe", key="recipe_restore", type="primary"):
-            apply_recipe(recipe)
-            st.session_state.pop(FOUND_RECIPE, None)
-            st.rerun()
+        restore.button("Restore recipe", key="recipe_restore", type="primary", on_click=_restore_found_recipe)
         if dismiss.button("Dismiss", key="recipe_dismiss"):
             st.session_state.pop(FOUND_RECIPE, None)
             st.rerun()
 
 
+def _restore_found_recipe() -> None:
+    apply_recipe(st.session_state.pop(FOUND_RECIPE, {}))
+
+
+def set_prompt(text: str) -> None:
+    """Set the prompt box, and its copy that survives pages where the box is not drawn."""
+    st.session_state["prompt"] = text
+    st.session_state[SAVED_PROMPT] = text
+
+
 def apply_recipe(recipe: dict) -> None:
-    """Put a recipe's prompt and settings into the prompt box and sidebar widgets."""
+    """Put a recipe's prompt and settings into the prompt box and sidebar widgets.
+
+    Call from an on_click callback: widget values can only change before the widgets are drawn.
+    """
     from components import services
 
     catalogue = services.get_catalogue()
@@ -100,7 +111,7 @@ def apply_recipe(recipe: dict) -> None:
         st.session_state["custom_model_id"] = ""
     elif model_id:
         st.session_state["custom_model_id"] = model_id
-    st.session_state["prompt"] = str(recipe.get("prompt") or "")
+    set_prompt(str(recipe.get("prompt") or ""))
     for key in ("aspect_ratio", "image_size", "output_format", "jpeg_quality", "count", "seed", "temperature",
                 "system_instruction"):
         if recipe.get(key) is not None:

@@ -1,0 +1,66 @@
+"""The shell: the sign-in gate, navigation, the offline mode and its banner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_not_connected_sees_only_the_welcome_page(studio_app) -> None:
+    at = studio_app()
+    assert not at.exception
+    assert at.title[0].value.startswith("🍌 Nano Banana Pro studio")
+    labels = [b.label for b in at.button]
+    assert "Try offline" in labels
+    assert "Generate" not in labels, "the Generate page is behind the sign-in gate"
+
+
+def test_try_offline_connects_to_the_bundled_emulator_and_labels_it(studio_app) -> None:
+    at = studio_app()
+    at.button(key="try_offline").click().run()
+    connection = at.session_state["connection"]
+    assert connection.mode == "offline" and connection.base_url.startswith("http://127.0.0.1:")
+    assert any("Offline mode" in w.value for w in at.warning)
+    assert at.title[0].value == "Generate"
+
+
+def test_offline_mode_can_be_turned_off(studio_app, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUDIO_OFFLINE_MODE", "off")
+    at = studio_app()
+    assert "Try offline" not in [b.label for b in at.button]
+
+
+def test_empty_api_key_gets_its_own_message(studio_app) -> None:
+    at = studio_app()
+    at.text_input(key="api_key_input").input("   ")
+    at.button[0].click()  # the form's submit button
+    at.run()
+    assert any("field is empty" in e.value for e in at.error)
+    assert "connection" not in at.session_state
+
+
+def test_bad_api_key_is_refused_plainly(studio_app, emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUDIO_GEMINI_BASE_URL", emulator.base_url)
+    at = studio_app()
+    at.text_input(key="api_key_input").input("AIzaNOT-A-REAL-KEY-123456789")
+    at.button[0].click()
+    at.run()
+    assert any(e.value.startswith("API key not valid") for e in at.error)
+    assert "AIzaNOT" not in str([e.value for e in at.error])
+
+
+def test_good_api_key_with_spaces_connects(studio_app, emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STUDIO_GEMINI_BASE_URL", emulator.base_url)
+    at = studio_app()
+    at.text_input(key="api_key_input").input("  test-key  ")
+    at.button[0].click()
+    at.run()
+    assert at.session_state["connection"].api_key == "test-key"
+    assert at.title[0].value == "Generate"
+
+
+def test_no_pages_folder() -> None:
+    assert not (ROOT / "pages").exists(), "a pages/ folder would bypass the sign-in gate"

@@ -1,0 +1,62 @@
+"""The control sidebar offers only what the selected model takes, and shows pixels and cost."""
+
+from __future__ import annotations
+
+
+def _options(widget) -> list[str]:
+    return list(widget.options)
+
+
+def test_4k_is_locked_until_connected(studio_app, emulator) -> None:
+    signed_out = studio_app()
+    assert _options(signed_out.radio(key="image_size")) == ["1K", "2K"]
+    assert any("4K unlocks once you connect" in c.value for c in signed_out.caption)
+    connected = studio_app(emulator)
+    assert _options(connected.radio(key="image_size")) == ["1K", "2K", "4K"]
+
+
+def test_choices_follow_the_model(studio_app, emulator) -> None:
+    at = studio_app(emulator)
+    assert "1:4" not in _options(at.selectbox(key="aspect_ratio"))
+    at.selectbox(key="model_key").set_value("flash2").run()
+    assert {"1:4", "4:1", "1:8", "8:1"} <= set(_options(at.selectbox(key="aspect_ratio")))
+    assert _options(at.radio(key="image_size")) == ["512", "1K", "2K", "4K"]
+    at.selectbox(key="model_key").set_value("flash").run()
+    assert _options(at.radio(key="image_size")) == ["1K"]
+    assert len(_options(at.selectbox(key="aspect_ratio"))) == 10
+
+
+def test_switching_model_keeps_what_still_fits(studio_app, emulator) -> None:
+    at = studio_app(emulator)
+    at.selectbox(key="model_key").set_value("flash2").run()
+    at.selectbox(key="aspect_ratio").set_value("21:9").run()
+    at.radio(key="image_size").set_value("2K").run()
+    at.selectbox(key="model_key").set_value("pro").run()
+    assert at.session_state["aspect_ratio"] == "21:9" and at.session_state["image_size"] == "2K"
+    at.selectbox(key="model_key").set_value("flash2").run()
+    at.selectbox(key="aspect_ratio").set_value("8:1").run()
+    at.selectbox(key="model_key").set_value("pro").run()
+    assert at.session_state["aspect_ratio"] == "1:1", "8:1 does not fit Pro, so it falls back"
+
+
+def test_exact_pixels_and_cost_are_shown(studio_app, emulator) -> None:
+    at = studio_app(emulator)
+    at.selectbox(key="aspect_ratio").set_value("21:9").run()
+    at.radio(key="image_size").set_value("4K").run()
+    at.slider(key="count").set_value(4).run()
+    assert any("6336 × 2688 px" in c.value for c in at.caption)
+    assert at.metric[0].value == "$0.960"  # 4 × $0.24 at 4K
+
+
+def test_jpeg_quality_only_for_jpeg(studio_app, emulator) -> None:
+    at = studio_app(emulator)
+    assert not [s for s in at.slider if s.key == "jpeg_quality"]
+    at.radio(key="output_format").set_value("JPEG").run()
+    assert at.slider(key="jpeg_quality").value == 90
+
+
+def test_seed_randomize(studio_app, emulator) -> None:
+    at = studio_app(emulator)
+    assert at.session_state["seed"] is None
+    at.button(key="seed_randomize").click().run()
+    assert isinstance(at.session_state["seed"], int)

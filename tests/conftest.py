@@ -1,0 +1,63 @@
+"""Shared fixtures: the Gemini API emulator on loopback, and clients pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from google import genai
+from google.genai import types
+
+from studio.credentials import Connection, make_client
+from studio.emulator.server import EmulatorConfig, EmulatorServer
+from studio.engine import Engine
+
+TEST_KEY = "test-key"
+TEST_TOKEN = "test-token"
+
+
+def _config(**kwargs: object) -> EmulatorConfig:
+    kwargs.setdefault("api_keys", frozenset({TEST_KEY}))
+    kwargs.setdefault("bearer_tokens", frozenset({TEST_TOKEN}))
+    return EmulatorConfig(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorServer]:
+    """One emulator for the whole run (no faults queued on it: use fresh_emulator for those)."""
+    server = EmulatorServer(_config()).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fresh_emulator() -> Iterator[Callable[..., EmulatorServer]]:
+    """Make emulators with their own config; each is stopped after the test."""
+    made: list[EmulatorServer] = []
+
+    def make(**kwargs: object) -> EmulatorServer:
+        server = EmulatorServer(_config(**kwargs)).start()
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.stop()
+
+
+@pytest.fixture
+def client(emulator: EmulatorServer) -> genai.Client:
+    return genai.Client(api_key=TEST_KEY,
+                        http_options=types.HttpOptions(base_url=emulator.base_url, api_version="v1beta"))
+
+
+@pytest.fixture
+def engine_for() -> Callable[..., Engine]:
+    """An Engine on a key connection to the given emulator (fast retries unless told otherwise)."""
+
+    def make(server: EmulatorServer, **kwargs: object) -> Engine:
+        connection = Connection(mode="api_key", api_key=TEST_KEY, base_url=server.base_url)
+        kwargs.setdefault("retry_base_s", 0.05)
+        return Engine(make_client(connection), secrets=connection.secrets(), **kwargs)  # type: ignore[arg-type]
+
+    return make
