@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 
 import streamlit as st
 
-from components import detail
+from components import detail, uploader
 from studio.history import Entry, HistoryStore
 from studio.history.diff import word_diff
 
