@@ -10,6 +10,6 @@ if ! command -v chromium >/dev/null 2>&1 && [ -z "${STUDIO_CHROMIUM:-}" ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core fonts-noto-color-emoji >/dev/null
 fi
 echo "setup-tests: python packages and chromium are ready"
