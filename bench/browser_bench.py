@@ -1,0 +1,160 @@
+"""Figures through the real studio in headless Chromium: Generate→visible overhead, grid bytes, server memory."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+from bench.common import BENCH_KEY, Report, median_time, raw_client, raw_config, start_emulator
+from bench.studio_process import StudioProcess, free_port
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-quic", "--no-first-run"]
+PRO = "gemini-3-pro-image"
+
+
+def _chromium() -> str | None:
+    for candidate in (os.environ.get("STUDIO_CHROMIUM"), "/usr/bin/chromium"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None
+
+
+def _settled(page: Page) -> None:
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=120_000)
+    page.wait_for_timeout(100)
+
+
+def _connect_with_key(page: Page, url: str) -> None:
+    page.goto(url)
+    _settled(page)
+    page.get_by_label("Gemini API key", exact=True).fill(BENCH_KEY)
+    page.get_by_role("button", name="Connect with API key").click()
+    page.get_by_label("Prompt", exact=True).wait_for(timeout=60_000)
+    _settled(page)
+
+
+def _set(page: Page, ratio: str, size: str, count: int) -> None:
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_label("Aspect ratio", exact=True).click()
+    page.get_by_role("option", name=ratio, exact=True).click()
+    _settled(page)
+    sidebar.get_by_text(size, exact=True).click()
+    _settled(page)
+    slider = sidebar.get_by_role("slider", name="Images")
+    current = int(slider.get_attribute("aria-valuenow") or 1)
+    slider.focus()
+    for _ in range(abs(count - current)):
+        slider.press("ArrowRight" if count > current else "ArrowLeft")
+    _settled(page)
+
+
+def _generate_and_time(page: Page, prompt: str, count: int = 1) -> float:
+    """Seconds from the click on Generate to the first image of the batch drawn in the page."""
+    page.get_by_label("Prompt", exact=True).fill(prompt)
+    page.get_by_label("Prompt", exact=True).press("Control+Enter")
+    _settled(page)
+    started = time.perf_counter()
+    page.get_by_role("button", name="Generate", exact=True).click()
+    # The batch's live slots caption their images "Image N"; wait until one is decoded on screen.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stImage]')]"
+        ".some(e => /^Image \\d+$/.test(e.innerText.trim()) && e.querySelector('img')?.complete"
+        " && e.querySelector('img').naturalWidth > 0)", timeout=120_000, polling="raf")
+    elapsed = time.perf_counter() - started
+    try:
+        page.get_by_text(f"{count} of {count} images ready").wait_for(timeout=120_000)
+    except Exception:
+        page.screenshot(path="/tmp/bench-failure.png")
+        raise
+    _settled(page)
+    return elapsed
+
+
+def overhead(report: Report, page: Page, url: str, emulator, latency_s: float, repeats: int) -> None:
+    client = raw_client(emulator)
+    for size, ratio in (("1K", "1:1"), ("4K", "16:9")):
+        _set(page, ratio, size, 1)
+        prompt = f"browser overhead {size}"
+        config = raw_config(ratio, size)
+        client.models.generate_content(model=PRO, contents=[prompt], config=config)  # warm the emulator cache
+        raw = median_time(lambda: client.models.generate_content(model=PRO, contents=[prompt], config=config),
+                          repeats)
+        studio = statistics.median(_generate_and_time(page, prompt) for _ in range(repeats))
+        report.add("overhead", f"click→visible in Chromium / raw SDK, {size} ({latency_s:g} s latency)",
+                   studio / raw, "x", "<= 1.15", studio / raw <= 1.15, f"raw {raw:.3f}s, browser {studio:.3f}s")
+
+
+def grid_bytes(report: Report, page: Page, url: str, generations: int) -> None:
+    """Fill a session with N generations, then count what one fresh load of the grid page sends."""
+    _set(page, "1:1", "1K", 8)
+    while len(page.locator('[data-testid="stMain"]').get_by_role("button", name="Open", exact=True).all()) < 1 or \
+            _session_count(page) < generations:
+        _generate_and_time(page, f"grid filler {_session_count(page)}", count=8)
+    received = {"bytes": 0}
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.__setitem__(
+        "bytes", received["bytes"] + len(payload))))
+    page.on("response", lambda r: received.__setitem__("bytes", received["bytes"] + _body_size(r))
+            if "/media/" in r.url else None)
+    page.reload()
+    _settled(page)
+    page.wait_for_timeout(1000)
+    mb = received["bytes"] / 1e6
+    report.add("session", f"bytes to the browser for the grid, {_session_count(page)} generations", mb, "MB",
+               "< 5", mb < 5, "websocket frames + thumbnail media")
+
+
+def _session_count(page: Page) -> int:
+    heading = page.get_by_text("This session ·")
+    if heading.count() == 0:
+        return 0
+    text = heading.first.inner_text()
+    return int(text.split("·")[1].split()[0])
+
+
+def _body_size(response) -> int:
+    try:
+        return len(response.body())
+    except Exception:
+        return 0
+
+
+def memory(report: Report, page: Page, studio: StudioProcess, counts: tuple[int, ...]) -> None:
+    """Server RSS growth per 4K image (originals go to disk, not memory)."""
+    _set(page, "16:9", "4K", 1)
+    made = 0
+    before = studio.rss_bytes()
+    for target in counts:
+        while made < target:
+            batch = min(8, target - made)
+            _set(page, "16:9", "4K", batch)
+            _generate_and_time(page, f"memory {made}", count=batch)
+            made += batch
+        growth = (studio.rss_bytes() - before) / 1e6
+        report.add("memory", f"server RSS growth after {target} 4K images", growth / target, "MB/img", "< 2",
+                   growth / target < 2, f"+{growth:.1f} MB in all, RSS {studio.rss_bytes() / 1e6:.0f} MB")
+
+
+def run(report: Report, quick: bool) -> None:
+    latency = 0.5 if quick else 2.0
+    emulator = start_emulator(latency_s=latency)
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "STUDIO_DATA_DIR": str(Path(tmp) / "data"), "STUDIO_GEMINI_BASE_URL": emulator.base_url}
+        studio = StudioProcess(free_port(), env, Path(tmp) / "streamlit.log", None).start()
+        try:
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1440, "height": 1000})
+                _connect_with_key(page, studio.url)
+                overhead(report, page, studio.url, emulator, latency, repeats=2 if quick else 5)
+                memory(report, page, studio, (1, 10) if quick else (1, 10, 50))
+                grid_bytes(report, page, studio.url, 24 if quick else 200)
+                browser.close()
+        finally:
+            studio.stop()
+            emulator.stop()
