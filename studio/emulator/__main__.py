@@ -10,33 +10,51 @@ import threading
 
 from studio.emulator.server import OFFLINE_API_KEY, EmulatorConfig, EmulatorServer
 
+SIZES = ("512", "1K", "2K", "4K")
+
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m studio.emulator", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--api-key", action="append", default=[], help=f"accepted API key (default {OFFLINE_API_KEY})")
-    parser.add_argument("--bearer-token", action="append", default=[], help="accepted OAuth bearer token")
-    parser.add_argument("--userinfo-url", help="accept bearer tokens this OIDC userinfo endpoint vouches for")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback)")
+    parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    parser.add_argument("--api-key", action="append", default=[],
+                        help=f"accepted API key, repeatable (default {OFFLINE_API_KEY})")
+    parser.add_argument("--bearer-token", action="append", default=[], help="accepted OAuth bearer token, repeatable")
+    parser.add_argument("--userinfo-url", help="also accept bearer tokens this OIDC userinfo endpoint answers 200 for")
+    parser.add_argument("--userinfo-cache", type=float, default=30.0, metavar="SECONDS",
+                        help="how long a userinfo 200 is trusted (default 30)")
+    parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS", help="delay before each answer")
+    for size in SIZES:
+        parser.add_argument(f"--latency-{size.lower()}", type=float, metavar="SECONDS", dest=f"latency_{size}",
+                            help=f"delay for {size} images (overrides --latency)")
     parser.add_argument("--latency-size", action="append", default=[], metavar="SIZE=SECONDS",
                         help="latency per image size, e.g. --latency-size 4K=8")
-    parser.add_argument("--model", action="append", default=[], help="an extra model ID to accept")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--wrong-mime-rate", type=float, default=0.0, metavar="SHARE",
+                        help="share of answers that declare image/png for JPEG bytes (0..1)")
+    parser.add_argument("--model", action="append", default=[], help="an extra model ID to accept, repeatable")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
     return parser.parse_args(argv)
+
+
+def config_from(args: argparse.Namespace) -> EmulatorConfig:
+    by_size = {k.strip(): float(v) for k, v in (item.split("=", 1) for item in args.latency_size)}
+    by_size.update({size: getattr(args, f"latency_{size}") for size in SIZES
+                    if getattr(args, f"latency_{size}") is not None})
+    return EmulatorConfig(
+        api_keys=frozenset(args.api_key or [OFFLINE_API_KEY]), bearer_tokens=frozenset(args.bearer_token),
+        userinfo_url=args.userinfo_url, userinfo_cache_s=args.userinfo_cache, latency_s=args.latency,
+        latency_by_size=by_size or None, wrong_mime_rate=args.wrong_mime_rate,
+        extra_models=tuple(args.model), host=args.host, port=args.port)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(message)s")
-    by_size = {k: float(v) for k, v in (item.split("=", 1) for item in args.latency_size)}
-    config = EmulatorConfig(
-        api_keys=frozenset(args.api_key or [OFFLINE_API_KEY]), bearer_tokens=frozenset(args.bearer_token),
-        userinfo_url=args.userinfo_url, latency_s=args.latency, latency_by_size=by_size,
-        extra_models=tuple(args.model), host=args.host, port=args.port)
-    server = EmulatorServer(config).start()
-    logging.info("Gemini API emulator on %s (GOOGLE_GEMINI_BASE_URL=%s); Ctrl+C stops it.",
-                 server.base_url, server.base_url)
+    server = EmulatorServer(config_from(args)).start()
+    config = server.config
+    logging.info("Gemini API emulator on %s: %d API key(s) (key=***), %d bearer token(s)%s. "
+                 "Use GOOGLE_GEMINI_BASE_URL=%s; Ctrl+C stops it.", server.base_url, len(config.api_keys),
+                 len(config.bearer_tokens), ", userinfo check on" if config.userinfo_url else "", server.base_url)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     with contextlib.suppress(KeyboardInterrupt):

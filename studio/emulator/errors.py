@@ -16,8 +16,11 @@ class ApiError(Exception):
         self.details = details or []
 
     def body(self) -> dict:
-        return {"error": {"code": self.code, "message": self.message, "status": self.status,
-                          "details": self.details}}
+        """Google omits ``details`` when there are none (503 overloaded, for one)."""
+        error: dict = {"code": self.code, "message": self.message, "status": self.status}
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
 
 
 def error_info(reason: str, **metadata: str) -> dict:
@@ -75,6 +78,7 @@ def model_not_found(model: str, version: str) -> ApiError:
 
 
 def quota(model: str, retry_s: int = 1, zero: bool = False) -> ApiError:
+    """429 as Google sends it; ``zero`` is the free-tier answer for Pro ("limit: 0")."""
     limit = 0 if zero else 10
     metric = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
     message = (f"You exceeded your current quota, please check your plan and billing details. "
@@ -89,6 +93,22 @@ def quota(model: str, retry_s: int = 1, zero: bool = False) -> ApiError:
              "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
         {"@type": _TYPE + "RetryInfo", "retryDelay": f"{retry_s}s"},
     ])
+
+
+def payload_too_large(limit: int) -> ApiError:
+    return ApiError(400, "INVALID_ARGUMENT", f"Request payload size exceeds the limit: {limit} bytes.")
+
+
+def not_found_path(path: str) -> ApiError:
+    return ApiError(404, "NOT_FOUND", f"Path {path} was not found.")
+
+
+def missing_signature(content_position: int, part_position: int) -> ApiError:
+    """Gemini 3 refuses a model-turn image sent back without its thought signature (positions count from 1)."""
+    return bad_request(
+        f"Image part is missing a thought_signature in content position {content_position}, "
+        f"part position {part_position}. Please refer to https://ai.google.dev/gemini-api/docs/thought-signatures "
+        "for more details.")
 
 
 def overloaded() -> ApiError:

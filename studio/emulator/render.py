@@ -1,7 +1,9 @@
 """Draws the emulator's images: deterministic, visibly made from the prompt and the references.
 
-Rendering happens at a small size and is scaled up, and encoded answers are cached,
-so a 6336x2688 answer costs a fraction of a second.
+The picture is drawn on a small canvas and scaled up with nearest-neighbour (bilinear
+upscaling plus PNG encoding of 17 megapixels costs most of a second; nearest keeps whole
+rows identical, which PNG's "up" filter compresses almost for free), encoded as PNG with
+compress_level=1, and kept in a small LRU: a fresh 6336x2688 answer costs about 0.3 s of CPU.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from PIL import Image, ImageDraw, ImageFont
 
 _CACHE: OrderedDict[tuple, bytes] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
+_CACHE_ENTRIES = 32
 _CACHE_BYTES = 64 * 1024 * 1024  # bounded so an in-process emulator stays small
-_WORK_SIDE = 512  # longest side of the canvas the picture is drawn on
+_WORK_SIDE = 640  # longest side of the canvas the picture is drawn on
 
 
 def _palette(digest: bytes) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
@@ -27,8 +30,9 @@ def _palette(digest: bytes) -> tuple[tuple[int, int, int], tuple[int, int, int]]
 
 
 def _canvas(prompt: str, seed: int | None, width: int, height: int, references: list[bytes]) -> Image.Image:
+    """The picture at work size: gradient and shapes from a hash, reference thumbnails, the prompt text."""
     digest = hashlib.sha256(f"{seed}|{prompt}".encode()).digest()
-    scale = _WORK_SIDE / max(width, height)
+    scale = min(1.0, _WORK_SIDE / max(width, height))
     w, h = max(8, round(width * scale)), max(8, round(height * scale))
     top, bottom = _palette(digest)
     gradient = Image.linear_gradient("L").resize((w, h))
@@ -46,16 +50,19 @@ def _canvas(prompt: str, seed: int | None, width: int, height: int, references: 
                         stroke_width=2, stroke_fill=(0, 0, 0))
     draw.text((10, h - 22), "EMULATED · Gemini API emulator", fill=(255, 255, 255),
               font=ImageFont.load_default(size=12), stroke_width=1, stroke_fill=(0, 0, 0))
-    return canvas.resize((width, height), Image.Resampling.BILINEAR)
+    if (w, h) == (width, height):
+        return canvas
+    return canvas.resize((width, height), Image.Resampling.NEAREST)
 
 
 def _paste_references(canvas: Image.Image, references: list[bytes]) -> None:
+    """Thumbnails of the references in the bottom-right corner, in request order."""
     w, h = canvas.size
     side = max(16, min(w, h) // 5)
     for i, data in enumerate(references[:14]):
         try:
             with Image.open(io.BytesIO(data)) as ref:
-                ref.draft("RGB", (side, side))
+                ref.draft("RGB", (side, side))  # JPEG decodes at reduced scale: cheap for big photos
                 thumb = ref.convert("RGB")
                 thumb.thumbnail((side, side))
         except Exception:  # a reference the emulator cannot read is simply not drawn
@@ -83,6 +90,12 @@ def render(prompt: str, seed: int | None, width: int, height: int, references: l
     data = out.getvalue()
     with _CACHE_LOCK:
         _CACHE[key] = data
-        while sum(len(v) for v in _CACHE.values()) > _CACHE_BYTES and len(_CACHE) > 1:
+        while len(_CACHE) > 1 and (len(_CACHE) > _CACHE_ENTRIES or sum(map(len, _CACHE.values())) > _CACHE_BYTES):
             _CACHE.popitem(last=False)
     return data
+
+
+def clear_cache() -> None:
+    """Forget encoded images (tests measuring a fresh render use this)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()

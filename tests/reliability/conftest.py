@@ -13,3 +13,6 @@ def unused_tcp_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+from tests.browser.conftest import browser, page, start_studio  # noqa: E402, F401 - shared browser fixtures
