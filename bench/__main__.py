@@ -21,11 +21,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smoke run: small counts, short latencies")
     parser.add_argument("--only", action="append", default=[],
-                        help="sections to run: overhead batch streaming concurrency session browser")
+                        help="sections to run: overhead batch streaming concurrency session browser load")
     parser.add_argument("--markdown", help="also write the table as markdown to this file")
     args = parser.parse_args(argv)
     quick = args.quick
-    wanted = set(args.only) or {"overhead", "batch", "streaming", "concurrency", "session", "browser"}
+    wanted = set(args.only) or {"overhead", "batch", "streaming", "concurrency", "session", "browser", "load"}
     report = Report()
     print(f"Nano Banana Pro studio benchmarks ({'quick' if quick else 'full'}) on {platform.node()}, "
           f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     if "concurrency" in wanted:
         engine_bench.concurrency(report, (1, 5) if quick else (1, 5, 20), latency_s=0.3 if quick else 1.0,
                                  images=2 if quick else 5)
-    for section, module in (("session", "bench.session_bench"), ("browser", "bench.browser_bench")):
+    for section, module in (("session", "bench.session_bench"), ("browser", "bench.browser_bench"),
+                            ("load", "bench.load_bench")):
         if section in wanted:
             try:
                 bench_module = importlib.import_module(module)

@@ -1,0 +1,169 @@
+"""Google's validation and error bodies: through the SDK (exception code/status) and raw HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from google.genai import errors, types
+
+from .conftest import FLASH, FLASH2, KEY, PRO, TOKEN, body, image_config, png, post, sdk_client
+
+
+def _error(response) -> dict:
+    return response.json()["error"]
+
+
+def _sdk_error(client, model: str = PRO, contents: object = "x", config: object = None) -> errors.APIError:
+    with pytest.raises(errors.APIError) as caught:
+        client.models.generate_content(model=model, contents=contents, config=config or image_config("1:1", "1K"))
+    return caught.value
+
+
+def test_unknown_model_is_404(sdk, emulator) -> None:
+    err = _sdk_error(sdk, model="gemini-9-ultra-image")
+    assert isinstance(err, errors.ClientError) and (err.code, err.status) == (404, "NOT_FOUND")
+    assert "models/gemini-9-ultra-image is not found for API version v1beta" in err.message
+    assert post(emulator, body("x"), model="nope").status_code == 404
+    answer = sdk_client(emulator)
+    with pytest.raises(errors.ClientError) as caught:
+        answer.models.get(model="gemini-9-ultra-image")
+    assert caught.value.code == 404
+
+
+@pytest.mark.parametrize(("model", "ratio", "size", "field"), [
+    (PRO, "7:3", "1K", "aspect_ratio"),
+    (PRO, "1:4", "1K", "aspect_ratio"),  # extreme ratios are Nano Banana 2 only
+    (PRO, "1:1", "1k", "image_size"),  # uppercase K required
+    (PRO, "1:1", "512", "image_size"),
+    (FLASH2, "1:1", "4k", "image_size"),
+])
+def test_unsupported_ratio_or_size_is_400(sdk, model: str, ratio: str, size: str, field: str) -> None:
+    err = _sdk_error(sdk, model=model, config=image_config(ratio, size))
+    assert (err.code, err.status) == (400, "INVALID_ARGUMENT")
+    assert field in err.message and (ratio if field == "aspect_ratio" else size) in err.message
+
+
+def test_extreme_ratio_works_on_nano_banana_2_and_size_is_ignored_by_nano_banana(sdk) -> None:
+    assert sdk.models.generate_content(model=FLASH2, contents="tall", config=image_config("1:8", "512")).candidates
+    assert sdk.models.generate_content(model=FLASH, contents="any size", config=image_config("1:1", "1k")).candidates
+
+
+def test_too_many_references_is_400(sdk) -> None:
+    ref = types.Part.from_bytes(data=png(8, 8), mime_type="image/png")
+    err = _sdk_error(sdk, contents=["fifteen", *[ref] * 15])
+    assert (err.code, err.status) == (400, "INVALID_ARGUMENT") and "15" in err.message and "14" in err.message
+    assert sdk.models.generate_content(model=PRO, contents=["fourteen", *[ref] * 14],
+                                       config=image_config("1:1", "1K")).candidates
+
+
+def test_candidate_count_above_one_is_400(sdk) -> None:
+    err = _sdk_error(sdk, config=image_config("1:1", "1K", candidate_count=2))
+    assert (err.code, err.status) == (400, "INVALID_ARGUMENT")
+    assert "Multiple candidates is not enabled" in err.message
+
+
+def test_no_credentials_is_403(emulator) -> None:
+    answer = post(emulator, body("x"), headers={})
+    assert answer.status_code == 403 and _error(answer)["status"] == "PERMISSION_DENIED"
+    assert "unregistered callers" in _error(answer)["message"]
+
+
+def test_bad_api_key_is_400_api_key_invalid(emulator) -> None:
+    err = _sdk_error(sdk_client(emulator, api_key="AIzaWRONG"))
+    assert (err.code, err.status) == (400, "INVALID_ARGUMENT")
+    assert err.message == "API key not valid. Please pass a valid API key."
+    answer = post(emulator, body("x"), headers={"x-goog-api-key": "AIzaWRONG"})
+    details = _error(answer)["details"]
+    assert any(d.get("reason") == "API_KEY_INVALID" and d["@type"].endswith("google.rpc.ErrorInfo") for d in details)
+
+
+def test_key_in_query_and_bearer_token_are_accepted(emulator) -> None:
+    assert post(emulator, body("query key"), headers={}, params={"key": KEY}).status_code == 200
+    assert post(emulator, body("query key"), headers={}, params={"key": "bad"}).status_code == 400
+    assert post(emulator, body("bearer"), headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+
+
+def test_key_and_bearer_together_are_400(emulator) -> None:
+    answer = post(emulator, body("x"), headers={"x-goog-api-key": KEY, "Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 400 and _error(answer)["status"] == "INVALID_ARGUMENT"
+    assert "The API Key and the authentication credential are from different projects" in _error(answer)["message"]
+
+
+def test_bad_or_revoked_bearer_token_is_401(quiet_emulator) -> None:
+    answer = post(quiet_emulator, body("x"), headers={"Authorization": "Bearer forged"})
+    assert answer.status_code == 401 and _error(answer)["status"] == "UNAUTHENTICATED"
+    import httpx
+
+    httpx.post(f"{quiet_emulator.base_url}/_emulator/tokens", json={"revoke": [TOKEN]})
+    assert post(quiet_emulator, body("x"), headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 401
+    httpx.post(f"{quiet_emulator.base_url}/_emulator/tokens", json={"add": [TOKEN, "new-token"]})
+    assert post(quiet_emulator, body("x"), headers={"Authorization": "Bearer new-token"}).status_code == 200
+
+
+def test_narrow_scopes_are_403_scope_insufficient(quiet_emulator) -> None:
+    import httpx
+
+    httpx.post(f"{quiet_emulator.base_url}/_emulator/tokens",
+               json={"scopes": {"narrow": ["openid", "email"],
+                                "wide": ["https://www.googleapis.com/auth/generative-language"]}})
+    answer = post(quiet_emulator, body("x"), headers={"Authorization": "Bearer narrow"})
+    assert answer.status_code == 403 and _error(answer)["status"] == "PERMISSION_DENIED"
+    assert _error(answer)["details"][0]["reason"] == "ACCESS_TOKEN_SCOPE_INSUFFICIENT"
+    assert post(quiet_emulator, body("x"), headers={"Authorization": "Bearer wide"}).status_code == 200
+
+
+def _model_turn(signed: bool) -> dict:
+    part = {"inlineData": {"mimeType": "image/png", "data": __import__("base64").b64encode(png()).decode()}}
+    if signed:
+        part["thoughtSignature"] = "c2lnbmF0dXJl"
+    return {"role": "model", "parts": [part]}
+
+
+@pytest.mark.parametrize(("contents_before", "position"), [
+    ([{"role": "user", "parts": [{"text": "draw"}]}], (2, 1)),
+    ([{"role": "user", "parts": [{"text": "a"}]}, "signed", {"role": "user", "parts": [{"text": "b"}]}], (4, 1)),
+])
+def test_multi_turn_model_image_without_signature_is_400(emulator, contents_before: list, position) -> None:
+    contents = [_model_turn(True) if c == "signed" else c for c in contents_before]
+    contents += [_model_turn(False), {"role": "user", "parts": [{"text": "make it blue"}]}]
+    answer = post(emulator, {"contents": contents})
+    assert answer.status_code == 400 and _error(answer)["status"] == "INVALID_ARGUMENT"
+    assert _error(answer)["message"].startswith(
+        f"Image part is missing a thought_signature in content position {position[0]}, part position {position[1]}")
+
+
+def test_multi_turn_with_signatures_works_and_sdk_chat_keeps_them(sdk, emulator) -> None:
+    contents = [{"role": "user", "parts": [{"text": "draw"}]}, _model_turn(True),
+                {"role": "user", "parts": [{"text": "make it blue"}]}]
+    assert post(emulator, {"contents": contents}).status_code == 200
+    chat = sdk.chats.create(model=PRO, config=image_config("1:1", "1K"))
+    chat.send_message("a cat")
+    second = chat.send_message("now with a hat")
+    assert any(p.inline_data for p in second.candidates[0].content.parts)
+    # Nano Banana does not think: no signatures needed
+    assert post(emulator, {"contents": [contents[0], _model_turn(False), contents[2]]}, model=FLASH).status_code == 200
+
+
+def test_snake_case_request_fields_are_accepted(emulator) -> None:
+    snake = {"contents": [{"role": "user", "parts": [
+        {"text": "snake"}, {"inline_data": {"mime_type": "image/png", "data": __import__("base64").b64encode(png(90, 160)).decode()}}]}],
+        "generation_config": {"response_modalities": ["TEXT", "IMAGE"],
+                              "image_config": {"aspect_ratio": "16:9", "image_size": "2K"},
+                              "thinking_config": {"include_thoughts": True}}}
+    answer = post(emulator, snake)
+    assert answer.status_code == 200
+    parts = answer.json()["candidates"][0]["content"]["parts"]
+    assert any(p.get("thought") for p in parts)
+    assert answer.json()["usageMetadata"]["promptTokensDetails"][1] == {"modality": "IMAGE", "tokenCount": 258}
+
+
+def test_bad_json_bad_base64_and_unknown_paths(emulator) -> None:
+    import httpx
+
+    url = f"{emulator.base_url}/v1beta/models/{PRO}:generateContent"
+    answer = httpx.post(url, content=b"{not json", headers={"x-goog-api-key": KEY})
+    assert answer.status_code == 400 and _error(answer)["status"] == "INVALID_ARGUMENT"
+    bad = {"contents": [{"parts": [{"inlineData": {"mimeType": "image/png", "data": "@@@"}}]}]}
+    assert post(emulator, bad).status_code == 400
+    assert post(emulator, {"contents": []}).status_code == 400
+    assert httpx.get(f"{emulator.base_url}/v1beta/tunedModels", headers={"x-goog-api-key": KEY}).status_code == 404
+    assert httpx.get(f"{emulator.base_url}/v1beta/models", headers={}).status_code == 403

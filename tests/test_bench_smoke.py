@@ -1,0 +1,23 @@
+"""The benchmark suite still runs end to end (a smoke run: figures are printed, no timing is judged)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.browser
+def test_quick_benchmark_suite_runs(tmp_path: Path) -> None:
+    table = tmp_path / "figures.md"
+    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--markdown", str(table)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rows = [line for line in table.read_text().splitlines() if line.startswith("| ") and "figure" not in line]
+    sections = {row.split("|")[1].strip() for row in rows}
+    assert {"overhead", "batch", "streaming", "concurrency", "session", "memory", "load"} <= sections
+    assert "images in the right history" in table.read_text()
