@@ -37,6 +37,11 @@ class Connection:
     picture: str | None = None
     expires_at: float | None = None
 
+    @property
+    def vertex_project(self) -> str | None:
+        """The Vertex AI project (stored as ``project``)."""
+        return self.project
+
     def secrets(self) -> tuple[str, ...]:
         """Every secret string this connection carries, for redaction."""
         return tuple(s for s in (self.api_key, self.access_token) if s)
@@ -64,6 +69,9 @@ def normalize_api_key(raw: str | None) -> tuple[str, list[str]]:
         notes.append("Your key had spaces or line breaks around it; they were removed.")
     if any(c.isspace() for c in key):
         raise ValueError("The API key contains spaces in the middle; copy it again from Google AI Studio.")
+    if not key.isascii() or not key.isprintable():
+        raise ValueError("The API key contains characters a key never has (such as curly quotes); "
+                         "copy it again from Google AI Studio.")
     return key, notes
 
 
@@ -83,7 +91,9 @@ class _BearerAuth(httpx.Auth):
 
 
 def _http_options(connection: Connection, timeout_s: float | None) -> types.HttpOptions:
-    kwargs: dict = {"api_version": "v1beta"}
+    # attempts=1: the engine owns retries (and tells the person about each); without retry_options the SDK
+    # silently retries refused aiohttp connections after a 1-10 s sleep.
+    kwargs: dict = {"api_version": "v1beta", "retry_options": types.HttpRetryOptions(attempts=1)}
     if connection.base_url:
         kwargs["base_url"] = connection.base_url
     if timeout_s:
@@ -106,9 +116,19 @@ def make_client(connection: Connection, timeout_s: float | None = None) -> genai
 
         options.api_version = None
         return genai.Client(vertexai=True, project=connection.project, location=connection.location or "global",
-                            credentials=Credentials(connection.access_token), http_options=options)
+                            credentials=Credentials(connection.access_token,
+                                                quota_project_id=connection.quota_project),
+                            http_options=options)
     if connection.mode == "oauth":
+        if not connection.access_token:
+            raise ValueError("This Google sign-in has no access token; sign in again.")
         return genai.Client(api_key=_PLACEHOLDER_KEY, http_options=options)
+    if connection.mode == "offline":
+        if not connection.base_url:
+            raise ValueError("Offline mode needs the emulator's address (base_url).")
+        from studio.emulator.server import OFFLINE_API_KEY
+
+        return genai.Client(api_key=connection.api_key or OFFLINE_API_KEY, http_options=options)
     if not connection.api_key:
         raise ValueError("This connection has no API key.")
     return genai.Client(api_key=connection.api_key, http_options=options)

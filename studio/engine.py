@@ -1,21 +1,22 @@
 """The generation engine: one request per image, all in flight at once, each reported as it lands.
 
 Image models reject candidateCount > 1, so a batch of N is N concurrent calls on ``client.aio``.
-The engine owns one event loop thread, so the client's connection pool stays bound to one loop
-while Streamlit's script thread receives results through a queue and draws them one by one.
+``run`` drives the engine's own event loop on the calling thread (Streamlit's script thread), so
+callbacks run there and may touch ``st`` elements; the loop is kept between runs because the SDK's
+(and the OAuth mode's injected) connection pools are bound to the loop that opened them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
-import queue
 import random
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from google import genai
@@ -23,26 +24,29 @@ from google.genai import types
 
 from studio import images
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue, ModelSpec
-from studio.failures import classify_answer, classify_exception
+from studio.failures import classify_answer, classify_exception, error_json
 from studio.redact import redact_json
 from studio.request import GenerationRequest, validate
-from studio.results import Failure, FailureKind, GeneratedImage, ImageResult, Usage
+from studio.results import PLAIN_MESSAGES, Failure, FailureKind, GeneratedImage, ImageResult, Usage
 
 DEFAULT_TIMEOUT_S = 300.0
-RETRY_KINDS = frozenset({FailureKind.QUOTA, FailureKind.OVERLOADED, FailureKind.SERVER_ERROR, FailureKind.NETWORK})
-MAX_RETRY_DELAY_S = 60.0
+MAX_RETRY_DELAY_S = 60.0  # a server asking for a longer wait (daily quota) is not retried
+RETRY_KINDS = frozenset({FailureKind.QUOTA, FailureKind.OVERLOADED, FailureKind.SERVER_ERROR,
+                         FailureKind.NETWORK, FailureKind.TIMEOUT})
+STUDIO_NAME = "Nano Banana Pro studio"
 OnResult = Callable[[ImageResult], None]
 OnRetry = Callable[[int, Failure, float], None]
 
 
-def backoff_delay(attempt: int, failure: Failure, base_s: float = 1.0) -> float:
-    """Seconds to wait before the next attempt: the server's RetryInfo wins, else exponential + jitter."""
+def backoff_delay(attempt: int, failure: Failure, base_s: float = 1.0, cap_s: float = MAX_RETRY_DELAY_S) -> float:
+    """Seconds before the next attempt: the server's RetryInfo wins, else exponential + jitter (capped)."""
     if failure.retry_after_s is not None:
-        return failure.retry_after_s + random.uniform(0, 0.25)
-    return min(MAX_RETRY_DELAY_S, base_s * 2 ** (attempt - 1)) + random.uniform(0, base_s / 2)
+        return min(cap_s, failure.retry_after_s) + random.uniform(0, 0.25)
+    return min(cap_s, base_s * 2 ** (attempt - 1)) + random.uniform(0, base_s / 2)
 
 
-def build_config(request: GenerationRequest, spec: ModelSpec, seed: int | None, vertex: bool) -> types.GenerateContentConfig:
+def build_config(request: GenerationRequest, spec: ModelSpec, seed: int | None,
+                 vertex: bool) -> types.GenerateContentConfig:
     """The google-genai config for one image of the request."""
     image_config: dict = {"aspect_ratio": request.aspect_ratio}
     if not spec.size_is_ignored:
@@ -52,7 +56,7 @@ def build_config(request: GenerationRequest, spec: ModelSpec, seed: int | None, 
             mime_type=f"image/{request.output_format.lower()}",
             compression_quality=request.jpeg_quality if request.output_format == "JPEG" else None)
     config: dict = {"response_modalities": ["TEXT", "IMAGE"], "image_config": types.ImageConfig(**image_config),
-                    "should_return_http_response": True}  # the raw answer keeps finishMessage
+                    "should_return_http_response": True}  # the SDK's parsed answer drops finishMessage
     if seed is not None:
         config["seed"] = seed
     if request.temperature is not None:
@@ -71,34 +75,73 @@ def build_contents(request: GenerationRequest) -> list:
     return parts
 
 
-def request_json(request: GenerationRequest, config: types.GenerateContentConfig, model_id: str) -> dict:
-    """The request as sent, for history and JSON views: image bytes elided, no secrets."""
+def _camel(value: object) -> object:
+    if isinstance(value, dict):
+        return {_camel_key(k): _camel(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_camel(v) for v in value]
+    return value
+
+
+def _camel_key(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
+def request_json(request: GenerationRequest, config: types.GenerateContentConfig, model_id: str,
+                 secrets: tuple[str, ...] = ()) -> dict:
+    """The request in Google's wire shape, for history and JSON views: image bytes elided, no secrets."""
     parts: list[dict] = [{"text": request.prompt}]
-    parts += [{"inlineData": {"mimeType": r.mime_type,
-                              "data": f"<{len(r.data)} bytes elided>"}} for r in request.references]
-    return {"model": model_id, "contents": [{"role": "user", "parts": parts}],
-            "generationConfig": config.model_dump(mode="json", exclude_none=True)}
+    parts += [{"inlineData": {"mimeType": r.mime_type, "data": r.data}} for r in request.references]
+    generation = config.model_dump(mode="json", exclude_none=True, exclude={"should_return_http_response"})
+    body: dict = {"model": model_id, "contents": [{"role": "user", "parts": parts}]}
+    system = generation.pop("system_instruction", None)
+    if system:
+        body["systemInstruction"] = {"parts": [{"text": system}]}
+    body["generationConfig"] = _camel(generation)
+    return redact_json(body, secrets)  # type: ignore[return-value]
+
+
+@dataclass
+class _Attempt:
+    """Bookkeeping for one image across its attempts."""
+
+    index: int
+    seed: int | None
+    sent: dict
+    started: float
+    attempts: int = 0
+    timed_out: bool = False
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
 
 
 class Engine:
-    """Runs batches on one genai client. Create one per connection and reuse it."""
+    """Runs batches on one genai client. Create one per connection and reuse it (it holds the client)."""
 
     def __init__(self, client: genai.Client, catalogue: Catalogue = DEFAULT_CATALOGUE, *,
                  timeout_s: float = DEFAULT_TIMEOUT_S, max_attempts: int = 4, retry_base_s: float = 1.0,
-                 secrets: tuple[str, ...] = (), vertex: bool = False) -> None:
-        self.client = client
+                 max_retry_delay_s: float = MAX_RETRY_DELAY_S, secrets: tuple[str, ...] = (),
+                 vertex: bool | None = None) -> None:
+        self.client = client  # a reference for as long as the engine lives: see the facts page on GC
         self.catalogue = catalogue
         self.timeout_s = timeout_s
-        self.max_attempts = max_attempts
+        self.max_attempts = max(1, max_attempts)
         self.retry_base_s = retry_base_s
-        self.secrets = secrets
-        self.vertex = vertex
+        self.max_retry_delay_s = max_retry_delay_s
+        self.secrets = tuple(s for s in secrets if s)
+        self.vertex = bool(client.vertexai) if vertex is None else vertex
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_lock = threading.Lock()
+        self._run_lock = threading.Lock()
 
     # ---- async API ------------------------------------------------------------------
     async def stream(self, request: GenerationRequest, on_retry: OnRetry | None = None) -> AsyncIterator[ImageResult]:
-        """Yield each image's result as soon as it finishes (completion order, not index order)."""
+        """Yield each image's result as soon as it finishes (completion order, not index order).
+
+        Raises ``ValidationError`` before sending anything when the request is invalid. A failed image
+        is a result with ``failure`` set; it never takes the rest of the batch with it.
+        """
         request = validate(request, self.catalogue)
         spec = self.catalogue.resolve(request.model_id)
         tasks = [asyncio.ensure_future(self._one(i, request, spec, on_retry)) for i in range(request.count)]
@@ -108,145 +151,182 @@ class Engine:
         finally:
             for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _one(self, index: int, request: GenerationRequest, spec: ModelSpec,
                    on_retry: OnRetry | None) -> ImageResult:
         seed = None if request.seed is None else (request.seed + index) % 2**31
         config = build_config(request, spec, seed, self.vertex)
-        sent = request_json(request, config, spec.model_id)
+        state = _Attempt(index, seed, request_json(request, config, spec.model_id, self.secrets),
+                         time.perf_counter())
         contents = build_contents(request)
-        started = time.perf_counter()
-        attempt = 0
         while True:
-            attempt += 1
+            state.attempts += 1
             try:
                 response = await asyncio.wait_for(
                     self.client.aio.models.generate_content(model=spec.model_id, contents=contents, config=config),
                     timeout=self.timeout_s)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
+            except Exception as exc:  # CancelledError is a BaseException: cancellation passes through
                 failure = classify_exception(exc, self.secrets)
-                if self._should_retry(failure, attempt):
-                    delay = backoff_delay(attempt, failure, self.retry_base_s)
-                    if on_retry:
-                        on_retry(index, failure, delay)
-                    await asyncio.sleep(delay)
-                    continue
-                return ImageResult(index=index, failure=failure, attempts=attempt, request_json=sent,
-                                   latency_s=time.perf_counter() - started)
-            try:  # decoding and re-encoding is CPU work: keep it off the event loop
-                return await asyncio.to_thread(self._result, index, request, seed, response, sent, attempt,
-                                               time.perf_counter() - started)
-            except Exception as exc:  # an answer we cannot read must not take the batch down
-                return ImageResult(index=index, failure=classify_exception(exc, self.secrets), attempts=attempt,
-                                   request_json=sent, latency_s=time.perf_counter() - started)
+                delay = self.retry_delay(state, failure)
+                if delay is None:
+                    return ImageResult(index=index, failure=failure, attempts=state.attempts,
+                                       request_json=state.sent, response_json=error_json(exc, self.secrets),
+                                       latency_s=state.elapsed())
+                state.timed_out = state.timed_out or failure.kind is FailureKind.TIMEOUT
+                if on_retry:
+                    on_retry(index, failure, delay)
+                await asyncio.sleep(delay)
+                continue
+            # decoding and re-encoding a 4K image is CPU work: keep it off the event loop
+            return await asyncio.to_thread(self._read_answer, request, state, response)
 
-    def _should_retry(self, failure: Failure, attempt: int) -> bool:
-        if attempt >= self.max_attempts:
-            return False
-        if failure.retry_after_s is not None and failure.retry_after_s > MAX_RETRY_DELAY_S:
-            return False
+    def retry_delay(self, state: _Attempt, failure: Failure) -> float | None:
+        """Seconds to wait before retrying, or None when retrying cannot help (or the budget is spent)."""
+        if state.attempts >= self.max_attempts:
+            return None
+        if failure.kind not in RETRY_KINDS and failure.http_status != 408:
+            return None
+        if failure.kind is FailureKind.TIMEOUT and state.timed_out:
+            return None  # one retry after a timeout; each costs up to timeout_s and may be billed
+        if failure.retry_after_s is not None and failure.retry_after_s > self.max_retry_delay_s:
+            return None  # "come back in an hour": say so now rather than hold the batch
         if "limit: 0" in failure.message or "limit: 0" in failure.detail:
-            return False  # no quota at all: waiting will not help
-        return failure.kind in RETRY_KINDS or failure.http_status == 408
+            return None  # no quota at all: waiting will not help
+        return backoff_delay(state.attempts, failure, self.retry_base_s, self.max_retry_delay_s)
 
-    def _result(self, index: int, request: GenerationRequest, seed: int | None, response: types.GenerateContentResponse,
-                sent: dict, attempts: int, latency_s: float) -> ImageResult:
-        """Read Google's raw answer: the SDK's parsed model drops fields such as finishMessage."""
-        body = response.sdk_http_response.body if response.sdk_http_response else None
-        raw = json.loads(body or "{}")
-        if not isinstance(raw, dict):
-            raise ValueError("the answer is not a JSON object")
+    def _read_answer(self, request: GenerationRequest, state: _Attempt,
+                     response: types.GenerateContentResponse) -> ImageResult:
+        """Google's raw answer as an ImageResult; an answer we cannot read is a MALFORMED result."""
+        raw: object = None
+        try:
+            body = response.sdk_http_response.body if response.sdk_http_response else None
+            raw = json.loads(body or "")
+            if not isinstance(raw, dict):
+                raise ValueError(f"the answer is a JSON {type(raw).__name__}, not an object")
+            return self._result(request, state, raw)
+        except Exception as exc:
+            detail = classify_exception(exc, self.secrets).detail  # redacted "Type: text"
+            failure = Failure(FailureKind.MALFORMED, PLAIN_MESSAGES[FailureKind.MALFORMED], detail)
+            shown = raw if isinstance(raw, dict) else {}
+            return ImageResult(index=state.index, failure=failure, attempts=state.attempts,
+                               request_json=state.sent, response_json=redact_json(shown, self.secrets),
+                               latency_s=state.elapsed())
+
+    def _result(self, request: GenerationRequest, state: _Attempt, raw: dict) -> ImageResult:
         candidates = raw.get("candidates") or []
-        candidate = candidates[0] if candidates else None
-        parts = ((candidate or {}).get("content") or {}).get("parts") or []
+        candidate = candidates[0] if candidates and isinstance(candidates[0], dict) else None
+        parts = [p for p in ((candidate or {}).get("content") or {}).get("parts") or [] if isinstance(p, dict)]
         finals = [p for p in parts if _inline(p) and not p.get("thought")]
-        drafts = tuple(_draft(_inline_bytes(p)) for p in parts if _inline(p) and p.get("thought"))
-        text = "".join(p["text"] for p in parts if p.get("text") and not p.get("thought"))
-        thought_text = "".join(p["text"] for p in parts if p.get("text") and p.get("thought"))
+        drafts = tuple(_draft(p) for p in parts if _inline(p) and p.get("thought"))
+        text = "".join(str(p["text"]) for p in parts if p.get("text") and not p.get("thought"))
+        thought_text = "".join(str(p["text"]) for p in parts if p.get("text") and p.get("thought"))
         block_reason = (raw.get("promptFeedback") or {}).get("blockReason")
         finish = (candidate or {}).get("finishReason")
         finish_message = (candidate or {}).get("finishMessage")
         failure = classify_answer(has_candidates=candidate is not None, block_reason=block_reason,
                                   finish_reason=finish, finish_message=finish_message, has_image=bool(finals),
-                                  text=text)
+                                  text=text, secrets=self.secrets)
         model_version = str(raw.get("modelVersion") or "")
-        image = None
-        if finals:
-            recipe = {**request.recipe(), "seed": seed, "index": index,
-                      "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                      "model_version": model_version, "studio": "Nano Banana Pro studio"}
-            image = images.encode_output(_inline_bytes(finals[0]), request.output_format, request.jpeg_quality, recipe)
-            image = replace(image, declared_mime_type=str(_inline(finals[0]).get("mimeType")
-                                                          or _inline(finals[0]).get("mime_type") or ""))
-        usage = raw.get("usageMetadata") or {}
+        image = self._final_image(request, state, finals[0], model_version) if finals else None
         return ImageResult(
-            index=index, image=image, failure=failure, drafts=drafts, text=text, thought_text=thought_text,
+            index=state.index, image=image, failure=failure, drafts=drafts, text=text, thought_text=thought_text,
             finish_reason=finish, finish_message=finish_message, block_reason=block_reason,
-            usage=Usage(prompt_tokens=int(usage.get("promptTokenCount") or 0),
-                        output_tokens=int(usage.get("candidatesTokenCount") or 0),
-                        thoughts_tokens=int(usage.get("thoughtsTokenCount") or 0),
-                        total_tokens=int(usage.get("totalTokenCount") or 0)),
-            model_version=model_version, response_id=str(raw.get("responseId") or ""),
-            latency_s=latency_s, attempts=attempts, request_json=sent,
-            response_json=redact_json(raw, self.secrets))
+            usage=_usage(raw.get("usageMetadata") or {}), model_version=model_version,
+            response_id=str(raw.get("responseId") or ""), latency_s=state.elapsed(), attempts=state.attempts,
+            request_json=state.sent, response_json=redact_json(raw, self.secrets))  # type: ignore[arg-type]
+
+    def _final_image(self, request: GenerationRequest, state: _Attempt, part: dict,
+                     model_version: str) -> GeneratedImage:
+        """The image re-encoded to the requested format with its recipe; the real format comes from the bytes."""
+        recipe = {**request.recipe(), "seed": state.seed, "index": state.index,
+                  "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                  "model_version": model_version, "studio": STUDIO_NAME}
+        image = images.encode_output(_inline_bytes(part), request.output_format, request.jpeg_quality, recipe)
+        return replace(image, declared_mime_type=_declared_mime(part))
 
     # ---- sync API for Streamlit -------------------------------------------------------
-    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
-        with self._loop_lock:
-            if self._loop is None or self._loop.is_closed():
-                loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="studio-engine", daemon=True).start()
-                self._loop = loop
-            return self._loop
-
     def run(self, request: GenerationRequest, on_result: OnResult | None = None,
             on_retry: OnRetry | None = None) -> list[ImageResult]:
-        """Run a batch; callbacks fire on the calling thread as each image finishes. Results in index order."""
-        events: queue.Queue = queue.Queue()
+        """Run a batch on the calling thread; callbacks fire there as each image finishes.
 
-        async def pump() -> None:
-            try:
-                async for result in self.stream(request, lambda i, f, d: events.put(("retry", (i, f, d)))):
-                    events.put(("result", result))
-            except BaseException as exc:
-                events.put(("error", exc))
-            finally:
-                events.put(("done", None))
+        Returns the results in index order. An exception raised by a callback (e.g. Streamlit stopping
+        the script) cancels the images still in flight and propagates.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass  # no loop running on this thread: the normal case
+        else:
+            raise RuntimeError("Engine.run() was called inside a running event loop; use `async for` on stream().")
+        with self._run_lock:  # one batch at a time per engine: the loop cannot run twice
+            loop = self._ensure_loop()
+            return loop.run_until_complete(self._collect(request, on_result, on_retry))
 
-        future = asyncio.run_coroutine_threadsafe(pump(), self._ensure_loop())
+    async def _collect(self, request: GenerationRequest, on_result: OnResult | None,
+                       on_retry: OnRetry | None) -> list[ImageResult]:
         results: list[ImageResult] = []
-        while True:
-            kind, payload = events.get()
-            if kind == "result":
-                results.append(payload)
+        async with contextlib.aclosing(self.stream(request, on_retry)) as stream:
+            async for result in stream:
+                results.append(result)
                 if on_result:
-                    on_result(payload)
-            elif kind == "retry" and on_retry:
-                on_retry(*payload)
-            elif kind == "error":
-                future.cancel()
-                raise payload
-            elif kind == "done":
-                break
+                    on_result(result)
         return sorted(results, key=lambda r: r.index)
 
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.new_event_loop()
+        return self._loop
+
     def close(self) -> None:
-        if self._loop and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        """Release the loop and the client's connections (the engine is unusable afterwards)."""
+        with self._run_lock:
+            loop, self._loop = self._loop, None
+            if loop is not None and not loop.is_closed():
+                with contextlib.suppress(Exception):
+                    loop.run_until_complete(self.client.aio.aclose())
+                with contextlib.suppress(Exception):
+                    loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+        with contextlib.suppress(Exception):
+            self.client.close()
 
 
 def _inline(part: dict) -> dict:
-    return part.get("inlineData") or part.get("inline_data") or {}
+    inline = part.get("inlineData") or part.get("inline_data") or {}
+    return inline if isinstance(inline, dict) else {}
+
+
+def _declared_mime(part: dict) -> str:
+    inline = _inline(part)
+    return str(inline.get("mimeType") or inline.get("mime_type") or "")
 
 
 def _inline_bytes(part: dict) -> bytes:
-    return base64.b64decode(_inline(part).get("data") or "")
+    data = _inline(part).get("data") or ""
+    return base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_" if ("-" in data or "_" in data) else None)
 
 
-def _draft(data: bytes) -> GeneratedImage:
-    """An interim thought image, kept as-is for the detail view (never a result)."""
-    info = images.inspect(data, "draft")
-    return GeneratedImage(data=data, mime_type=images.MIME.get(info.format, "image/png"), width=info.width,
-                          height=info.height, declared_mime_type="")
+def _usage(meta: dict) -> Usage:
+    def count(key: str) -> int:
+        try:
+            return int(meta.get(key) or 0)
+        except (TypeError, ValueError):
+            return 0
+
+    return Usage(prompt_tokens=count("promptTokenCount"), output_tokens=count("candidatesTokenCount"),
+                 thoughts_tokens=count("thoughtsTokenCount"), total_tokens=count("totalTokenCount"))
+
+
+def _draft(part: dict) -> GeneratedImage:
+    """An interim thought image, kept as-is for the detail view (never a result); a broken one stays empty."""
+    data = _inline_bytes(part)
+    declared = _declared_mime(part)
+    try:
+        info = images.inspect(data, "draft")
+        return GeneratedImage(data=data, mime_type=images.MIME.get(info.format, declared or "image/png"),
+                              width=info.width, height=info.height, declared_mime_type=declared)
+    except Exception:  # a bad draft must not cost the final image
+        fmt = images.detect_format(data) or ""
+        return GeneratedImage(data=data, mime_type=images.MIME.get(fmt, declared), width=0, height=0,
+                              declared_mime_type=declared)

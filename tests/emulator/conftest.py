@@ -18,6 +18,13 @@ PRO = "gemini-3-pro-image"
 FLASH2 = "gemini-3.1-flash-image"
 FLASH = "gemini-2.5-flash-image"
 KEY = "test-key"
+try:  # google-genai 3.x talks through httpx2 when it is installed, httpx otherwise
+    import httpx2
+
+    NETWORK_ERRORS: tuple[type[Exception], ...] = (httpx.HTTPError, httpx2.HTTPError)
+    TIMEOUTS: tuple[type[Exception], ...] = (httpx.TimeoutException, httpx2.TimeoutException)
+except ImportError:  # pragma: no cover
+    NETWORK_ERRORS, TIMEOUTS = (httpx.HTTPError,), (httpx.TimeoutException,)
 TOKEN = "test-token"
 
 

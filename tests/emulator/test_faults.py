@@ -9,7 +9,7 @@ import httpx
 import pytest
 from google.genai import errors, types
 
-from .conftest import PRO, body, image_config, image_parts, post, sdk_client
+from .conftest import NETWORK_ERRORS, PRO, TIMEOUTS, body, image_config, image_parts, post, sdk_client
 
 
 def _generate(client, prompt: str, **kwargs):
@@ -68,7 +68,7 @@ def test_finish_without_parts(emulator, sdk, fault: str, reason: str) -> None:
     response = _generate(sdk, f"odd [[fault:{fault}]]")
     candidate = response.candidates[0]
     assert candidate.finish_reason.value == reason and candidate.content.parts is None
-    assert candidate.finish_message
+    # google-genai 3.4 drops finishMessage from the parsed Candidate: check it on the wire
     raw = post(emulator, body(f"odd [[fault:{fault}]]")).json()
     assert "parts" not in raw["candidates"][0]["content"] and raw["candidates"][0]["finishMessage"]
     assert "candidatesTokenCount" not in raw["usageMetadata"]  # blocked images are not billed
@@ -95,45 +95,48 @@ def test_malformed_json(emulator, sdk) -> None:
 
 def test_drop_stream(emulator, sdk) -> None:
     seen = []
-    with pytest.raises(httpx.HTTPError):  # RemoteProtocolError: the connection closed mid-body
+    with pytest.raises(NETWORK_ERRORS):  # RemoteProtocolError: the connection closed mid-body
         for chunk in sdk.models.generate_content_stream(model=PRO, contents="cut [[fault:drop_stream]]",
                                                         config=image_config("1:1", "1K")):
             seen.append(chunk)
     assert len(seen) == 1 and seen[0].candidates[0].content.parts[0].text
-    with pytest.raises(httpx.HTTPError):
+    with pytest.raises(NETWORK_ERRORS):
         _generate(sdk, "cut [[fault:drop_stream]]")
+    with pytest.raises(httpx.RemoteProtocolError):  # raw: Content-Length promised more than was sent
+        post(emulator, body("cut [[fault:drop_stream]]"))
 
 
 def test_wrong_mime_declares_png_for_jpeg_bytes(sdk) -> None:
-    part = [p for p in _generate(sdk, "mislabel [[fault:wrong_mime]]").candidates[0].content.parts if p.inline_data][0]
+    part = next(p for p in _generate(sdk, "mislabel [[fault:wrong_mime]]").candidates[0].content.parts if p.inline_data)
     assert part.inline_data.mime_type == "image/png" and part.inline_data.data.startswith(b"\xff\xd8")
-    honest = [p for p in _generate(sdk, "honest").candidates[0].content.parts if p.inline_data][0]
+    honest = next(p for p in _generate(sdk, "honest").candidates[0].content.parts if p.inline_data)
     assert honest.inline_data.data.startswith(b"\x89PNG")
 
 
 def test_wrong_mime_rate_from_config(fresh_emulator) -> None:
     client = sdk_client(fresh_emulator(wrong_mime_rate=1.0))
-    part = [p for p in _generate(client, "always mislabelled").candidates[0].content.parts if p.inline_data][0]
+    part = next(p for p in _generate(client, "always mislabelled").candidates[0].content.parts if p.inline_data)
     assert part.inline_data.mime_type == "image/png" and part.inline_data.data.startswith(b"\xff\xd8")
 
 
 def test_slow_marker_and_latency(fresh_emulator) -> None:
     server = fresh_emulator(latency_s=0.2, latency_by_size={"4K": 0.6})
     client = sdk_client(server)
-    for prompt, size, low, high in (("plain", "1K", 0.2, 0.6), ("big", "4K", 0.6, 1.5),
-                                    ("slow [[fault:slow=0.5]]", "1K", 0.7, 1.2)):
+    for prompt, size, low, high in (("plain", "1K", 0.2, 1.5), ("big", "4K", 0.6, 3.0),
+                                    ("slow [[fault:slow=0.5]]", "1K", 0.7, 3.0)):
         started = time.perf_counter()
         client.models.generate_content(model=PRO, contents=prompt, config=image_config("1:1", size))
         assert low <= time.perf_counter() - started < high, prompt
-    httpx.post(f"{server.base_url}/_emulator/config", json={"latency_s": 0.0, "latency_by_size": {}})
+    changed = httpx.post(f"{server.base_url}/_emulator/config", json={"latency_s": 0.0, "latency_by_size": {}}).json()
+    assert (changed["latency_s"], changed["latency_by_size"]) == (0.0, {})
     started = time.perf_counter()
     _generate(client, "fast again")
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 0.2 + 0.5  # under the old 0.2 s plus slack for a busy machine
 
 
 def test_hang_outlasts_a_timeout_and_ends_when_the_server_stops(fresh_emulator) -> None:
     server = fresh_emulator()
-    with pytest.raises(httpx.TimeoutException):
+    with pytest.raises(TIMEOUTS):
         _generate(sdk_client(server, timeout=500), "stuck [[fault:hang]]")
     outcome: list[BaseException | None] = []
 
@@ -141,7 +144,7 @@ def test_hang_outlasts_a_timeout_and_ends_when_the_server_stops(fresh_emulator) 
         try:
             _generate(sdk_client(server), "stuck forever [[fault:hang]]")
             outcome.append(None)
-        except BaseException as exc:  # noqa: BLE001 - recorded for the assertion below
+        except BaseException as exc:
             outcome.append(exc)
 
     thread = threading.Thread(target=call, daemon=True)
@@ -152,4 +155,4 @@ def test_hang_outlasts_a_timeout_and_ends_when_the_server_stops(fresh_emulator) 
     server.stop()
     thread.join(timeout=5)
     assert not thread.is_alive() and time.perf_counter() - started < 3
-    assert isinstance(outcome[0], httpx.HTTPError)
+    assert isinstance(outcome[0], NETWORK_ERRORS)

@@ -28,7 +28,7 @@ def test_thoughts_and_two_small_drafts_then_signed_final_parts(sdk) -> None:
         with Image.open(io.BytesIO(draft.inline_data.data)) as img:
             assert max(img.size) <= 256 and abs(img.width / img.height - 16 / 9) < 0.05
     assert all(p.thought_signature for p in finals) and not any(p.thought_signature for p in thoughts)
-    with Image.open(io.BytesIO([p for p in finals if p.inline_data][0].inline_data.data)) as img:
+    with Image.open(io.BytesIO(next(p for p in finals if p.inline_data).inline_data.data)) as img:
         assert img.size == (2752, 1536)
 
 
