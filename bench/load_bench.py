@@ -80,7 +80,7 @@ def _drive(studio: StudioProcess, sessions: int, images: int) -> dict:
         for i, page in enumerate(pages):  # every session presses Generate within a fraction of a second
             clicks[i] = time.time()
             page.get_by_role("button", name="Generate", exact=True).click()
-        for i, page in enumerate(pages):
+        for page in pages:
             page.get_by_text(f"{images} of {images} images ready").wait_for(timeout=600_000)
         wall = time.time() - started
         shown = {}

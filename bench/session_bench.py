@@ -25,7 +25,7 @@ from studio.request import GenerationRequest
 from studio.results import ImageResult, Usage
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-WORDS = "banana fox lighthouse neon harbour scooter forest desert glacier temple".split()
+WORDS = ["banana", "fox", "lighthouse", "neon", "harbour", "scooter", "forest", "desert", "glacier", "temple"]
 
 
 def _seed(store: HistoryStore, namespace: str, count: int) -> list[str]:

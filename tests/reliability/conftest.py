@@ -15,5 +15,5 @@ def unused_tcp_port() -> int:
         return sock.getsockname()[1]
 
 
-from tests.browser.conftest import browser, page, start_studio  # noqa: E402, F401 - shared browser fixtures
 from tests.app.conftest import isolated_studio, studio_app  # noqa: E402, F401 - the AppTest fixtures
+from tests.browser.conftest import browser, page, start_studio  # noqa: E402, F401 - shared browser fixtures

@@ -10,7 +10,6 @@ import httpx
 import pytest
 from PIL import Image
 
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
