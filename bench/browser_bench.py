@@ -59,13 +59,13 @@ def _generate_and_time(page: Page, prompt: str, count: int = 1) -> float:
     page.get_by_label("Prompt", exact=True).fill(prompt)
     page.get_by_label("Prompt", exact=True).press("Control+Enter")
     _settled(page)
+    images_js = "[...document.querySelectorAll('[data-testid=stMain] [data-testid=stImage] img')]"
+    before = page.evaluate(f"() => {images_js}.map(i => i.src)")
     started = time.perf_counter()
     page.get_by_role("button", name="Generate", exact=True).click()
-    # The batch's live slots caption their images "Image N"; wait until one is decoded on screen.
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stImage]')]"
-        ".some(e => /^Image \\d+$/.test(e.innerText.trim()) && e.querySelector('img')?.complete"
-        " && e.querySelector('img').naturalWidth > 0)", timeout=120_000, polling="raf")
+    # The first image of this batch counts once it is decoded on screen (a src not shown before the click).
+    page.wait_for_function(f"(before) => {images_js}.some(i => !before.includes(i.src) && i.complete"
+                           " && i.naturalWidth > 0)", arg=before, timeout=120_000, polling="raf")
     elapsed = time.perf_counter() - started
     try:
         page.get_by_text(f"{count} of {count} images ready").wait_for(timeout=120_000)

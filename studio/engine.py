@@ -25,7 +25,7 @@ from google.genai import types
 from studio import images
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue, ModelSpec
 from studio.failures import classify_answer, classify_exception, error_json
-from studio.redact import redact_json
+from studio.redact import redact_json, redact_text
 from studio.request import GenerationRequest, validate
 from studio.results import PLAIN_MESSAGES, Failure, FailureKind, GeneratedImage, ImageResult, Usage
 
@@ -219,11 +219,15 @@ class Engine:
         parts = [p for p in ((candidate or {}).get("content") or {}).get("parts") or [] if isinstance(p, dict)]
         finals = [p for p in parts if _inline(p) and not p.get("thought")]
         drafts = tuple(_draft(p) for p in parts if _inline(p) and p.get("thought"))
-        text = "".join(str(p["text"]) for p in parts if p.get("text") and not p.get("thought"))
-        thought_text = "".join(str(p["text"]) for p in parts if p.get("text") and p.get("thought"))
+        # the model may echo the prompt, and a prompt may hold a pasted key: redact what it says too
+        text = redact_text("".join(str(p["text"]) for p in parts if p.get("text") and not p.get("thought")),
+                           self.secrets)
+        thought_text = redact_text("".join(str(p["text"]) for p in parts if p.get("text") and p.get("thought")),
+                                   self.secrets)
         block_reason = (raw.get("promptFeedback") or {}).get("blockReason")
         finish = (candidate or {}).get("finishReason")
         finish_message = (candidate or {}).get("finishMessage")
+        finish_message = redact_text(str(finish_message), self.secrets) if finish_message else None
         failure = classify_answer(has_candidates=candidate is not None, block_reason=block_reason,
                                   finish_reason=finish, finish_message=finish_message, has_image=bool(finals),
                                   text=text, secrets=self.secrets)

@@ -100,7 +100,7 @@ def emulator_for(request: pytest.FixtureRequest) -> Iterator[Any]:
     servers: list[EmulatorServer] = []
 
     def start(userinfo_url: str) -> EmulatorServer:
-        server = EmulatorServer(EmulatorConfig(userinfo_url=userinfo_url)).start()
+        server = EmulatorServer(EmulatorConfig(userinfo_url=userinfo_url, userinfo_cache_s=0)).start()
         servers.append(server)
         return server
 
