@@ -77,15 +77,15 @@ def _generate_and_time(page: Page, prompt: str, count: int = 1) -> float:
 
 
 def overhead(report: Report, page: Page, url: str, emulator, latency: dict[str, float], repeats: int) -> None:
+    """Both sides get fresh prompts each time, so the emulator draws a new picture for each call."""
     client = raw_client(emulator)
     for size, ratio in (("1K", "1:1"), ("4K", "16:9")):
         _set(page, ratio, size, 1)
-        prompt = f"browser overhead {size}"
         config = raw_config(ratio, size)
-        client.models.generate_content(model=PRO, contents=[prompt], config=config)  # warm the emulator cache
-        raw = median_time(lambda: client.models.generate_content(model=PRO, contents=[prompt], config=config),
-                          repeats)
-        studio = statistics.median(_generate_and_time(page, prompt) for _ in range(repeats))
+        counter = iter(range(1_000_000))
+        raw = median_time(lambda: client.models.generate_content(
+            model=PRO, contents=[f"raw overhead {size} {next(counter)}"], config=config), repeats)
+        studio = statistics.median(_generate_and_time(page, f"browser overhead {size} {i}") for i in range(repeats))
         report.add("overhead", f"click→visible in Chromium / raw SDK, {size} ({latency[size]:g} s latency)",
                    studio / raw, "x", "<= 1.15", studio / raw <= 1.15, f"raw {raw:.3f}s, browser {studio:.3f}s")
 
