@@ -177,7 +177,7 @@ def run(report: Report, quick: bool) -> None:
                 _connect_with_key(page, studio.url)
                 overhead(report, page, studio.url, emulator, by_size, repeats=2 if quick else 5)
                 memory(report, page, studio, (8,) if quick else (8, 48))
-                grid_bytes(report, page, studio.url, 24 if quick else 200)
+                grid_bytes(report, page, studio.url, 8 if quick else 200)
                 browser.close()
         finally:
             studio.stop()

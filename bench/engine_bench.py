@@ -68,7 +68,7 @@ def streaming(report: Report, base_latency_s: float) -> None:
         fastest = median_time(lambda: engine.run(_request(1, prompt="stream")), 3)
         firsts = []
         for _ in range(3):
-            for extra in (1.0, 2.0, 3.0):  # three of the four images are slower
+            for extra in (2 * base_latency_s, 4 * base_latency_s, 6 * base_latency_s):  # three of four are slower
                 httpx.post(f"{emulator.base_url}/_emulator/faults", json={"fault": "slow", "value": extra})
             started = time.perf_counter()
             first: list[float] = []

@@ -25,8 +25,10 @@ def _key(i: int) -> str:
     return f"load-key-{i:02d}"
 
 
-def run(report: Report, quick: bool, sessions: int | None = None, images: int = 5, latency_s: float = 1.0) -> dict:
-    sessions = sessions or (5 if quick else 20)
+def run(report: Report, quick: bool, sessions: int | None = None, images: int | None = None,
+        latency_s: float = 1.0) -> dict:
+    sessions = sessions or (3 if quick else 20)
+    images = images or (2 if quick else 5)
     emulator = EmulatorServer(EmulatorConfig(api_keys=frozenset(_key(i) for i in range(sessions)),
                                              latency_s=latency_s)).start()
     with tempfile.TemporaryDirectory() as tmp:

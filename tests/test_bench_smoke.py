@@ -12,10 +12,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.browser
+@pytest.mark.timeout(900)
 def test_quick_benchmark_suite_runs(tmp_path: Path) -> None:
     table = tmp_path / "figures.md"
     done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--markdown", str(table)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600, check=False)
+                          capture_output=True, text=True, timeout=840, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rows = [line for line in table.read_text().splitlines() if line.startswith("| ") and "figure" not in line]
     sections = {row.split("|")[1].strip() for row in rows}
