@@ -55,7 +55,7 @@ def run_batch(request: GenerationRequest, parent_id: str | None = None) -> list[
 
     results = engine.run(request, on_result=on_result, on_retry=on_retry)
     ok = sum(r.ok for r in results)
-    state = "complete" if ok == count else ("error" if ok == 0 else "complete")
+    state = "error" if ok == 0 else "complete"
     status.update(label=f"{ok} of {count} images ready in {time.perf_counter() - started:.1f} s", state=state,
                   expanded=ok < count)
     live.empty()
