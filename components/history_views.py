@@ -195,6 +195,8 @@ def render_undo(store: HistoryStore, namespace: str) -> None:
 
 
 def render_export_import(store: HistoryStore, namespace: str, selected_ids: list[str]) -> None:
+    import logging
+
     from studio.history import ArchiveError
 
     with st.expander("Export and import"):
@@ -206,11 +208,18 @@ def render_export_import(store: HistoryStore, namespace: str, selected_ids: list
             left.download_button("Export the selected entry", data=lambda: store.export_zip(namespace, selected_ids),
                                  file_name="nano-banana-entry.zip", mime="application/zip", on_click="ignore",
                                  key="export_selected")
+        # The upload stays in its widget whatever happens, so the person can retry or pick another file.
         upload = right.file_uploader("Import a studio ZIP", type=["zip"], key="import_zip")
         if upload is not None and right.button("Import", key="import_go"):
+            upload.seek(0)
             try:
-                imported = store.import_zip(namespace, upload.getvalue())
+                imported = store.import_zip(namespace, upload)  # read as a file: never copied whole
             except ArchiveError as exc:
-                right.error(str(exc))
+                # The message may quote names from the ZIP: shown literally, never as markdown.
+                right.error("".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>~$:" else c for c in str(exc)))
+            except Exception:
+                logging.getLogger(__name__).exception("history import failed")
+                right.error("The import failed for a reason the studio did not expect; nothing was imported. "
+                            "The file is still selected: try again, or export it again from the studio.")
             else:
                 right.success(f"Imported {len(imported)} entries.")

@@ -1,33 +1,58 @@
 """Export history as a ZIP of images (recipe inside) plus manifest.json, and import it back safely.
 
-Import never extracts by name: members are read into memory, names are checked, and files are
-written under names the store makes itself.
+Import never extracts by name, and it is refused whole: every size, name, manifest field and image is
+checked first (members stream through one spooled temp file, so a big or hostile ZIP never sits in
+memory whole), and only then does the store write all the files and all the rows in one transaction.
+Export streams the same way: the ZIP is written to a file object, and bytes exist only at the edge.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import sqlite3
+import tempfile
 import time
 import uuid
 import zipfile
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
 
-from studio.request import ReferenceImage
+from studio import images
 
 if TYPE_CHECKING:
     from studio.history.store import Entry, HistoryStore
 
 MANIFEST = "manifest.json"
 FORMAT = "nano-banana-studio-history/1"
-MAX_MEMBER_BYTES = 200 * 1024 * 1024
+# Limits an import checks on the ZIP's own directory before expanding anything (tests lower them).
 MAX_MEMBERS = 20_000
+MAX_MEMBER_BYTES = 200 * 1024 * 1024  # one member, uncompressed (images are also held to images.MAX_UPLOAD_BYTES)
+MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024  # all members together, uncompressed
+MAX_RATIO = 100  # uncompressed / compressed; studio exports are stored PNG/JPEG, close to 1
+RATIO_FLOOR_BYTES = 1024 * 1024  # a member smaller than this may compress as well as it likes
+SPOOL_MEMORY_BYTES = 16 * 1024 * 1024  # the staging file stays in memory up to this, then moves to disk
+CHUNK_BYTES = 1024 * 1024
+STATUSES = ("ok", "blocked", "failed")
+IMAGE_MIME = {"PNG": "image/png", "JPEG": "image/jpeg"}
 
 
 class ArchiveError(ValueError):
     """A ZIP the studio refuses to import; the message says why in plain words."""
 
 
+@dataclass(frozen=True)
+class ImportedReference:
+    """What a reference row needs (its bytes stay in the staging file until they are written)."""
+
+    name: str
+    mime_type: str
+    sha256: str
+
+
+# ---- export ---------------------------------------------------------------------------------------------------
 def _entry_record(entry: Entry, image_name: str | None, reference_names: list[str]) -> dict:
     return {
         "id": entry.id, "batch_id": entry.batch_id, "parent_id": entry.parent_id, "created_at": entry.created_at,
@@ -45,16 +70,16 @@ def _entry_record(entry: Entry, image_name: str | None, reference_names: list[st
     }
 
 
-def export_zip(store: HistoryStore, namespace: str, entry_ids: list[str] | None = None) -> bytes:
-    """The chosen entries (or all) as a ZIP: images/…, references/…, manifest.json."""
+def export_zip_to(store: HistoryStore, namespace: str, fileobj: IO[bytes], entry_ids: list[str] | None = None) -> None:
+    """Write the chosen entries (or all) as a ZIP into ``fileobj``: one image in memory at a time."""
     if entry_ids is None:
         total = store.count_entries(namespace)
         entries = store.list_entries(namespace, limit=max(total, 1), sort="oldest")
     else:
         entries = store.get_many(namespace, entry_ids)
-    out = io.BytesIO()
     records = []
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+    written: set[str] = set()
+    with zipfile.ZipFile(fileobj, "w", zipfile.ZIP_STORED) as archive:
         for entry in entries:
             image_name = None
             data = store.read_image(namespace, entry.id)
@@ -64,105 +89,269 @@ def export_zip(store: HistoryStore, namespace: str, entry_ids: list[str] | None 
             ref_names = []
             for ref in store.read_references(namespace, entry.id):
                 name = f"references/{ref.sha256}.{'png' if ref.mime_type == 'image/png' else 'jpg'}"
-                if name not in archive.namelist():
+                if name not in written:
                     archive.writestr(name, ref.data)
+                    written.add(name)
                 ref_names.append(name)
             records.append(_entry_record(entry, image_name, ref_names))
         manifest = {"format": FORMAT, "exported_at": time.time(), "entries": records}
         archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
-    return out.getvalue()
 
 
+def export_zip(store: HistoryStore, namespace: str, entry_ids: list[str] | None = None) -> bytes:
+    """The ZIP as bytes, for callers that need bytes (a download button); built in a spooled temp file."""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as spool:
+        export_zip_to(store, namespace, spool, entry_ids)
+        spool.seek(0)
+        return spool.read()
+
+
+# ---- import: the ZIP's directory ------------------------------------------------------------------------------
 def _safe_member(name: str) -> bool:
     parts = name.replace("\\", "/").split("/")
     return not (name.startswith(("/", "\\")) or ".." in parts or ":" in name or not name)
 
 
-def _read_members(data: bytes) -> dict[str, bytes]:
+def _shown(name: object) -> str:
+    """A member name as messages show it: short, and only characters that cannot format a page."""
+    text = "".join(c if c.isalnum() or c in "._-/ " else "?" for c in str(name))
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _open_archive(source: bytes | IO[bytes]) -> zipfile.ZipFile:
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
+        return zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes | bytearray) else source)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
         raise ArchiveError("This file is not a ZIP archive, or it is damaged.") from exc
-    with archive:
-        infos = archive.infolist()
-        if len(infos) > MAX_MEMBERS:
-            raise ArchiveError(f"This ZIP holds {len(infos):,} files; a studio export holds at most {MAX_MEMBERS:,}.")
-        unsafe = [i.filename for i in infos if not _safe_member(i.filename)]
-        if unsafe:
-            raise ArchiveError(f"This ZIP contains unsafe paths (like {unsafe[0]!r}); nothing was imported.")
-        members = {}
-        for info in infos:
-            if info.is_dir():
-                continue
-            if info.file_size > MAX_MEMBER_BYTES:
-                raise ArchiveError(f"{info.filename} in the ZIP is too large to import.")
-            try:
-                members[info.filename] = archive.read(info)
-            except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as exc:
-                raise ArchiveError(f"{info.filename} in the ZIP is damaged; nothing was imported.") from exc
-    return members
 
 
-def import_zip(store: HistoryStore, namespace: str, data: bytes) -> list[Entry]:
-    """Import a studio export into this namespace, as new entries; refuse anything odd, whole."""
-    members = _read_members(data)
+def _check_directory(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """Refuse on the declared sizes alone, before a single byte is expanded."""
+    infos = [i for i in archive.infolist() if not i.is_dir()]
+    if len(infos) > MAX_MEMBERS:
+        raise ArchiveError(f"This ZIP holds {len(infos):,} files; a studio export holds at most {MAX_MEMBERS:,}.")
+    unsafe = [i.filename for i in infos if not _safe_member(i.filename)]
+    if unsafe:
+        raise ArchiveError(f"This ZIP contains unsafe paths (like '{_shown(unsafe[0])}'); nothing was imported.")
+    total = compressed = 0
+    for info in infos:
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise ArchiveError(f"{_shown(info.filename)} in the ZIP is too large to import; nothing was imported.")
+        if info.file_size > RATIO_FLOOR_BYTES and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise ArchiveError(
+                f"{_shown(info.filename)} in the ZIP expands more than {MAX_RATIO} times, the signature of a "
+                "ZIP bomb, not of a studio export; nothing was imported.")
+        total += info.file_size
+        compressed += info.compress_size
+    if total > MAX_TOTAL_BYTES:
+        raise ArchiveError(
+            f"This ZIP would expand to {total / 1e6:,.0f} MB; the studio imports at most "
+            f"{MAX_TOTAL_BYTES / 1e6:,.0f} MB at once. Export fewer entries; nothing was imported.")
+    if total > RATIO_FLOOR_BYTES and total > MAX_RATIO * max(compressed, 1):
+        raise ArchiveError(f"This ZIP expands more than {MAX_RATIO} times, the signature of a ZIP bomb, not of a "
+                           "studio export; nothing was imported.")
+    return {i.filename: i for i in infos}
+
+
+class _Staging:
+    """Every member the import reads, one after another in one spooled temp file: memory stays bounded."""
+
+    def __init__(self, archive: zipfile.ZipFile, spool: IO[bytes]) -> None:
+        self.archive = archive
+        self.spool = spool
+        self.expanded = 0
+
+    def copy(self, info: zipfile.ZipInfo) -> tuple[int, int]:
+        """Stream one member in, counting real bytes, since the sizes a ZIP declares can lie."""
+        self.spool.seek(0, io.SEEK_END)
+        start = self.spool.tell()
+        try:
+            with self.archive.open(info) as member:
+                while chunk := member.read(CHUNK_BYTES):
+                    self.expanded += len(chunk)
+                    if self.spool.tell() - start + len(chunk) > info.file_size or self.expanded > MAX_TOTAL_BYTES:
+                        raise ArchiveError(f"{_shown(info.filename)} in the ZIP expands beyond its declared size; "
+                                           "nothing was imported.")
+                    self.spool.write(chunk)
+        except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile, NotImplementedError,
+                RuntimeError, ValueError) as exc:
+            if isinstance(exc, ArchiveError):
+                raise
+            raise ArchiveError(f"{_shown(info.filename)} in the ZIP is damaged; nothing was imported.") from exc
+        return start, self.spool.tell() - start
+
+    def add(self, data: bytes) -> tuple[int, int]:
+        self.spool.seek(0, io.SEEK_END)
+        start = self.spool.tell()
+        self.spool.write(data)
+        return start, len(data)
+
+    def read(self, span: tuple[int, int]) -> bytes:
+        self.spool.seek(span[0])
+        return self.spool.read(span[1])
+
+    def reader(self, span: tuple[int, int]) -> Callable[[], bytes]:
+        return lambda: self.read(span)
+
+
+# ---- import: the manifest -------------------------------------------------------------------------------------
+_STR, _NUM, _INT, _DICT = (str,), (int, float), (int,), (dict,)
+# field -> (accepted types, required); None is accepted for every optional field
+_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
+    "id": (_STR, True), "batch_id": (_STR, False), "parent_id": (_STR, False), "created_at": (_NUM, True),
+    "prompt": (_STR, True), "model_id": (_STR, True), "aspect_ratio": (_STR, True), "image_size": (_STR, True),
+    "output_format": (_STR, True), "settings": (_DICT, False), "status": (_STR, True),
+    "failure_kind": (_STR, False), "failure_message": (_STR, False), "failure_detail": (_STR, False),
+    "finish_reason": (_STR, False), "block_reason": (_STR, False), "latency_s": (_NUM, False),
+    "attempts": (_INT, False), "prompt_tokens": (_INT, False), "output_tokens": (_INT, False),
+    "total_tokens": (_INT, False), "cost_usd": (_NUM, False), "model_version": (_STR, False),
+    "response_id": (_STR, False), "text": (_STR, False), "request_json": (_DICT, False),
+    "response_json": (_DICT, False), "favorite": ((bool, int), False), "image": (_STR, False),
+    "references": ((list,), False),
+}
+
+
+def _check_record(position: int, record: object) -> dict[str, Any]:
+    where = f"Entry {position + 1} in manifest.json"
+    if not isinstance(record, dict):
+        raise ArchiveError(f"{where} is not an entry; nothing was imported.")
+    for name, (types, required) in _FIELDS.items():
+        value = record.get(name)
+        if value is None:
+            if required:
+                raise ArchiveError(f"{where} has no {name}; nothing was imported.")
+            continue
+        bad_bool = isinstance(value, bool) and bool not in types
+        if bad_bool or not isinstance(value, types):
+            raise ArchiveError(f"{where} has a {name} of the wrong kind ({type(value).__name__}); "
+                               "nothing was imported.")
+    if record["status"] not in STATUSES:
+        raise ArchiveError(f"{where} has an unknown status; nothing was imported.")
+    if not all(isinstance(name, str) for name in record.get("references") or []):
+        raise ArchiveError(f"{where} lists a reference that is not a file name; nothing was imported.")
+    return record
+
+
+def _read_manifest(staging: _Staging, members: dict[str, zipfile.ZipInfo]) -> list[dict[str, Any]]:
     if MANIFEST not in members:
         raise ArchiveError("This ZIP has no manifest.json: it is not a Nano Banana Pro studio export.")
+    raw = staging.read(staging.copy(members[MANIFEST]))
     try:
-        manifest = json.loads(members[MANIFEST])
+        manifest = json.loads(raw)
         records = manifest["entries"]
         if manifest.get("format") != FORMAT or not isinstance(records, list):
             raise ValueError
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise ArchiveError("The manifest.json in this ZIP is not a studio history manifest.") from exc
-    new_ids = {str(r.get("id")): uuid.uuid4().hex for r in records if isinstance(r, dict)}
-    imported = []
-    for record in records:
-        row, refs, image = _row_from_record(record, namespace, new_ids, members)
-        store.import_row(row, refs, image)
-        imported.append(row["id"])
-    return store.get_many(namespace, imported)
+    checked = [_check_record(i, r) for i, r in enumerate(records)]
+    ids = [r["id"] for r in checked]
+    if len(set(ids)) != len(ids):
+        raise ArchiveError("manifest.json lists the same entry twice; nothing was imported.")
+    return checked
 
 
-def _row_from_record(record: dict, namespace: str, new_ids: dict[str, str], members: dict[str, bytes]) -> tuple:
+# ---- import: the images ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Picture:
+    span: tuple[int, int]
+    mime_type: str
+    width: int
+    height: int
+    sha256: str
+    thumb: tuple[int, int] | None  # entry images only
+
+
+def _check_picture(staging: _Staging, info: zipfile.ZipInfo, with_thumbnail: bool) -> _Picture:
+    """Decode the member with the studio's safe loaders: a PNG or JPEG, not a bomb, not truncated."""
+    span = staging.copy(info)
+    data = staging.read(span)
+    shown = _shown(info.filename)
     try:
-        entry_id = new_ids[str(record["id"])]
-        image_name = record.get("image")
-        image = members.get(image_name) if image_name else None
-        if image_name and image is None:
-            raise ArchiveError(f"The manifest names {image_name}, which is not in the ZIP.")
-        mime = record.get("mime_type") or ""
-        ext = {"image/png": "png", "image/jpeg": "jpg"}.get(mime, "bin")
+        picture = images.inspect(data, f"{shown} in the ZIP")  # the header: format, size, pixel bomb
+    except images.ImageInputError as exc:
+        raise ArchiveError(f"{exc} Nothing was imported.") from exc
+    mime = IMAGE_MIME.get(images.detect_format(data) or "")
+    if mime is None:
+        raise ArchiveError(f"{shown} in the ZIP is a {picture.format} image; a studio export holds PNG and JPEG "
+                           "only. Nothing was imported.")
+    try:
+        thumbnail = images.make_thumbnail(data)  # decodes every pixel, so a truncated file fails here
+    except Exception as exc:  # Pillow has many ways to say "damaged"; the person gets one
+        raise ArchiveError(f"{shown} in the ZIP is not a readable image; nothing was imported.") from exc
+    return _Picture(span=span, mime_type=mime, width=picture.width, height=picture.height,
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    thumb=staging.add(thumbnail) if with_thumbnail else None)
+
+
+def _member(members: dict[str, zipfile.ZipInfo], name: str) -> zipfile.ZipInfo:
+    if name not in members:
+        raise ArchiveError(f"The manifest names {_shown(name)}, which is not in the ZIP; nothing was imported.")
+    return members[name]
+
+
+def _plan(records: list[dict[str, Any]], members: dict[str, zipfile.ZipInfo], staging: _Staging, namespace: str
+          ) -> tuple[list[tuple[dict, list[ImportedReference]]], dict[str, Callable[[], bytes]]]:
+    """Every row and every file the import will write, all checked; nothing written yet."""
+    new_ids = {r["id"]: uuid.uuid4().hex for r in records}
+    pictures: dict[tuple[str, bool], _Picture] = {}
+
+    def picture(name: str, with_thumbnail: bool) -> _Picture:
+        if (name, with_thumbnail) not in pictures:
+            pictures[name, with_thumbnail] = _check_picture(staging, _member(members, name), with_thumbnail)
+        return pictures[name, with_thumbnail]
+
+    rows: list[tuple[dict, list[ImportedReference]]] = []
+    blobs: dict[str, Callable[[], bytes]] = {}
+    for record in records:
+        entry_id = new_ids[record["id"]]
+        image = picture(record["image"], True) if record.get("image") else None
         refs = []
         for position, ref_name in enumerate(record.get("references") or []):
-            ref_data = members.get(ref_name)
-            if ref_data is None:
-                raise ArchiveError(f"The manifest names {ref_name}, which is not in the ZIP.")
-            ref_mime = "image/png" if ref_name.endswith(".png") else "image/jpeg"
-            refs.append(ReferenceImage(name=f"reference-{position + 1}", data=ref_data, mime_type=ref_mime))
+            ref = picture(ref_name, False)
+            refs.append(ImportedReference(name=f"reference-{position + 1}", mime_type=ref.mime_type, sha256=ref.sha256))
+            blobs[f"{ref.sha256}.bin"] = staging.reader(ref.span)
+        image_file = thumb_file = None
+        if image is not None and image.thumb is not None:
+            image_file = f"{entry_id}.{'png' if image.mime_type == 'image/png' else 'jpg'}"
+            thumb_file = f"{entry_id}.thumb.jpg"
+            blobs[image_file] = staging.reader(image.span)
+            blobs[thumb_file] = staging.reader(image.thumb)
+        parent = record.get("parent_id")
         row = {
-            "id": entry_id, "namespace": namespace, "batch_id": str(record.get("batch_id") or entry_id),
-            "parent_id": new_ids.get(str(record.get("parent_id"))) if record.get("parent_id") else None,
-            "created_at": float(record["created_at"]), "prompt": str(record["prompt"]),
-            "model_id": str(record["model_id"]), "aspect_ratio": str(record["aspect_ratio"]),
-            "image_size": str(record["image_size"]), "output_format": str(record["output_format"]),
-            "settings_json": json.dumps(record.get("settings") or {}), "status": str(record["status"]),
+            "id": entry_id, "namespace": namespace, "batch_id": record.get("batch_id") or entry_id,
+            "parent_id": new_ids.get(parent) if parent else None,
+            "created_at": float(record["created_at"]), "prompt": record["prompt"],
+            "model_id": record["model_id"], "aspect_ratio": record["aspect_ratio"],
+            "image_size": record["image_size"], "output_format": record["output_format"],
+            "settings_json": json.dumps(record.get("settings") or {}), "status": record["status"],
             "failure_kind": record.get("failure_kind"), "failure_message": record.get("failure_message"),
             "failure_detail": record.get("failure_detail"), "finish_reason": record.get("finish_reason"),
             "block_reason": record.get("block_reason"), "latency_s": float(record.get("latency_s") or 0),
             "attempts": int(record.get("attempts") or 1), "prompt_tokens": int(record.get("prompt_tokens") or 0),
-            "output_tokens": int(record.get("output_tokens") or 0), "total_tokens": int(record.get("total_tokens") or 0),
-            "cost_usd": float(record.get("cost_usd") or 0), "model_version": record.get("model_version"),
-            "response_id": record.get("response_id"), "text": record.get("text"),
-            "request_json": json.dumps(record.get("request_json") or {}),
+            "output_tokens": int(record.get("output_tokens") or 0),
+            "total_tokens": int(record.get("total_tokens") or 0), "cost_usd": float(record.get("cost_usd") or 0),
+            "model_version": record.get("model_version"), "response_id": record.get("response_id"),
+            "text": record.get("text"), "request_json": json.dumps(record.get("request_json") or {}),
             "response_json": json.dumps(record.get("response_json") or {}),
-            "image_file": f"{entry_id}.{ext}" if image is not None else None,
-            "thumb_file": f"{entry_id}.thumb.jpg" if image is not None else None,
-            "width": record.get("width"), "height": record.get("height"), "mime_type": mime or None,
+            "image_file": image_file, "thumb_file": thumb_file,
+            "width": image.width if image else None, "height": image.height if image else None,
+            "mime_type": image.mime_type if image else None,
             "favorite": int(bool(record.get("favorite"))), "deleted_at": None, "references_count": len(refs),
         }
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, ArchiveError):
-            raise
-        raise ArchiveError("An entry in manifest.json is incomplete; nothing more was imported.") from exc
-    return row, refs, image
+        rows.append((row, refs))
+    return rows, blobs
+
+
+def import_zip(store: HistoryStore, namespace: str, source: bytes | IO[bytes]) -> list[Entry]:
+    """Import a studio export into this namespace as new entries: everything checked, then all or nothing."""
+    with _open_archive(source) as archive, tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as spool:
+        members = _check_directory(archive)
+        staging = _Staging(archive, spool)  # type: ignore[arg-type]
+        records = _read_manifest(staging, members)
+        rows, blobs = _plan(records, members, staging, namespace)
+        try:
+            store.import_rows(namespace, rows, blobs.items())
+        except (OSError, sqlite3.Error) as exc:
+            raise ArchiveError("The import could not be written (is the disk full?); nothing was imported.") from exc
+    return store.get_many(namespace, [row["id"] for row, _ in rows])
+
