@@ -8,6 +8,7 @@ import logging
 import signal
 import threading
 
+from studio.emulator.pacing import DEFAULT_DRAFT_TIMING, parse_timing
 from studio.emulator.server import OFFLINE_API_KEY, EmulatorConfig, EmulatorServer
 
 SIZES = ("512", "1K", "2K", "4K")
@@ -29,6 +30,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                             help=f"delay for {size} images (overrides --latency)")
     parser.add_argument("--latency-size", action="append", default=[], metavar="SIZE=SECONDS",
                         help="latency per image size, e.g. --latency-size 4K=8")
+    parser.add_argument("--draft-timing", type=parse_timing, default=DEFAULT_DRAFT_TIMING, metavar="F,F",
+                        help="streams send their drafts at these shares of the latency (default 0.3,0.6)")
     parser.add_argument("--wrong-mime-rate", type=float, default=0.0, metavar="SHARE",
                         help="share of answers that declare image/png for JPEG bytes (0..1)")
     parser.add_argument("--model", action="append", default=[], help="an extra model ID to accept, repeatable")
@@ -43,7 +46,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
     return EmulatorConfig(
         api_keys=frozenset(args.api_key or [OFFLINE_API_KEY]), bearer_tokens=frozenset(args.bearer_token),
         userinfo_url=args.userinfo_url, userinfo_cache_s=args.userinfo_cache, latency_s=args.latency,
-        latency_by_size=by_size or None, wrong_mime_rate=args.wrong_mime_rate,
+        latency_by_size=by_size or None, wrong_mime_rate=args.wrong_mime_rate, draft_timing=args.draft_timing,
         extra_models=tuple(args.model), host=args.host, port=args.port)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from studio.emulator.pacing import parse_timing
 from studio.emulator.state import EmulatorState
 
 
@@ -13,8 +14,11 @@ def queue_faults(state: EmulatorState, body: Mapping) -> None:
 
 
 def set_config(state: EmulatorState, body: Mapping) -> None:
-    """``{"latency_s": 1.0, "latency_by_size": {"4K": 8}, "wrong_mime_rate": 0.1}``."""
+    """``{"latency_s": 1.0, "latency_by_size": {"4K": 8}, "wrong_mime_rate": 0.1, "draft_timing": [0.3, 0.6]}``."""
+    timing = parse_timing(body["draft_timing"]) if "draft_timing" in body else None
     with state.lock:
+        if timing is not None:
+            state.config.draft_timing = timing
         if "latency_s" in body:
             state.config.latency_s = float(body["latency_s"])
         if "latency_by_size" in body:

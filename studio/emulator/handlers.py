@@ -11,7 +11,7 @@ import time
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
-from studio.emulator import admin, errors, responses, validation
+from studio.emulator import admin, errors, pacing, responses, validation
 from studio.emulator.faults import Fault
 from studio.emulator.state import EmulatorState
 
@@ -20,6 +20,7 @@ log = logging.getLogger("studio.emulator")
 _GENERATE = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^/:]+):(generateContent|streamGenerateContent)$")
 _MODELS = re.compile(r"^/(v1|v1beta|v1alpha)/models(?:/([^/:]+))?$")
 _SECRET_QUERY = re.compile(r"(?i)((?:^|[?&])(?:key|access_token)=)[^&]*")
+_HTTP_FAULTS = frozenset({"quota", "quota_zero", "overloaded", "server_error"})
 _MALFORMED = b'{"candidates": [{"content": {"parts": [{"text": "Here is'
 
 
@@ -174,21 +175,32 @@ class GeminiHandler(BaseHTTPRequestHandler):
         delay = self.state.latency_for(request.image_size) + sum(f.value for f in faults if f.name == "slow")
         if "hang" in names:
             delay = HANG_SECONDS
-        if delay > 0 and self.state.stopping.wait(delay):
+        deadline = time.monotonic() + delay
+        wrong_mime = self.state.wrong_mime_by_rate(request.prompt, request.seed)
+        if streaming and not names & (_HTTP_FAULTS | {"hang", "malformed"}):
+            chunks = responses.answer_chunks(request, spec, faults, nonce, wrong_mime=wrong_mime)
+            return self._stream(pacing.schedule(chunks, self.state.config.draft_timing), deadline - delay, delay,
+                                drop_after_first="drop_stream" in names)
+        if not self._wait_until(deadline):
             return self._drop()  # stopped while waiting: the connection dies, as at a real outage
         self._raise_http_faults(names, model_id, faults)
         started = time.perf_counter()
-        chunks = responses.answer_chunks(request, spec, faults, nonce,
-                                         wrong_mime=self.state.wrong_mime_by_rate(request.prompt, request.seed))
+        chunks = responses.answer_chunks(request, spec, faults, nonce, wrong_mime=wrong_mime)
         log.debug("answer for %s built in %.3fs", model_id, time.perf_counter() - started)
         if streaming:
-            return self._stream(chunks, malformed="malformed" in names, drop_after_first="drop_stream" in names)
+            return self._stream([(1.0, chunks)], deadline, 0.0, malformed="malformed" in names,
+                                drop_after_first="drop_stream" in names)
         if "malformed" in names:
             return self._send_bytes(200, _MALFORMED)
         data = json.dumps(responses.merge(chunks)).encode()
         if "drop_stream" in names:
             return self._send_bytes(200, data[: len(data) // 2], declared_extra=len(data) - len(data) // 2)
         self._send_bytes(200, data)
+
+    def _wait_until(self, deadline: float) -> bool:
+        """Wait until the monotonic deadline; False when the server stopped meanwhile."""
+        remaining = deadline - time.monotonic()
+        return remaining <= 0 or not self.state.stopping.wait(remaining)
 
     @staticmethod
     def _raise_http_faults(names: set[str], model_id: str, faults: list[Fault]) -> None:
@@ -200,19 +212,25 @@ class GeminiHandler(BaseHTTPRequestHandler):
         if "server_error" in names:
             raise errors.internal()
 
-    def _stream(self, chunks: list[dict], malformed: bool, drop_after_first: bool) -> None:
-        """Server-sent events as Google sends them: ``data: {json}`` and a blank line, CRLF."""
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-        if malformed:
-            self._write_chunk(b"data: " + _MALFORMED + b"\r\n\r\n")
-            return self._write_chunk(b"")
-        for i, chunk in enumerate(chunks):
-            self._write_chunk(b"data: " + json.dumps(chunk).encode() + b"\r\n\r\n")
-            if drop_after_first and i == 0:
-                return self._drop()
+    def _stream(self, groups: list[tuple[float, list[dict]]], started: float, delay: float,
+                malformed: bool = False, drop_after_first: bool = False) -> None:
+        """Server-sent events as Google sends them (``data: {json}``, a blank line, CRLF), each group
+        of chunks at its fraction of the latency; the headers go out with the first group."""
+        for i, (fraction, chunks) in enumerate(groups):
+            if not self._wait_until(started + fraction * delay):
+                return self._drop()  # stopped mid-stream: the connection dies
+            if i == 0:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+            if malformed:
+                self._write_chunk(b"data: " + _MALFORMED + b"\r\n\r\n")
+                return self._write_chunk(b"")
+            for chunk in chunks:
+                self._write_chunk(b"data: " + json.dumps(chunk).encode() + b"\r\n\r\n")
+                if drop_after_first:
+                    return self._drop()
         self._write_chunk(b"")
 
     def _write_chunk(self, data: bytes) -> None:

@@ -14,9 +14,15 @@ from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 
 from studio.emulator.handlers import GeminiHandler
+from studio.emulator.pacing import DEFAULT_DRAFT_TIMING
 from studio.emulator.state import EmulatorState
 
 OFFLINE_API_KEY = "emulator-key"  # the offline studio's key; accepted by default
+# What the offline studio sets (EmulatorConfig itself defaults to 0 so tests stay fast): a few seconds,
+# 4K slower, so progress, cancel and drafts are visible in a demo. Google's Pro takes 10-60 s; these are
+# shorter on purpose: a demo that waits a minute per image is no demo. See docs/PERFORMANCE.md.
+STUDIO_DEFAULT_LATENCY_S = 3.0
+STUDIO_DEFAULT_LATENCY_BY_SIZE: dict[str, float] = {"512": 2.0, "1K": 3.0, "2K": 5.0, "4K": 8.0}
 
 
 @dataclass
@@ -30,6 +36,7 @@ class EmulatorConfig:
     latency_by_size: dict[str, float] | None = None  # e.g. {"4K": 8.0}: 4K is slower at Google too
     extra_models: tuple[str, ...] = ()  # model IDs accepted besides the catalogue's
     wrong_mime_rate: float = 0.0  # share of answers declaring image/png for JPEG bytes
+    draft_timing: tuple[float, ...] = DEFAULT_DRAFT_TIMING  # streamed drafts go out at these shares of the latency
     userinfo_cache_s: float = 30.0  # how long a userinfo 200 is trusted
     host: str = "127.0.0.1"
     port: int = 0  # 0: any free port

@@ -79,4 +79,5 @@ class EmulatorState:
             return {"served": self.served, "in_flight": self.in_flight, "max_in_flight": self.max_in_flight,
                     "requests": dict(self.counts), "queued_faults": self.faults.pending(),
                     "userinfo_calls": self.credentials.userinfo_calls,
-                    "latency_s": self.config.latency_s, "latency_by_size": dict(self.config.latency_by_size or {})}
+                    "latency_s": self.config.latency_s, "latency_by_size": dict(self.config.latency_by_size or {}),
+                    "draft_timing": list(self.config.draft_timing)}
