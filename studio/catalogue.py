@@ -2,7 +2,7 @@
 
 Google renames these models (the ``-preview`` IDs were shut down in 2026), so the
 IDs can be overridden from config and any custom ID is accepted with generic
-limits. Facts come from ../shared/reference/gemini-api-facts.md.
+limits. The facts and their sources: docs/GEMINI-API.md.
 """
 
 from __future__ import annotations
