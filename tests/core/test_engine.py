@@ -34,6 +34,33 @@ def _one(engine: Engine, request: GenerationRequest, **kwargs: object):
     return results[0]
 
 
+class _Gate:
+    """Holds back the request for one seed until the test opens the gate, so order never rests on timing.
+
+    ``released`` is True once the held request was let through by ``opened``, False when it waited
+    ``timeout_s`` in vain (results that only come out together never open it), None while it waits.
+    """
+
+    def __init__(self, hold_seed: int, timeout_s: float = 30.0) -> None:
+        self.hold_seed = hold_seed
+        self.timeout_s = timeout_s
+        self.opened = threading.Event()
+        self.released: bool | None = None
+
+    async def hook(self, request: httpx.Request) -> None:
+        if not request.url.path.endswith("enerateContent"):
+            return
+        if json.loads(request.content).get("generationConfig", {}).get("seed") == self.hold_seed:
+            self.released = await asyncio.to_thread(self.opened.wait, self.timeout_s)
+
+    def engine(self, server) -> Engine:
+        """An engine whose async requests pass through this gate (the SDK sends batches on the async client)."""
+        client = genai.Client(api_key="test-key", http_options=types.HttpOptions(
+            base_url=server.base_url, api_version="v1beta", retry_options=types.HttpRetryOptions(attempts=1),
+            httpx_async_client=httpx.AsyncClient(event_hooks={"request": [self.hook]})))
+        return Engine(client, max_attempts=1)
+
+
 def _png(width: int = 8, height: int = 8) -> bytes:
     import io
 
@@ -206,10 +233,8 @@ def test_no_credentials_is_a_permission_failure(emulator) -> None:
 def test_hang_times_out_and_is_retried_once(fresh_emulator, engine_for) -> None:
     server = fresh_emulator()
     retries: list[tuple[int, Failure, float]] = []
-    started = time.perf_counter()
     result = _one(engine_for(server, timeout_s=0.4), _req("stuck [[fault:hang]]"),
                   on_retry=lambda i, f, d: retries.append((i, f, d)))
-    assert time.perf_counter() - started < 5
     assert result.failure.kind is FailureKind.TIMEOUT and result.attempts == 2
     assert [f.kind for _, f, _ in retries] == [FailureKind.TIMEOUT]
 
@@ -279,37 +304,53 @@ def test_batch_of_four_where_two_fail_keeps_two(emulator, engine_for) -> None:
     assert len({r.image.data for r in results if r.ok}) == 2
 
 
-def test_stream_yields_in_completion_order(emulator, engine_for) -> None:
-    engine = engine_for(emulator)
-    request = _req(f"one slow {time.time()} [[fault:slow*1=1.0]]", count=3)
+def test_stream_yields_in_completion_order(emulator) -> None:
+    gate = _Gate(hold_seed=100)
+    engine = gate.engine(emulator)
+    request = _req(f"image 0 held back {time.time()}", count=3, seed=100)
 
-    async def collect() -> list[tuple[float, int, float]]:
-        started = time.perf_counter()
-        return [(time.perf_counter() - started, r.index, r.latency_s) async for r in engine.stream(request)]
+    async def collect() -> list[tuple[int, bool]]:
+        seen: list[tuple[int, bool]] = []
+        async for result in engine.stream(request):
+            seen.append((result.index, gate.opened.is_set()))
+            if len(seen) == 2:
+                gate.opened.set()  # image 0 may finish only now
+        return seen
 
     seen = asyncio.run(collect())
-    assert len(seen) == 3
-    assert seen[0][0] < 0.8 and seen[1][0] < 0.8, "the quick two arrive before the slow one finishes"
-    assert seen[2][0] >= 1.0 and seen[2][2] >= 1.0
+    assert gate.released is True, "the two free images were yielded while image 0 was still held"
+    assert seen[2] == (0, True) and sorted(index for index, _ in seen[:2]) == [1, 2]
+    assert [opened for _, opened in seen[:2]] == [False, False]
 
 
-def test_run_calls_back_on_the_calling_thread_as_each_lands(emulator, engine_for) -> None:
-    engine = engine_for(emulator)
-    landed: list[tuple[int, float, str]] = []
-    started = time.perf_counter()
+def test_run_calls_back_on_the_calling_thread_as_each_lands(emulator) -> None:
+    gate = _Gate(hold_seed=100)
+    engine = gate.engine(emulator)
+    landed: list[tuple[int, bool, str]] = []
+    returned: list[list[int]] = []
+    raised: list[BaseException] = []
 
     def on_result(result) -> None:
-        landed.append((result.index, time.perf_counter() - started, threading.current_thread().name))
+        landed.append((result.index, gate.opened.is_set(), threading.current_thread().name))
+        if len(landed) == 2:
+            gate.opened.set()  # image 0 may finish only now
 
-    def work() -> None:
-        results = engine.run(_req(f"slow one {time.time()} [[fault:slow*1=1.0]]", count=3), on_result=on_result)
-        assert [r.index for r in results] == [0, 1, 2]
+    def work() -> None:  # collects only: an assert here would die with the thread, unseen by pytest
+        try:
+            results = engine.run(_req(f"image 0 held back {time.time()}", count=3, seed=100), on_result=on_result)
+            returned.append([r.index for r in results])
+        except BaseException as exc:
+            raised.append(exc)
 
     worker = threading.Thread(target=work, name="script-thread")  # like Streamlit's script thread
     worker.start()
-    worker.join(20)
-    assert [t for _, _, t in landed] == ["script-thread"] * 3
-    assert landed[0][1] < 0.8 and landed[-1][1] >= 1.0
+    worker.join(60)
+    assert not worker.is_alive(), "run() returned"
+    assert raised == []
+    assert returned == [[0, 1, 2]], "run() returns the results in index order, whatever order they landed in"
+    assert [name for _, _, name in landed] == ["script-thread"] * 3
+    assert gate.released is True, "each result was called back as it landed, not all at the end"
+    assert [(index, opened) for index, opened, _ in landed][2] == (0, True)
     assert _one(engine, _req("the same engine again, from another thread")).ok
 
 
