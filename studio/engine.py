@@ -16,7 +16,7 @@ import random
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from google import genai
@@ -36,6 +36,26 @@ RETRY_KINDS = frozenset({FailureKind.QUOTA, FailureKind.OVERLOADED, FailureKind.
 STUDIO_NAME = "Nano Banana Pro studio"
 OnResult = Callable[[ImageResult], None]
 OnRetry = Callable[[int, Failure, float], None]
+
+
+@dataclass(frozen=True)
+class ImageEvent:
+    """Something that happened to one image before its result: what a live view shows.
+
+    ``kind`` is ``sending`` (attempt n goes out), ``retrying`` (after ``failure``, in ``delay_s``),
+    ``draft`` (an interim thought image arrived) or ``thought`` (the thinking text so far).
+    """
+
+    index: int
+    kind: str
+    attempt: int = 0
+    failure: Failure | None = None
+    delay_s: float = 0.0
+    draft: GeneratedImage | None = field(default=None, repr=False)
+    thought_text: str = ""
+
+
+OnEvent = Callable[[ImageEvent], None]
 
 
 def backoff_delay(attempt: int, failure: Failure, base_s: float = 1.0, cap_s: float = MAX_RETRY_DELAY_S) -> float:
@@ -124,7 +144,7 @@ class Engine:
                  timeout_s: float = DEFAULT_TIMEOUT_S, max_attempts: int = 4, retry_base_s: float = 1.0,
                  max_retry_delay_s: float = MAX_RETRY_DELAY_S, secrets: tuple[str, ...] = (),
                  vertex: bool | None = None) -> None:
-        self.client = client  # a reference for as long as the engine lives: see the facts page on GC
+        self.client = client  # a reference for as long as the engine lives: a GC'd client closes its pool mid-call (docs/GEMINI-API.md)
         self.catalogue = catalogue
         self.timeout_s = timeout_s
         self.max_attempts = max(1, max_attempts)
@@ -155,17 +175,43 @@ class Engine:
 
     async def _one(self, index: int, request: GenerationRequest, spec: ModelSpec,
                    on_retry: OnRetry | None) -> ImageResult:
-        seed = None if request.seed is None else (request.seed + index) % 2**31
+        def on_event(event: ImageEvent) -> None:
+            if on_retry and event.kind == "retrying" and event.failure is not None:
+                on_retry(event.index, event.failure, event.delay_s)
+
+        return await self.generate_one(request, index, spec=spec, on_event=on_event)
+
+    def streams(self, request: GenerationRequest, spec: ModelSpec) -> bool:
+        """Stream when the person watches the thinking: drafts then arrive while the image is made."""
+        return bool(request.include_thoughts and spec.supports_thoughts)
+
+    async def generate_one(self, request: GenerationRequest, index: int, *, spec: ModelSpec | None = None,
+                           on_event: OnEvent | None = None) -> ImageResult:
+        """Image ``index`` of an already validated request, with retries; never raises but CancelledError.
+
+        ``on_event`` is called on the event loop's thread for each attempt, retry, draft and thought.
+        """
+        spec = spec or self.catalogue.resolve(request.model_id)
+        seed = request.seed_for(index)
         config = build_config(request, spec, seed, self.vertex)
         state = _Attempt(index, seed, request_json(request, config, spec.model_id, self.secrets),
                          time.perf_counter())
         contents = build_contents(request)
+        streaming = self.streams(request, spec)
+        emit = on_event or (lambda event: None)
         while True:
             state.attempts += 1
+            emit(ImageEvent(index, "sending", attempt=state.attempts))
             try:
-                response = await asyncio.wait_for(
-                    self.client.aio.models.generate_content(model=spec.model_id, contents=contents, config=config),
-                    timeout=self.timeout_s)
+                if streaming:
+                    raw = await asyncio.wait_for(self._streamed_answer(spec, contents, config, index, emit),
+                                                 timeout=self.timeout_s)
+                else:
+                    response = await asyncio.wait_for(
+                        self.client.aio.models.generate_content(model=spec.model_id, contents=contents,
+                                                                config=config),
+                        timeout=self.timeout_s)
+                    raw = response  # read in a worker thread below: a 4K answer is megabytes of JSON
             except Exception as exc:  # CancelledError is a BaseException: cancellation passes through
                 failure = classify_exception(exc, self.secrets)
                 delay = self.retry_delay(state, failure)
@@ -174,12 +220,31 @@ class Engine:
                                        request_json=state.sent, response_json=error_json(exc, self.secrets),
                                        latency_s=state.elapsed())
                 state.timed_out = state.timed_out or failure.kind is FailureKind.TIMEOUT
-                if on_retry:
-                    on_retry(index, failure, delay)
+                emit(ImageEvent(index, "retrying", attempt=state.attempts, failure=failure, delay_s=delay))
                 await asyncio.sleep(delay)
                 continue
             # decoding and re-encoding a 4K image is CPU work: keep it off the event loop
-            return await asyncio.to_thread(self._read_answer, request, state, response)
+            return await asyncio.to_thread(self._read_answer, request, state, raw)
+
+    async def _streamed_answer(self, spec: ModelSpec, contents: list, config: types.GenerateContentConfig,
+                               index: int, emit: OnEvent) -> object:
+        """Read a stream, reporting drafts and thinking as they arrive; returns the chunks merged into one answer."""
+        stream_config = config.model_copy(update={"should_return_http_response": None})
+        chunks: list[dict] = []
+        thoughts = ""
+        stream = await self.client.aio.models.generate_content_stream(model=spec.model_id, contents=contents,
+                                                                       config=stream_config)
+        async for chunk in stream:
+            body = chunk.model_dump(mode="json", exclude_none=True, by_alias=True, exclude={"sdk_http_response"})
+            chunks.append(body)
+            for part in _parts_of(body):
+                if part.get("thought") and _inline(part):
+                    draft = await asyncio.to_thread(_draft, part)
+                    emit(ImageEvent(index, "draft", draft=draft))
+                elif part.get("thought") and part.get("text"):
+                    thoughts += str(part["text"])
+                    emit(ImageEvent(index, "thought", thought_text=redact_text(thoughts, self.secrets)))
+        return merge_stream(chunks)
 
     def retry_delay(self, state: _Attempt, failure: Failure) -> float | None:
         """Seconds to wait before retrying, or None when retrying cannot help (or the budget is spent)."""
@@ -195,13 +260,13 @@ class Engine:
             return None  # no quota at all: waiting will not help
         return backoff_delay(state.attempts, failure, self.retry_base_s, self.max_retry_delay_s)
 
-    def _read_answer(self, request: GenerationRequest, state: _Attempt,
-                     response: types.GenerateContentResponse) -> ImageResult:
+    def _read_answer(self, request: GenerationRequest, state: _Attempt, raw: object) -> ImageResult:
         """Google's raw answer as an ImageResult; an answer we cannot read is a MALFORMED result."""
-        raw: object = None
+        if isinstance(raw, types.GenerateContentResponse):
+            raw = _raw_body(raw)
         try:
-            body = response.sdk_http_response.body if response.sdk_http_response else None
-            raw = json.loads(body or "")
+            if isinstance(raw, Exception):
+                raise raw
             if not isinstance(raw, dict):
                 raise ValueError(f"the answer is a JSON {type(raw).__name__}, not an object")
             return self._result(request, state, raw)
@@ -282,6 +347,13 @@ class Engine:
             self._loop = asyncio.new_event_loop()
         return self._loop
 
+    async def aclose(self) -> None:
+        """Release the client's connections from inside the loop that used them (the job runner's)."""
+        with contextlib.suppress(Exception):
+            await self.client.aio.aclose()
+        with contextlib.suppress(Exception):
+            self.client.close()
+
     def close(self) -> None:
         """Release the loop and the client's connections (the engine is unusable afterwards)."""
         with self._run_lock:
@@ -294,6 +366,49 @@ class Engine:
                 loop.close()
         with contextlib.suppress(Exception):
             self.client.close()
+
+
+def _raw_body(response: types.GenerateContentResponse) -> object:
+    """The answer's JSON as Google sent it (the SDK's parsed form drops fields), or the parse error."""
+    try:
+        body = response.sdk_http_response.body if response.sdk_http_response else None
+        return json.loads(body or "")
+    except Exception as exc:
+        return exc
+
+
+def _parts_of(body: dict) -> list[dict]:
+    candidates = body.get("candidates") or []
+    first = candidates[0] if candidates and isinstance(candidates[0], dict) else {}
+    parts = (first.get("content") or {}).get("parts") or []
+    return [p for p in parts if isinstance(p, dict)]
+
+
+def merge_stream(chunks: list[dict]) -> dict:
+    """One answer from a stream's chunks: parts in order, the last finish reason, usage and ids that came.
+
+    Live streams put the image in a chunk without ``finishReason`` and ``STOP`` on a later chunk
+    (often with an empty text part), and repeat ``usageMetadata`` on every chunk.
+    """
+    merged: dict = {}
+    parts: list[dict] = []
+    candidate: dict = {}
+    for chunk in chunks:
+        for key in ("usageMetadata", "modelVersion", "responseId", "promptFeedback"):
+            if chunk.get(key):
+                merged[key] = chunk[key]
+        candidates = chunk.get("candidates") or []
+        if not candidates or not isinstance(candidates[0], dict):
+            continue
+        first = candidates[0]
+        parts += _parts_of(chunk)
+        for key, value in first.items():
+            if key != "content" and value is not None:
+                candidate[key] = value
+    if candidate or parts:
+        candidate["content"] = {"role": "model", "parts": [p for p in parts if p.get("text") != "" or len(p) > 1]}
+        merged["candidates"] = [candidate]
+    return merged
 
 
 def _inline(part: dict) -> dict:

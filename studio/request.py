@@ -44,6 +44,10 @@ class GenerationRequest:
     system_instruction: str | None = None
     include_thoughts: bool = False
 
+    def seed_for(self, index: int) -> int | None:
+        """Image ``index`` of a seeded batch uses seed + index, so each image of a batch can be remade alone."""
+        return None if self.seed is None else (self.seed + index) % 2**31
+
     def recipe(self) -> dict:
         """The settings that recreate this request (no image bytes), for files and history."""
         return {

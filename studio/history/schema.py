@@ -63,6 +63,25 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
         "CREATE INDEX entries_ns_model ON entries(namespace, model_id, created_at DESC)",
         "CREATE INDEX entries_parent ON entries(parent_id)",
     )),
+    (3, (
+        # v3: jobs. An entry exists from the moment its image is queued (status "running"), is
+        # heartbeated by the process sending it, and keeps the model's drafts and thinking text.
+        "ALTER TABLE entries ADD COLUMN job_id TEXT",
+        "ALTER TABLE entries ADD COLUMN owner TEXT",
+        "ALTER TABLE entries ADD COLUMN heartbeat_at REAL",
+        "ALTER TABLE entries ADD COLUMN thought_text TEXT",
+        "ALTER TABLE entries ADD COLUMN thoughts_tokens INTEGER NOT NULL DEFAULT 0",
+        "CREATE INDEX entries_running ON entries(status) WHERE status = 'running'",
+        """CREATE TABLE entry_drafts (
+            entry_id TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            file TEXT NOT NULL,
+            mime_type TEXT NOT NULL,
+            width INTEGER NOT NULL DEFAULT 0,
+            height INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (entry_id, position)
+        )""",
+    )),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 FTS_STATEMENTS = (
@@ -85,10 +104,16 @@ def migrate(db: sqlite3.Connection, target: int = LATEST_VERSION) -> int:
     version = current_version(db)
     for number, statements in MIGRATIONS:
         if version < number <= target:
-            with db:  # one transaction per migration
+            # explicit BEGIN: the store's connection is in autocommit mode, where `with db:` commits nothing
+            db.execute("BEGIN IMMEDIATE")
+            try:
                 for statement in statements:
                     db.execute(statement)
                 db.execute("INSERT INTO schema_migrations VALUES (?, strftime('%s','now'))", (number,))
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
             version = number
     return version
 

@@ -1,0 +1,383 @@
+"""The job runner: one per server process, its own event loop on its own thread.
+
+A Streamlit rerun can be stopped by any click, so paid work never lives in a script run: pages
+``submit`` a job and return at once, and read snapshots (``jobs_for``) while the runner sends the
+requests, records every image in History the moment it lands, and keeps going whatever the page does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Coroutine
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from studio.catalogue import DEFAULT_CATALOGUE, Catalogue
+from studio.credentials import Connection, make_client
+from studio.engine import Engine, ImageEvent
+from studio.history import HistoryStore
+from studio.jobs.janitor import interrupt_abandoned
+from studio.jobs.model import CredentialSource, ImageSlot, ImageState, ImageView, Job, JobView
+from studio.request import GenerationRequest, validate
+from studio.results import PLAIN_MESSAGES, Failure, FailureKind, ImageResult
+
+log = logging.getLogger(__name__)
+
+CANCELLED_MESSAGE = ("Cancelled. A request that had already been sent may still be billed by Google.")
+STORE_FAILED_MESSAGE = "The image arrived but could not be saved ({reason}). The other images are not affected."
+INTERNAL_MESSAGE = "Something went wrong inside the studio while making this image ({reason}). Try again."
+
+
+@dataclass(frozen=True)
+class RunnerLimits:
+    """Caps on images in flight; work beyond them waits in line and shows its position."""
+
+    per_identity: int = 8
+    per_process: int = 64
+    timeout_s: float = 300.0
+    heartbeat_s: float = 15.0
+    stale_after_s: float = 90.0  # another process's running entry with no heartbeat this long is interrupted
+    keep_finished_s: float = 900.0  # finished jobs stay visible this long (a reload still finds them)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> RunnerLimits:
+        env = dict(os.environ if env is None else env)
+
+        def number(name: str, default: float) -> float:
+            try:
+                return float(env.get(name) or default)
+            except ValueError:
+                return default
+
+        return cls(per_identity=max(1, int(number("STUDIO_MAX_IN_FLIGHT_PER_PERSON", 8))),
+                   per_process=max(1, int(number("STUDIO_MAX_IN_FLIGHT", 64))),
+                   timeout_s=number("STUDIO_TIMEOUT_S", 300.0))
+
+
+def owner_token() -> str:
+    """Who is sending: host and pid (so a restart on the same host is seen at once) and a unique id."""
+    return f"{socket.gethostname()}|{os.getpid()}|{uuid.uuid4().hex[:12]}"
+
+
+EngineFactory = Callable[[Connection, Catalogue, RunnerLimits], Engine]
+
+
+def default_engine(connection: Connection, catalogue: Catalogue, limits: RunnerLimits) -> Engine:
+    return Engine(make_client(connection, timeout_s=limits.timeout_s), catalogue, timeout_s=limits.timeout_s,
+                  secrets=connection.secrets(), vertex=connection.mode == "vertex")
+
+
+class JobRunner:
+    """Thread-safe from any thread; all job state changes happen on the runner's loop thread."""
+
+    def __init__(self, catalogue: Catalogue = DEFAULT_CATALOGUE, limits: RunnerLimits | None = None, *,
+                 engine_factory: EngineFactory = default_engine, owner: str | None = None) -> None:
+        self.catalogue = catalogue
+        self.limits = limits or RunnerLimits()
+        self.owner = owner or owner_token()
+        self._engine_factory = engine_factory
+        self._jobs: dict[str, Job] = {}
+        self._waiting: deque[ImageSlot] = deque()
+        self._in_flight: Counter[str] = Counter()
+        self._engines: dict[Connection, Engine] = {}
+        self._stores: dict[int, HistoryStore] = {}
+        self._lock = threading.Lock()  # guards _jobs and the slots' fields for snapshots
+        self._changed = threading.Condition(self._lock)
+        self._versions: Counter[str] = Counter()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, name="studio-job-runner", daemon=True)
+        self._thread.start()
+        self._housekeeping = self._call(self._start_housekeeping())
+
+    # ---- the loop thread ------------------------------------------------------------------
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.set_exception_handler(self._on_loop_error)
+        self._loop.run_forever()
+
+    @staticmethod
+    def _on_loop_error(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        log.error("job runner: %s", context.get("message"), exc_info=context.get("exception"))
+
+    def _call(self, coro: Coroutine[Any, Any, Any]) -> Future:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
+    async def _start_housekeeping(self) -> asyncio.Task:
+        return asyncio.create_task(self._housekeep())
+
+    # ---- public API (any thread) ----------------------------------------------------------
+    def submit(self, namespace: str, request: GenerationRequest, store: HistoryStore, credentials: CredentialSource,
+               *, parent_id: str | None = None) -> JobView:
+        """Queue a batch and return at once. Raises ValidationError before anything is sent or recorded.
+
+        Every image gets its History entry now (status ``running``), so History shows the work at once.
+        """
+        request = validate(request, self.catalogue)
+        job = Job(id=uuid.uuid4().hex, namespace=namespace, request=request, store=store, credentials=credentials,
+                  parent_id=parent_id)
+        for index in range(request.count):
+            entry = store.start_entry(namespace, request, index, batch_id=job.id, parent_id=parent_id, job_id=job.id,
+                                      owner=self.owner)
+            job.slots.append(ImageSlot(job=job, index=index, entry_id=entry.id))
+        with self._lock:
+            self._jobs[job.id] = job
+            self._stores.setdefault(id(store), store)
+        self._call(self._admit(job)).result(timeout=10)
+        return self.view(job.id)  # type: ignore[return-value]
+
+    def cancel(self, job_id: str, index: int | None = None, *, namespace: str) -> int:
+        """Cancel one image or the whole job (only the owner's namespace may); returns how many were cancelled."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+        if job is None or job.namespace != namespace:
+            return 0
+        return int(self._call(self._cancel(job, index)).result(timeout=10))
+
+    def update_credentials(self, namespace: str, connection: Connection) -> None:
+        """A page renewed this person's token: later images of their running jobs send with it."""
+        with self._lock:
+            jobs = [job for job in self._jobs.values() if job.namespace == namespace and job.active]
+        for job in jobs:
+            if job.credentials.connection.mode == connection.mode:
+                job.credentials.update(connection)
+
+    def view(self, job_id: str) -> JobView | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return self._snapshot(job) if job else None
+
+    def jobs_for(self, namespace: str) -> list[JobView]:
+        """This identity's jobs, newest first: running ones and those finished recently."""
+        with self._lock:
+            return [self._snapshot(job) for job in sorted(self._jobs.values(), key=lambda j: -j.created_at)
+                    if job.namespace == namespace]
+
+    def has_active(self, namespace: str) -> bool:
+        with self._lock:
+            return any(job.active for job in self._jobs.values() if job.namespace == namespace)
+
+    def version(self, namespace: str) -> int:
+        with self._lock:
+            return self._versions[namespace]
+
+    def wait_for_change(self, namespace: str, seen_version: int, timeout_s: float) -> bool:
+        """Block up to ``timeout_s`` until this identity's jobs change after ``seen_version``."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._versions[namespace] != seen_version, timeout=timeout_s)
+
+    def in_flight(self, namespace: str | None = None) -> int:
+        with self._lock:
+            return self._in_flight[namespace] if namespace else sum(self._in_flight.values())
+
+    def recover(self, store: HistoryStore) -> int:
+        """Mark entries left running by a dead process as interrupted (at start, then on every housekeeping)."""
+        with self._lock:
+            self._stores.setdefault(id(store), store)
+        return interrupt_abandoned(store, self.owner, self.limits.stale_after_s)
+
+    def close(self) -> None:
+        """Cancel everything and stop the loop (tests, and process shutdown)."""
+        with contextlib.suppress(Exception):
+            self._call(self._shutdown()).result(timeout=15)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    # ---- scheduling (loop thread) ---------------------------------------------------------
+    async def _admit(self, job: Job) -> None:
+        self._waiting.extend(job.slots)
+        self._pump()
+        self._touch(job.namespace)
+
+    def _pump(self) -> None:
+        """Start queued images in order while the caps allow; an identity at its cap does not block others."""
+        total = sum(self._in_flight.values())
+        for slot in list(self._waiting):
+            if total >= self.limits.per_process:
+                break
+            if self._in_flight[slot.namespace] >= self.limits.per_identity:
+                continue
+            self._waiting.remove(slot)
+            self._in_flight[slot.namespace] += 1
+            total += 1
+            with self._lock:
+                slot.state = ImageState.SENDING
+                slot.started_at = time.time()
+            slot.task = asyncio.create_task(self._run_image(slot), name=f"image-{slot.entry_id}")
+
+    async def _run_image(self, slot: ImageSlot) -> None:
+        job = slot.job
+        try:
+            result = await self._generate(slot)
+            await self._finish(slot, result)
+        except asyncio.CancelledError:
+            await self._close_entry(slot, ImageState.CANCELLED, "cancelled", CANCELLED_MESSAGE)
+        except Exception as exc:  # a worker exception never kills the loop or another job
+            log.exception("job runner: image %s failed inside the studio", slot.entry_id)
+            reason = type(exc).__name__
+            await self._close_entry(slot, ImageState.FAILED, "internal", INTERNAL_MESSAGE.format(reason=reason))
+        finally:
+            self._in_flight[job.namespace] -= 1
+            if self._in_flight[job.namespace] <= 0:
+                del self._in_flight[job.namespace]
+            self._pump()
+            self._touch(job.namespace)
+
+    async def _generate(self, slot: ImageSlot) -> ImageResult:
+        """Send one image; after an expired sign-in, renew once and send again, else fail the rest plainly."""
+        job = slot.job
+        while True:
+            connection = job.credentials.connection
+            expires_in = connection.expires_in_s()
+            if expires_in is not None and expires_in < 60 and job.credentials.can_renew and not slot.renewed:
+                slot.renewed = True
+                connection = await asyncio.to_thread(job.credentials.renew) or connection
+            engine = await self._engine(connection)
+            result = await engine.generate_one(job.request, slot.index, on_event=lambda e: self._on_event(slot, e))
+            expired = result.failure is not None and result.failure.kind is FailureKind.TOKEN_EXPIRED
+            if not expired:
+                return result
+            if job.credentials.can_renew and not slot.renewed:
+                slot.renewed = True
+                if await asyncio.to_thread(job.credentials.renew) is not None:
+                    continue
+            await self._fail_waiting(job, result.failure)  # the same credential would fail them all
+            return result
+
+    async def _engine(self, connection: Connection) -> Engine:
+        engine = self._engines.get(connection)
+        if engine is None:
+            engine = self._engine_factory(connection, self.catalogue, self.limits)
+            self._engines[connection] = engine
+        return engine
+
+    def _on_event(self, slot: ImageSlot, event: ImageEvent) -> None:
+        with self._lock:
+            if event.kind == "sending":
+                slot.attempt = event.attempt
+                slot.note = "" if event.attempt == 1 else f"Attempt {event.attempt}…"
+            elif event.kind == "retrying" and event.failure is not None:
+                slot.note = f"{event.failure.message} Retrying in {event.delay_s:.0f} s…"
+            elif event.kind == "draft" and event.draft is not None:
+                slot.state = ImageState.DRAFTING
+                slot.draft = event.draft
+                slot.drafts_seen += 1
+            elif event.kind == "thought":
+                slot.state = ImageState.DRAFTING
+                slot.thought_text = event.thought_text
+        self._touch(slot.namespace)
+
+    async def _finish(self, slot: ImageSlot, result: ImageResult) -> None:
+        """Record the answer off the loop (files, thumbnail, SQLite); a failed record fails only this image."""
+        job = slot.job
+        try:
+            await asyncio.to_thread(job.store.finish_entry, job.namespace, slot.entry_id, job.request, result)
+        except Exception as exc:
+            log.warning("job runner: could not record %s: %s", slot.entry_id, type(exc).__name__)
+            message = STORE_FAILED_MESSAGE.format(reason=_plain_reason(exc))
+            await self._close_entry(slot, ImageState.FAILED, "store_error", message)
+            return
+        with self._lock:
+            slot.state = ImageState.DONE if result.ok else ImageState.FAILED
+            slot.message = result.failure.message if result.failure else ""
+            slot.finished_at = time.time()
+            slot.draft = None  # kept in History now; free the memory
+            slot.note = ""
+
+    async def _close_entry(self, slot: ImageSlot, state: ImageState, kind: str, message: str) -> None:
+        job = slot.job
+        with self._lock:
+            slot.state, slot.message, slot.finished_at, slot.draft, slot.note = state, message, time.time(), None, ""
+        with contextlib.suppress(Exception):  # the store may be what failed; the live view still says why
+            await asyncio.to_thread(job.store.end_entry, job.namespace, slot.entry_id, state.value, kind, message)
+
+    async def _cancel(self, job: Job, index: int | None) -> int:
+        cancelled = 0
+        for slot in job.slots:
+            if (index is not None and slot.index != index) or not slot.state.active:
+                continue
+            cancelled += 1
+            if slot in self._waiting:
+                self._waiting.remove(slot)
+                await self._close_entry(slot, ImageState.CANCELLED, "cancelled", CANCELLED_MESSAGE)
+            elif slot.task is not None:
+                slot.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await slot.task
+        self._touch(job.namespace)
+        return cancelled
+
+    async def _fail_waiting(self, job: Job, failure: Failure | None) -> None:
+        message = failure.message if failure else PLAIN_MESSAGES[FailureKind.TOKEN_EXPIRED]
+        for slot in [s for s in self._waiting if s.job is job]:
+            self._waiting.remove(slot)
+            await self._close_entry(slot, ImageState.FAILED, FailureKind.TOKEN_EXPIRED.value, message)
+
+    def _touch(self, namespace: str) -> None:
+        with self._changed:
+            self._versions[namespace] += 1
+            self._changed.notify_all()
+
+    # ---- housekeeping (loop thread) -------------------------------------------------------
+    async def _housekeep(self) -> None:
+        """Heartbeat our running entries, interrupt abandoned ones, forget old finished jobs."""
+        while True:
+            await asyncio.sleep(self.limits.heartbeat_s)
+            try:
+                await self._housekeep_once()
+            except Exception:
+                log.exception("job runner: housekeeping failed (will try again)")
+
+    async def _housekeep_once(self) -> None:
+        with self._lock:
+            running: dict[int, list[str]] = {}
+            for job in self._jobs.values():
+                ids = [slot.entry_id for slot in job.slots if slot.state.active]
+                if ids:
+                    running.setdefault(id(job.store), []).extend(ids)
+            stores = dict(self._stores)
+            cutoff = time.time() - self.limits.keep_finished_s
+            for job_id in [j.id for j in self._jobs.values()
+                           if not j.active and max((s.finished_at or 0) for s in j.slots) < cutoff]:
+                del self._jobs[job_id]
+        for key, store in stores.items():
+            await asyncio.to_thread(store.heartbeat, running.get(key, []))
+            await asyncio.to_thread(interrupt_abandoned, store, self.owner, self.limits.stale_after_s)
+
+    async def _shutdown(self) -> None:
+        self._housekeeping.result().cancel()
+        for job in list(self._jobs.values()):
+            await self._cancel(job, None)
+        for engine in self._engines.values():
+            await engine.aclose()
+        self._engines.clear()
+
+    # ---- snapshots ------------------------------------------------------------------------
+    def _snapshot(self, job: Job) -> JobView:
+        """Called with the lock held."""
+        waiting_by_ns = [slot for slot in self._waiting if slot.namespace == job.namespace]
+        now = time.time()
+        images = tuple(ImageView(
+            index=s.index, entry_id=s.entry_id, state=s.state, attempt=s.attempt, note=s.note, message=s.message,
+            draft=s.draft, drafts_seen=s.drafts_seen, thought_text=s.thought_text,
+            queue_position=(waiting_by_ns.index(s) + 1) if s in waiting_by_ns else None,
+            elapsed_s=((s.finished_at or now) - s.started_at) if s.started_at else 0.0) for s in job.slots)
+        finished = max((s.finished_at or 0) for s in job.slots) if not job.active and job.slots else None
+        return JobView(id=job.id, namespace=job.namespace, prompt=job.request.prompt, model_id=job.request.model_id,
+                       count=job.request.count, created_at=job.created_at, images=images, finished_at=finished)
+
+
+def _plain_reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno == 28:
+        return "the disk is full"
+    if isinstance(exc, OSError):
+        return "the image folder could not be written"
+    return f"the history store refused it: {type(exc).__name__}"
