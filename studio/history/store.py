@@ -14,9 +14,11 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 from studio import images
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue
@@ -32,7 +34,9 @@ _COLUMNS = ("id", "namespace", "batch_id", "parent_id", "created_at", "prompt", 
             "failure_detail", "finish_reason", "block_reason", "latency_s", "attempts", "prompt_tokens",
             "output_tokens", "total_tokens", "cost_usd", "model_version", "response_id", "text", "request_json",
             "response_json", "image_file", "thumb_file", "width", "height", "mime_type", "favorite", "deleted_at",
-            "references_count")
+            "references_count", "job_id", "owner", "heartbeat_at", "thought_text", "thoughts_tokens")
+RUNNING = "running"  # queued or in flight; the job runner's live state says which
+ORPHAN_GRACE_S = 600.0  # a file younger than this may belong to a row another writer is about to commit
 
 
 @dataclass(frozen=True)
@@ -75,10 +79,19 @@ class Entry:
     favorite: bool
     deleted_at: float | None
     references_count: int
+    job_id: str | None = None
+    owner: str | None = field(default=None, repr=False)
+    heartbeat_at: float | None = field(default=None, repr=False)
+    thought_text: str | None = field(default=None, repr=False)
+    thoughts_tokens: int = 0
 
     @property
     def has_image(self) -> bool:
         return bool(self.image_file)
+
+    @property
+    def is_running(self) -> bool:
+        return self.status == RUNNING
 
     @property
     def created(self) -> datetime:
@@ -87,6 +100,16 @@ class Entry:
     @property
     def extension(self) -> str:
         return files.extension(self.mime_type or "")
+
+
+@dataclass(frozen=True)
+class StoredDraft:
+    """An interim thought image kept with its entry (never billed, never a result)."""
+
+    data: bytes = field(repr=False)
+    mime_type: str
+    width: int
+    height: int
 
 
 def _entry(row: sqlite3.Row) -> Entry:
@@ -127,7 +150,7 @@ class HistoryStore:
             self._db.execute("PRAGMA synchronous = NORMAL")
         schema.migrate(self._db)
         self.fts = schema.enable_fts(self._db)
-        self._sweep_orphans()
+        self.sweep_orphans()
 
     # ---- opening --------------------------------------------------------------------
     @classmethod
@@ -147,23 +170,70 @@ class HistoryStore:
         if self.is_private:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
-    def _sweep_orphans(self) -> None:
-        """Files without a row are what a crash between file write and commit leaves: remove them."""
+    def sweep_orphans(self, grace_s: float = ORPHAN_GRACE_S) -> int:
+        """Remove files no row names that are older than ``grace_s`` (a crash between file and commit).
+
+        Young files are kept: another writer (a job of another session or process) may be about to
+        commit the row that names them.
+        """
         root = self.data_dir / "ns"
         if not root.exists():
-            return
-        known = {name for row in self._db.execute(
-            "SELECT image_file, thumb_file FROM entries") for name in row if name}
-        known |= {f"{row[0]}.bin" for row in self._db.execute("SELECT DISTINCT sha256 FROM entry_references")}
+            return 0
+        with self._lock:
+            known = {name for row in self._db.execute(
+                "SELECT image_file, thumb_file FROM entries") for name in row if name}
+            known |= {f"{row[0]}.bin" for row in self._db.execute("SELECT DISTINCT sha256 FROM entry_references")}
+            known |= {row[0] for row in self._db.execute("SELECT file FROM entry_drafts")}
+        cutoff = time.time() - grace_s
+        removed = 0
         for folder in root.iterdir():
             for path in folder.iterdir():
-                if path.name.startswith(".tmp-") or path.name not in known:
-                    path.unlink(missing_ok=True)
+                if path.name in known:
+                    continue
+                try:
+                    if path.stat().st_mtime <= cutoff:
+                        path.unlink(missing_ok=True)
+                        removed += 1
+                except FileNotFoundError:
+                    pass
+        return removed
 
     # ---- writing --------------------------------------------------------------------
     def record_attempt(self, namespace: str, request: GenerationRequest, result: ImageResult, *, batch_id: str,
                        parent_id: str | None = None) -> Entry:
+        """Record a finished attempt in one go (imports, tests, and work done outside the job runner)."""
+        entry = self.start_entry(namespace, request, result.index, batch_id=batch_id, parent_id=parent_id)
+        return self.finish_entry(namespace, entry.id, request, result)
+
+    def start_entry(self, namespace: str, request: GenerationRequest, index: int, *, batch_id: str,
+                    parent_id: str | None = None, job_id: str | None = None, owner: str | None = None) -> Entry:
+        """An entry for an image about to be made, visible at once with status ``running``."""
         entry_id = uuid.uuid4().hex
+        for ref in request.references:
+            path = files.safe_path(self.data_dir, namespace, f"{ref.sha256}.bin")
+            if not path.exists():
+                files.write_atomic(path, ref.data)
+        now = time.time()
+        row = {
+            "id": entry_id, "namespace": namespace, "batch_id": batch_id, "parent_id": parent_id,
+            "created_at": now, "prompt": request.prompt, "model_id": request.model_id,
+            "aspect_ratio": request.aspect_ratio, "image_size": request.image_size,
+            "output_format": request.output_format,
+            "settings_json": json.dumps({**request.recipe(), "include_thoughts": request.include_thoughts,
+                                         "index": index, "seed": request.seed_for(index),
+                                         "batch_seed": request.seed}),
+            "status": RUNNING, "latency_s": 0.0, "attempts": 0, "prompt_tokens": 0, "output_tokens": 0,
+            "total_tokens": 0, "cost_usd": 0.0, "request_json": "{}", "response_json": "{}",
+            "favorite": 0, "deleted_at": None, "references_count": len(request.references),
+            "job_id": job_id, "owner": owner, "heartbeat_at": now,
+        }
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            self._insert(row, request.references)
+        return self.get(namespace, entry_id)  # type: ignore[return-value]
+
+    def finish_entry(self, namespace: str, entry_id: str, request: GenerationRequest, result: ImageResult) -> Entry:
+        """Files first (image, thumbnail, drafts), then the row in one transaction: never a row without its files."""
         image_file = thumb_file = None
         if result.image is not None:
             image_file = f"{entry_id}.{files.extension(result.image.mime_type)}"
@@ -171,39 +241,77 @@ class HistoryStore:
             files.write_atomic(files.safe_path(self.data_dir, namespace, image_file), result.image.data)
             files.write_atomic(files.safe_path(self.data_dir, namespace, thumb_file),
                                images.make_thumbnail(result.image.data))
-        for ref in request.references:
-            path = files.safe_path(self.data_dir, namespace, f"{ref.sha256}.bin")
-            if not path.exists():
-                files.write_atomic(path, ref.data)
+        drafts = []
+        for position, draft in enumerate(result.drafts[:9]):
+            if not draft.data or files.extension(draft.mime_type) == "bin":
+                continue
+            name = f"{entry_id}.d{position}.{files.extension(draft.mime_type)}"
+            files.write_atomic(files.safe_path(self.data_dir, namespace, name), draft.data)
+            drafts.append((entry_id, position, name, draft.mime_type, draft.width, draft.height))
         spec = self.catalogue.resolve(request.model_id)
         cost = spec.price_per_image(request.image_size) + len(request.references) * spec.usd_per_input_image \
             if result.ok else 0.0
         failure = result.failure
-        row = {
-            "id": entry_id, "namespace": namespace, "batch_id": batch_id, "parent_id": parent_id,
-            "created_at": time.time(), "prompt": request.prompt, "model_id": request.model_id,
-            "aspect_ratio": request.aspect_ratio, "image_size": request.image_size,
-            "output_format": request.output_format,
-            "settings_json": json.dumps({**request.recipe(), "include_thoughts": request.include_thoughts,
-                                         "index": result.index}),
+        values = {
             "status": result.status, "failure_kind": failure.kind.value if failure else None,
             "failure_message": failure.message if failure else None,
             "failure_detail": failure.detail if failure else None, "finish_reason": result.finish_reason,
             "block_reason": result.block_reason, "latency_s": result.latency_s, "attempts": result.attempts,
             "prompt_tokens": result.usage.prompt_tokens, "output_tokens": result.usage.output_tokens,
-            "total_tokens": result.usage.total_tokens, "cost_usd": round(cost, 4),
-            "model_version": result.model_version, "response_id": result.response_id, "text": result.text,
+            "total_tokens": result.usage.total_tokens, "thoughts_tokens": result.usage.thoughts_tokens,
+            "cost_usd": round(cost, 4), "model_version": result.model_version, "response_id": result.response_id,
+            "text": result.text, "thought_text": result.thought_text or None,
             "request_json": json.dumps(result.request_json), "response_json": json.dumps(result.response_json),
             "image_file": image_file, "thumb_file": thumb_file,
             "width": result.image.width if result.image else None,
             "height": result.image.height if result.image else None,
-            "mime_type": result.image.mime_type if result.image else None,
-            "favorite": 0, "deleted_at": None, "references_count": len(request.references),
+            "mime_type": result.image.mime_type if result.image else None, "heartbeat_at": None,
         }
+        assignments = ", ".join(f"{k} = :{k}" for k in values)
         with self._lock, self._db:
             self._db.execute("BEGIN")
-            self._insert(row, request.references)
-        return self.get(namespace, entry_id)  # type: ignore[return-value]
+            self._db.execute(f"UPDATE entries SET {assignments} WHERE id = :entry_id AND namespace = :namespace",
+                             {**values, "entry_id": entry_id, "namespace": namespace})
+            self._db.executemany("INSERT OR REPLACE INTO entry_drafts (entry_id, position, file, mime_type, width, "
+                                 "height) VALUES (?, ?, ?, ?, ?, ?)", drafts)
+        return self.get(namespace, entry_id, include_deleted=True)  # type: ignore[return-value]
+
+    def end_entry(self, namespace: str, entry_id: str, status: str, failure_kind: str, message: str) -> bool:
+        """Close a running entry without an answer (cancelled, interrupted, failed before sending)."""
+        with self._lock, self._db:
+            cursor = self._db.execute(
+                "UPDATE entries SET status = ?, failure_kind = ?, failure_message = ?, heartbeat_at = NULL "
+                "WHERE id = ? AND namespace = ? AND status = ?", (status, failure_kind, message, entry_id,
+                                                                  namespace, RUNNING))
+        return cursor.rowcount == 1
+
+    def heartbeat(self, entry_ids: list[str], now: float | None = None) -> None:
+        """Say "still working on these": entries whose heartbeat stops are marked interrupted by anyone."""
+        if not entry_ids:
+            return
+        marks = ", ".join("?" * len(entry_ids))
+        with self._lock, self._db:
+            self._db.execute(f"UPDATE entries SET heartbeat_at = ? WHERE status = ? AND id IN ({marks})",
+                             [now or time.time(), RUNNING, *entry_ids])
+
+    def running_entries(self) -> list[tuple[str, str, str | None, float | None]]:
+        """(namespace, id, owner, heartbeat_at) of every running entry, across identities (for the janitor)."""
+        with self._lock:
+            return [tuple(r) for r in self._db.execute(  # type: ignore[misc]
+                "SELECT namespace, id, owner, heartbeat_at FROM entries WHERE status = ?", (RUNNING,))]
+
+    def read_drafts(self, namespace: str, entry_id: str) -> list[StoredDraft]:
+        if self.get(namespace, entry_id, include_deleted=True) is None:
+            return []
+        with self._lock:
+            rows = self._db.execute("SELECT file, mime_type, width, height FROM entry_drafts WHERE entry_id = ? "
+                                    "ORDER BY position", (entry_id,)).fetchall()
+        drafts = []
+        for name, mime, width, height in rows:
+            data = files.read(files.safe_path(self.data_dir, namespace, name))
+            if data is not None:
+                drafts.append(StoredDraft(data, mime, width, height))
+        return drafts
 
     def _insert(self, row: dict, references: tuple[ReferenceImage, ...] | list) -> None:
         names = ", ".join(row)
@@ -334,8 +442,7 @@ class HistoryStore:
         cutoff = time.time() - older_than_s
         with self._lock, self._db:
             cursor = self._db.execute("DELETE FROM entries WHERE deleted_at IS NOT NULL AND deleted_at < ?", (cutoff,))
-        with self._lock:
-            self._sweep_orphans()
+        self.sweep_orphans()  # rows go first, so their (old) files are now unreferenced; young files are kept
         return cursor.rowcount
 
     def lineage(self, namespace: str, entry_id: str) -> list[Entry]:
@@ -358,25 +465,43 @@ class HistoryStore:
             return [r[0] for r in self._db.execute(
                 "SELECT DISTINCT model_id FROM entries WHERE namespace = ? ORDER BY model_id", (namespace,))]
 
-    def import_row(self, row: dict, references: list[ReferenceImage], image: bytes | None) -> None:
-        """Insert an entry made elsewhere (an import): files first, then the row."""
-        namespace = row["namespace"]
-        if image is not None and row.get("image_file"):
-            files.write_atomic(files.safe_path(self.data_dir, namespace, row["image_file"]), image)
-            files.write_atomic(files.safe_path(self.data_dir, namespace, row["thumb_file"]),
-                               images.make_thumbnail(image))
-        for ref in references:
-            files.write_atomic(files.safe_path(self.data_dir, namespace, f"{ref.sha256}.bin"), ref.data)
-        with self._lock, self._db:
-            self._db.execute("BEGIN")
-            self._insert(row, references)
+    def import_rows(self, namespace: str, rows: list[tuple[dict, list]],
+                    blobs: Iterable[tuple[str, Callable[[], bytes]]]) -> None:
+        """Insert entries made elsewhere (an import), all or nothing: every file, then every row in one transaction.
+
+        ``blobs`` pairs store-made file names with readers of their bytes, so one file is in memory at a time.
+        On any failure the files written here are removed again, so nothing of the import is left.
+        """
+        written: list[Path] = []
+        try:
+            for name, read in blobs:
+                path = files.safe_path(self.data_dir, namespace, name)
+                if name.endswith(".bin") and path.exists():
+                    continue  # a reference shared by hash with an entry already here: not ours to remove
+                files.write_atomic(path, read())
+                written.append(path)
+            with self._lock, self._db:
+                self._db.execute("BEGIN")
+                for row, references in rows:
+                    self._insert(row, references)
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
 
     def export_zip(self, namespace: str, entry_ids: list[str] | None = None) -> bytes:
         from studio.history.archive import export_zip
 
         return export_zip(self, namespace, entry_ids)
 
-    def import_zip(self, namespace: str, data: bytes) -> list[Entry]:
+    def export_zip_to(self, fileobj: IO[bytes], namespace: str, entry_ids: list[str] | None = None) -> None:
+        """The same ZIP written into ``fileobj`` (a temp file, a response stream), never whole in memory."""
+        from studio.history.archive import export_zip_to
+
+        export_zip_to(self, namespace, fileobj, entry_ids)
+
+    def import_zip(self, namespace: str, data: bytes | IO[bytes]) -> list[Entry]:
+        """Bytes or a seekable binary file (an upload); refused whole with an ArchiveError, or imported whole."""
         from studio.history.archive import import_zip
 
         return import_zip(self, namespace, data)

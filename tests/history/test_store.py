@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
+import os
 import subprocess
 import sys
 import textwrap
-import zipfile
+import time
 from pathlib import Path
 
 import pytest
 
 from studio.credentials import Connection
-from studio.history import ArchiveError, HistoryStore, namespace_for
+from studio.history import HistoryStore, namespace_for
 from studio.history.diff import word_diff
 from studio.history.schema import MIGRATIONS, migrate
 from studio.images import read_recipe
@@ -136,7 +136,13 @@ def test_interrupted_write_leaves_no_half_entry(tmp_path: Path) -> None:
     assert files_before, "the files were written before the row"
     store = HistoryStore.open(data_dir=data)
     assert store.count_entries("local") == 0
-    assert not [p for p in (data / "ns").rglob("*") if p.is_file()], "orphans are swept on open"
+    assert [p for p in (data / "ns").rglob("*") if p.is_file()], "young files are kept: a writer may be mid-commit"
+    store.close()
+    an_hour_ago = time.time() - 3600
+    for path in files_before:
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    store = HistoryStore.open(data_dir=data)
+    assert not [p for p in (data / "ns").rglob("*") if p.is_file()], "orphans past the grace period are swept"
     store.close()
 
 
@@ -157,49 +163,6 @@ def test_migration_from_a_v1_database(tmp_path: Path) -> None:
     assert store.count_entries("local", query="old") == 1, "search works on migrated rows"
     version = store._db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
     assert version == MIGRATIONS[-1][0]
-
-
-def test_export_then_import_gives_the_same_entries(store, record, tmp_path: Path) -> None:
-    root = record(prompt="first version", refs=1)
-    record(prompt="second version", parent_id=root.id)
-    record(ok=False, prompt="blocked one")
-    archive = store.export_zip("local")
-    with zipfile.ZipFile(__import__("io").BytesIO(archive)) as z:
-        manifest = json.loads(z.read("manifest.json"))
-        assert len(manifest["entries"]) == 3
-        image_names = [n for n in z.namelist() if n.startswith("images/")]
-        assert len(image_names) == 2 and read_recipe(z.read(image_names[0])) is not None
-    other = HistoryStore.open(data_dir=tmp_path / "other")
-    imported = other.import_zip("google:me", archive)
-    assert sorted(e.prompt for e in imported) == ["blocked one", "first version", "second version"]
-    by_prompt = {e.prompt: e for e in imported}
-    assert by_prompt["second version"].parent_id == by_prompt["first version"].id
-    assert other.read_image("google:me", by_prompt["first version"].id) == store.read_image("local", root.id)
-    assert len(other.read_references("google:me", by_prompt["first version"].id)) == 1
-    other.close()
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    out = __import__("io").BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return out.getvalue()
-
-
-@pytest.mark.parametrize(("data", "message"), [
-    (b"PK\x03\x04 this is not really a zip", "not a ZIP archive"),
-    (_zip({"../evil.png": b"x", "manifest.json": b"{}"}), "unsafe paths"),
-    (_zip({"/etc/passwd": b"x"}), "unsafe paths"),
-    (_zip({"readme.txt": b"hi"}), "no manifest.json"),
-    (_zip({"manifest.json": b"{not json"}), "not a studio history manifest"),
-    (_zip({"manifest.json": json.dumps({"format": "nano-banana-studio-history/1", "entries": [
-        {"id": "x", "image": "images/missing.png"}]}).encode()}), "not in the ZIP"),
-])
-def test_bad_zips_are_refused_whole(store, data: bytes, message: str) -> None:
-    with pytest.raises(ArchiveError, match=message):
-        store.import_zip("local", data)
-    assert store.count_entries("local") == 0
 
 
 def test_private_store_is_deleted_at_close() -> None:
