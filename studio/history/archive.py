@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import sqlite3
 import tempfile
 import time
@@ -18,6 +19,7 @@ import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from studio import images
@@ -196,6 +198,7 @@ class _Staging:
 
 # ---- import: the manifest -------------------------------------------------------------------------------------
 _STR, _NUM, _INT, _DICT = (str,), (int, float), (int,), (dict,)
+_LARGEST = 2**63  # SQLite's integers; no count, time or price in a real export comes near
 # field -> (accepted types, required); None is accepted for every optional field
 _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "id": (_STR, True), "batch_id": (_STR, False), "parent_id": (_STR, False), "created_at": (_NUM, True),
@@ -225,6 +228,12 @@ def _check_record(position: int, record: object) -> dict[str, Any]:
         if bad_bool or not isinstance(value, types):
             raise ArchiveError(f"{where} has a {name} of the wrong kind ({type(value).__name__}); "
                                "nothing was imported.")
+        if isinstance(value, int | float) and not (math.isfinite(value) and 0 <= value < _LARGEST):
+            raise ArchiveError(f"{where} has a {name} out of range; nothing was imported.")
+    try:
+        datetime.fromtimestamp(record["created_at"])
+    except (ValueError, OverflowError, OSError) as exc:
+        raise ArchiveError(f"{where} has a created_at that is not a date; nothing was imported.") from exc
     if record["status"] not in STATUSES:
         raise ArchiveError(f"{where} has an unknown status; nothing was imported.")
     if not all(isinstance(name, str) for name in record.get("references") or []):
@@ -247,7 +256,24 @@ def _read_manifest(staging: _Staging, members: dict[str, zipfile.ZipInfo]) -> li
     ids = [r["id"] for r in checked]
     if len(set(ids)) != len(ids):
         raise ArchiveError("manifest.json lists the same entry twice; nothing was imported.")
+    _refuse_version_loops(checked)
     return checked
+
+
+def _refuse_version_loops(records: list[dict[str, Any]]) -> None:
+    """Prompt versions form trees; a loop (A's parent is B, B's is A) is no export the studio made."""
+    parent = {r["id"]: r.get("parent_id") for r in records}
+    settled: set[str] = set()
+    for start in parent:
+        path: set[str] = set()
+        node: str | None = start
+        while node is not None and node in parent and node not in settled:
+            if node in path:
+                raise ArchiveError("manifest.json has prompt versions that loop back on themselves; "
+                                   "nothing was imported.")
+            path.add(node)
+            node = parent[node]
+        settled |= path
 
 
 # ---- import: the images ---------------------------------------------------------------------------------------
@@ -346,7 +372,7 @@ def import_zip(store: HistoryStore, namespace: str, source: bytes | IO[bytes]) -
     """Import a studio export into this namespace as new entries: everything checked, then all or nothing."""
     with _open_archive(source) as archive, tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as spool:
         members = _check_directory(archive)
-        staging = _Staging(archive, spool)  # type: ignore[arg-type]
+        staging = _Staging(archive, spool)
         records = _read_manifest(staging, members)
         rows, blobs = _plan(records, members, staging, namespace)
         try:
