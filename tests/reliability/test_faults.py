@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -71,10 +72,9 @@ def test_persistent_overload_gives_up_with_a_plain_message(fresh_emulator) -> No
 def test_hang_past_the_timeout_fails_only_that_image(fresh_emulator) -> None:
     emulator = fresh_emulator()
     _queue(emulator, "hang", count=1)
-    started = time.perf_counter()
-    results = _engine(emulator, timeout_s=1.5, max_attempts=1).run(
+    # the timeout must only be long enough for a loaded machine to answer the other two; nothing is timed
+    results = _engine(emulator, timeout_s=5, max_attempts=1).run(
         GenerationRequest(prompt="one hangs", model_id=PRO, count=3))
-    assert time.perf_counter() - started < 10
     kinds = sorted((r.failure.kind if r.failure else "ok") for r in results)
     assert kinds == sorted(["ok", "ok", FailureKind.TIMEOUT])
 
@@ -113,25 +113,43 @@ def test_batch_of_four_where_two_fail_keeps_two(fresh_emulator) -> None:
     assert sum(r.status == "blocked" for r in results) == 2
 
 
-def test_emulator_killed_mid_batch_and_started_again(unused_tcp_port: int) -> None:
-    config = dict(api_keys=frozenset({"test-key"}), latency_s=1.0, port=unused_tcp_port)
-    first = EmulatorServer(EmulatorConfig(**config)).start()
-    engine = _engine(first, retry_base_s=0.5, max_attempts=6)
-    replacement: list[EmulatorServer] = []
+def _wait_until(condition: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout_s} s for {what}")
+        time.sleep(0.02)
 
-    def kill_and_restart() -> None:
-        time.sleep(0.4)
-        first.stop()  # in-flight requests are cut off
-        time.sleep(0.6)
-        replacement.append(EmulatorServer(EmulatorConfig(**{**config, "latency_s": 0.1})).start())
+
+def test_emulator_killed_mid_batch_and_started_again() -> None:
+    """Stopped while all four requests are in flight, restarted after a retry found nobody listening."""
+    config = dict(api_keys=frozenset({"test-key"}), latency_s=60.0)  # answers only once stopped (cut off)
+    first = EmulatorServer(EmulatorConfig(**config)).start()
+    engine = _engine(first, retry_base_s=0.2, max_attempts=6)
+    notices: list[FailureKind] = []
+    replacement: list[EmulatorServer] = []
+    problems: list[BaseException] = []
+
+    def kill_and_restart() -> None:  # collects its problems: the main thread asserts
+        try:
+            _wait_until(lambda: first.state.in_flight == 4, "all four requests in flight")
+            first.stop()  # in-flight requests are cut off
+            _wait_until(lambda: len(notices) >= 5, "a retry refused by the stopped server")
+            replacement.append(EmulatorServer(EmulatorConfig(**{**config, "latency_s": 0.0, "port": first.port}))
+                               .start())
+        except BaseException as exc:
+            problems.append(exc)
 
     killer = threading.Thread(target=kill_and_restart)
     killer.start()
     try:
-        results = engine.run(GenerationRequest(prompt="survive a restart", model_id=PRO, count=4))
+        results = engine.run(GenerationRequest(prompt="survive a restart", model_id=PRO, count=4),
+                             on_retry=lambda i, f, d: notices.append(f.kind))
     finally:
-        killer.join()
+        killer.join(60)
         for server in replacement:
             server.stop()
+    assert not killer.is_alive() and problems == []
     assert all(r.ok for r in results), [r.failure for r in results]
     assert all(r.attempts >= 2 for r in results)
+    assert sum(r.attempts for r in results) >= 9, "at least one retry met the stopped server"
