@@ -37,7 +37,8 @@ MAX_RATIO = 100  # uncompressed / compressed; studio exports are stored PNG/JPEG
 RATIO_FLOOR_BYTES = 1024 * 1024  # a member smaller than this may compress as well as it likes
 SPOOL_MEMORY_BYTES = 16 * 1024 * 1024  # the staging file stays in memory up to this, then moves to disk
 CHUNK_BYTES = 1024 * 1024
-STATUSES = ("ok", "blocked", "failed")
+STATUSES = ("ok", "blocked", "failed", "cancelled", "interrupted", "running")
+IMPORTED_STATUS = {"running": "interrupted"}  # nothing here will ever finish an imported running entry
 IMAGE_MIME = {"PNG": "image/png", "JPEG": "image/jpeg"}
 
 
@@ -349,7 +350,8 @@ def _plan(records: list[dict[str, Any]], members: dict[str, zipfile.ZipInfo], st
             "created_at": float(record["created_at"]), "prompt": record["prompt"],
             "model_id": record["model_id"], "aspect_ratio": record["aspect_ratio"],
             "image_size": record["image_size"], "output_format": record["output_format"],
-            "settings_json": json.dumps(record.get("settings") or {}), "status": record["status"],
+            "settings_json": json.dumps(record.get("settings") or {}),
+            "status": IMPORTED_STATUS.get(record["status"], record["status"]),
             "failure_kind": record.get("failure_kind"), "failure_message": record.get("failure_message"),
             "failure_detail": record.get("failure_detail"), "finish_reason": record.get("finish_reason"),
             "block_reason": record.get("block_reason"), "latency_s": float(record.get("latency_s") or 0),

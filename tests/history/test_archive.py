@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from studio.history import ArchiveError, HistoryStore, archive
 from studio.images import read_recipe
 
-from .conftest import png
+from .conftest import make_request, png
 
 FORMAT = "nano-banana-studio-history/1"
 
@@ -171,6 +171,20 @@ def test_export_then_import_gives_the_same_entries(store, record, tmp_path: Path
     assert other.read_image("google:me", by_prompt["first version"].id) == store.read_image("local", root.id)
     assert (other.read_thumbnail("google:me", by_prompt["first version"].id) or b"")[:2] == b"\xff\xd8"
     assert len(other.read_references("google:me", by_prompt["first version"].id)) == 1
+    other.close()
+
+
+def test_unfinished_entries_travel_and_arrive_finished(store, record, tmp_path: Path) -> None:
+    """Cancelled and running entries export too; a running one arrives interrupted, since nothing will end it."""
+    record(prompt="done")
+    request = make_request("stopped")
+    cancelled = store.start_entry("local", request, 0, batch_id="b")
+    store.end_entry("local", cancelled.id, "cancelled", "cancelled", "You cancelled it.")
+    store.start_entry("local", make_request("in flight"), 0, batch_id="b")
+    other = HistoryStore.open(data_dir=tmp_path / "other")
+    imported = other.import_zip("local", store.export_zip("local"))
+    assert {e.prompt: e.status for e in imported} == {"done": "ok", "stopped": "cancelled",
+                                                       "in flight": "interrupted"}
     other.close()
 
 
