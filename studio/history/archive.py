@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from studio import images
+from studio.history import files
 
 if TYPE_CHECKING:
     from studio.history.store import Entry, HistoryStore
@@ -37,6 +38,7 @@ MAX_RATIO = 100  # uncompressed / compressed; studio exports are stored PNG/JPEG
 RATIO_FLOOR_BYTES = 1024 * 1024  # a member smaller than this may compress as well as it likes
 SPOOL_MEMORY_BYTES = 16 * 1024 * 1024  # the staging file stays in memory up to this, then moves to disk
 CHUNK_BYTES = 1024 * 1024
+MAX_DRAFTS = 9  # what the store keeps per entry
 STATUSES = ("ok", "blocked", "failed", "cancelled", "interrupted", "running")
 IMPORTED_STATUS = {"running": "interrupted"}  # nothing here will ever finish an imported running entry
 IMAGE_MIME = {"PNG": "image/png", "JPEG": "image/jpeg"}
@@ -56,7 +58,7 @@ class ImportedReference:
 
 
 # ---- export ---------------------------------------------------------------------------------------------------
-def _entry_record(entry: Entry, image_name: str | None, reference_names: list[str]) -> dict:
+def _entry_record(entry: Entry, image_name: str | None, reference_names: list[str], draft_names: list[str]) -> dict:
     return {
         "id": entry.id, "batch_id": entry.batch_id, "parent_id": entry.parent_id, "created_at": entry.created_at,
         "prompt": entry.prompt, "model_id": entry.model_id, "aspect_ratio": entry.aspect_ratio,
@@ -69,7 +71,8 @@ def _entry_record(entry: Entry, image_name: str | None, reference_names: list[st
         "response_id": entry.response_id, "text": entry.text, "request_json": entry.request_json,
         "response_json": entry.response_json, "width": entry.width, "height": entry.height,
         "mime_type": entry.mime_type, "favorite": entry.favorite, "image": image_name,
-        "references": reference_names,
+        "references": reference_names, "thought_text": entry.thought_text,
+        "thoughts_tokens": entry.thoughts_tokens, "drafts": draft_names,
     }
 
 
@@ -96,7 +99,11 @@ def export_zip_to(store: HistoryStore, namespace: str, fileobj: IO[bytes], entry
                     archive.writestr(name, ref.data)
                     written.add(name)
                 ref_names.append(name)
-            records.append(_entry_record(entry, image_name, ref_names))
+            draft_names = []
+            for position, draft in enumerate(store.read_drafts(namespace, entry.id)):
+                draft_names.append(f"drafts/{entry.id}-{position}.{files.extension(draft.mime_type)}")
+                archive.writestr(draft_names[-1], draft.data)
+            records.append(_entry_record(entry, image_name, ref_names, draft_names))
         manifest = {"format": FORMAT, "exported_at": time.time(), "entries": records}
         archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
 
@@ -211,7 +218,8 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "total_tokens": (_INT, False), "cost_usd": (_NUM, False), "model_version": (_STR, False),
     "response_id": (_STR, False), "text": (_STR, False), "request_json": (_DICT, False),
     "response_json": (_DICT, False), "favorite": ((bool, int), False), "image": (_STR, False),
-    "references": ((list,), False),
+    "references": ((list,), False), "thought_text": (_STR, False), "thoughts_tokens": (_INT, False),
+    "drafts": ((list,), False),
 }
 
 
@@ -239,6 +247,10 @@ def _check_record(position: int, record: object) -> dict[str, Any]:
         raise ArchiveError(f"{where} has an unknown status; nothing was imported.")
     if not all(isinstance(name, str) for name in record.get("references") or []):
         raise ArchiveError(f"{where} lists a reference that is not a file name; nothing was imported.")
+    drafts = record.get("drafts") or []
+    if len(drafts) > MAX_DRAFTS or not all(isinstance(name, str) for name in drafts):
+        raise ArchiveError(f"{where} lists drafts that are not {MAX_DRAFTS} file names or fewer; "
+                           "nothing was imported.")
     return record
 
 
@@ -317,7 +329,7 @@ def _member(members: dict[str, zipfile.ZipInfo], name: str) -> zipfile.ZipInfo:
 
 
 def _plan(records: list[dict[str, Any]], members: dict[str, zipfile.ZipInfo], staging: _Staging, namespace: str
-          ) -> tuple[list[tuple[dict, list[ImportedReference]]], dict[str, Callable[[], bytes]]]:
+          ) -> tuple[list[tuple[dict, list[ImportedReference], list[tuple]]], dict[str, Callable[[], bytes]]]:
     """Every row and every file the import will write, all checked; nothing written yet."""
     new_ids = {r["id"]: uuid.uuid4().hex for r in records}
     pictures: dict[tuple[str, bool], _Picture] = {}
@@ -327,7 +339,7 @@ def _plan(records: list[dict[str, Any]], members: dict[str, zipfile.ZipInfo], st
             pictures[name, with_thumbnail] = _check_picture(staging, _member(members, name), with_thumbnail)
         return pictures[name, with_thumbnail]
 
-    rows: list[tuple[dict, list[ImportedReference]]] = []
+    rows: list[tuple[dict, list[ImportedReference], list[tuple]]] = []
     blobs: dict[str, Callable[[], bytes]] = {}
     for record in records:
         entry_id = new_ids[record["id"]]
@@ -343,6 +355,12 @@ def _plan(records: list[dict[str, Any]], members: dict[str, zipfile.ZipInfo], st
             thumb_file = f"{entry_id}.thumb.jpg"
             blobs[image_file] = staging.reader(image.span)
             blobs[thumb_file] = staging.reader(image.thumb)
+        drafts = []
+        for position, draft_name in enumerate(record.get("drafts") or []):
+            draft = picture(draft_name, False)
+            file_name = f"{entry_id}.d{position}.{files.extension(draft.mime_type)}"
+            blobs[file_name] = staging.reader(draft.span)
+            drafts.append((entry_id, position, file_name, draft.mime_type, draft.width, draft.height))
         parent = record.get("parent_id")
         row = {
             "id": entry_id, "namespace": namespace, "batch_id": record.get("batch_id") or entry_id,
@@ -365,8 +383,9 @@ def _plan(records: list[dict[str, Any]], members: dict[str, zipfile.ZipInfo], st
             "width": image.width if image else None, "height": image.height if image else None,
             "mime_type": image.mime_type if image else None,
             "favorite": int(bool(record.get("favorite"))), "deleted_at": None, "references_count": len(refs),
+            "thought_text": record.get("thought_text"), "thoughts_tokens": int(record.get("thoughts_tokens") or 0),
         }
-        rows.append((row, refs))
+        rows.append((row, refs, drafts))
     return rows, blobs
 
 
@@ -381,5 +400,5 @@ def import_zip(store: HistoryStore, namespace: str, source: bytes | IO[bytes]) -
             store.import_rows(namespace, rows, blobs.items())
         except (OSError, sqlite3.Error) as exc:
             raise ArchiveError("The import could not be written (is the disk full?); nothing was imported.") from exc
-    return store.get_many(namespace, [row["id"] for row, _ in rows])
+    return store.get_many(namespace, [row["id"] for row, _, _ in rows])
 

@@ -465,12 +465,13 @@ class HistoryStore:
             return [r[0] for r in self._db.execute(
                 "SELECT DISTINCT model_id FROM entries WHERE namespace = ? ORDER BY model_id", (namespace,))]
 
-    def import_rows(self, namespace: str, rows: list[tuple[dict, list]],
+    def import_rows(self, namespace: str, rows: list[tuple[dict, list, list[tuple]]],
                     blobs: Iterable[tuple[str, Callable[[], bytes]]]) -> None:
         """Insert entries made elsewhere (an import), all or nothing: every file, then every row in one transaction.
 
-        ``blobs`` pairs store-made file names with readers of their bytes, so one file is in memory at a time.
-        On any failure the files written here are removed again, so nothing of the import is left.
+        ``rows`` holds (entry row, references, draft rows); ``blobs`` pairs store-made file names with readers
+        of their bytes, so one file is in memory at a time. On any failure the files written here are removed
+        again, so nothing of the import is left.
         """
         written: list[Path] = []
         try:
@@ -482,8 +483,10 @@ class HistoryStore:
                 written.append(path)
             with self._lock, self._db:
                 self._db.execute("BEGIN")
-                for row, references in rows:
+                for row, references, drafts in rows:
                     self._insert(row, references)
+                    self._db.executemany("INSERT INTO entry_drafts (entry_id, position, file, mime_type, width, "
+                                         "height) VALUES (?, ?, ?, ?, ?, ?)", drafts)
         except BaseException:
             for path in written:
                 path.unlink(missing_ok=True)

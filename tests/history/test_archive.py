@@ -9,6 +9,7 @@ import struct
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,9 @@ from streamlit.testing.v1 import AppTest
 
 from studio.history import ArchiveError, HistoryStore, archive
 from studio.images import read_recipe
+from studio.results import GeneratedImage, Usage
 
-from .conftest import make_request, png
+from .conftest import make_request, ok_result, png
 
 FORMAT = "nano-banana-studio-history/1"
 
@@ -102,6 +104,10 @@ BAD_THIRDS: dict[str, tuple[Callable[[dict, dict[str, bytes]], object], str]] = 
     "created_at not a number": (lambda t, m: t.update(created_at="yesterday"), "created_at"),
     "prompt of the wrong type": (lambda t, m: t.update(prompt=["a", "list"]), "prompt"),
     "settings of the wrong type": (lambda t, m: t.update(settings="{not json"), "settings"),
+    "draft not an image": (lambda t, m: (t.update(drafts=["drafts/x.png"]),
+                                         m.update({"drafts/x.png": b"<svg></svg>"})), "not an image"),
+    "missing draft member": (lambda t, m: t.update(drafts=["drafts/gone.png"]), "not in the ZIP"),
+    "too many drafts": (lambda t, m: t.update(drafts=["drafts/x.png"] * 10), "drafts"),
     "references not a list": (lambda t, m: t.update(references="references/x.png"), "references"),
     "attempts a bool": (lambda t, m: t.update(attempts=True), "attempts"),
     "missing prompt": (lambda t, m: t.pop("prompt"), "no prompt"),
@@ -185,6 +191,20 @@ def test_unfinished_entries_travel_and_arrive_finished(store, record, tmp_path: 
     imported = other.import_zip("local", store.export_zip("local"))
     assert {e.prompt: e.status for e in imported} == {"done": "ok", "stopped": "cancelled",
                                                        "in flight": "interrupted"}
+    other.close()
+
+
+def test_thoughts_and_drafts_travel_with_their_entry(store, tmp_path: Path) -> None:
+    request = make_request("with thoughts")
+    drafts = tuple(GeneratedImage(data=png(colour, (40, 30)), mime_type="image/png", width=40, height=30)
+                   for colour in ("red", "blue"))
+    result = replace(ok_result(request), drafts=drafts, thought_text="first a sketch, then colour",
+                     usage=Usage(10, 1120, 250, 1380))
+    store.record_attempt("local", request, result, batch_id="b")
+    other = HistoryStore.open(data_dir=tmp_path / "other")
+    (imported,) = other.import_zip("local", store.export_zip("local"))
+    assert imported.thought_text == "first a sketch, then colour" and imported.thoughts_tokens == 250
+    assert [d.data for d in other.read_drafts("local", imported.id)] == [d.data for d in drafts]
     other.close()
 
 
