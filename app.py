@@ -8,26 +8,36 @@ from __future__ import annotations
 import streamlit as st
 
 from components import auth, services, sidebar
+from components.state import REFERENCES, SESSION_ENTRIES
 
-st.set_page_config(page_title="Nano Banana Pro studio", page_icon="🍌", layout="wide",
-                   initial_sidebar_state="expanded")
 
-for key, value in (("references", []), ("session_entry_ids", [])):
-    st.session_state.setdefault(key, value)
+def bootstrap_session() -> None:
+    """Per-session defaults, and the process-wide job runner (its start marks crashed work interrupted)."""
+    for key in (REFERENCES, SESSION_ENTRIES):
+        st.session_state.setdefault(key, [])
+    services.get_runner()
 
-connection = services.connection()
-welcome = st.Page("app_pages/welcome.py", title="Welcome", icon="🍌", default=connection is None)
-generate = st.Page("app_pages/generate.py", title="Generate", icon="✨", default=connection is not None)
-history = st.Page("app_pages/history.py", title="History", icon="🗂️")
-account = st.Page("app_pages/account.py", title="Account", icon="👤")
 
-if connection is None:
-    page = st.navigation([welcome], position="hidden")
-else:
-    page = st.navigation([generate, history, account])
-sidebar.render_sidebar(connected=connection is not None)
-if connection is not None:
-    st.sidebar.caption(f"Connected: {connection.label}" + (f" · {connection.email}" if connection.email else ""))
+def main() -> None:
+    # "auto": Streamlit opens the sidebar on wide screens and keeps it shut on a phone, where it would
+    # cover the welcome page with controls the person cannot use yet
+    st.set_page_config(page_title="Nano Banana Pro studio", page_icon="🍌", layout="wide",
+                       initial_sidebar_state="auto")
+    bootstrap_session()
+    connection = services.connection()
+    welcome = st.Page("app_pages/welcome.py", title="Welcome", icon="🍌", default=connection is None)
+    generate = st.Page("app_pages/generate.py", title="Generate", icon="✨", default=connection is not None)
+    history = st.Page("app_pages/history.py", title="History", icon="🗂️")
+    account = st.Page("app_pages/account.py", title="Account", icon="👤")
+    if connection is None:
+        page = st.navigation([welcome], position="hidden")
+    else:
+        page = st.navigation([generate, history, account])
+    sidebar.render_sidebar(connected=connection is not None)
+    if connection is not None:
+        st.sidebar.caption(f"Connected: {connection.label}" + (f" · {connection.email}" if connection.email else ""))
+    auth.render_sign_in_again()
+    page.run()
 
-auth.render_sign_in_again()
-page.run()
+
+main()

@@ -1,16 +1,17 @@
-"""Generate: prompt, reference images, the Generate button, and this session's grid."""
+"""Generate: prompt, reference images, the Generate button, and this session's live grid.
+
+Generate only submits a job to the process-wide runner and returns: the prompt box, the sidebar and
+Generate stay usable while batches run, and nothing in flight is lost to a click, a page switch or a reload.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, banner, services, sidebar, uploader
-from components.detail import RERUN_ENTRY
-from components.gallery import RETRY_ENTRY, render_gallery
-from components.generation import run_batch
-from studio.request import GenerationRequest, problems_with, warnings_for
-
-PARENT_ENTRY = "parent_entry_id"
+from components import auth, banner, jobs, services, sidebar, uploader
+from components.gallery import render_gallery
+from components.state import PARENT_ENTRY, PROMPT, RERUN_ENTRY, RETRY_ENTRY, SAVED_PROMPT
+from studio.request import GenerationRequest, warnings_for
 
 
 def current_request() -> GenerationRequest:
@@ -19,7 +20,7 @@ def current_request() -> GenerationRequest:
     spec = sidebar.selected_spec(services.get_catalogue())
     seed = state.get("seed")
     return GenerationRequest(
-        prompt=state.get("prompt", ""), model_id=spec.model_id, aspect_ratio=state.get("aspect_ratio", "1:1"),
+        prompt=state.get(PROMPT, ""), model_id=spec.model_id, aspect_ratio=state.get("aspect_ratio", "1:1"),
         image_size=state.get("image_size", "1K"), output_format=state.get("output_format", "PNG"),
         jpeg_quality=int(state.get("jpeg_quality", 90)), count=int(state.get("count", 1)),
         references=tuple(uploader.references()), seed=None if seed is None else int(seed),
@@ -27,7 +28,12 @@ def current_request() -> GenerationRequest:
         include_thoughts=bool(state.get("include_thoughts")))
 
 
-def _request_from_entry(entry_id: str) -> tuple[GenerationRequest, str] | None:
+def request_from_entry(entry_id: str) -> tuple[GenerationRequest, str | None] | None:
+    """One image made again exactly: its own seed (image i of a batch used seed + i), its references.
+
+    Returns the request and the parent to record: the entry's own parent, because a retry or a
+    re-run is the same prompt again, not a new version of it.
+    """
     store, namespace = services.get_store(), services.current_namespace()
     entry = store.get(namespace, entry_id)
     if entry is None:
@@ -39,49 +45,49 @@ def _request_from_entry(entry_id: str) -> tuple[GenerationRequest, str] | None:
         references=tuple(store.read_references(namespace, entry.id)), seed=s.get("seed"),
         temperature=s.get("temperature"), system_instruction=s.get("system_instruction"),
         include_thoughts=bool(s.get("include_thoughts")))
-    return request, entry.id
+    return request, entry.parent_id
 
 
 def _generate(request: GenerationRequest, parent_id: str | None) -> None:
-    problems = problems_with(request, services.get_catalogue())
-    if problems:
-        for problem in problems:
-            st.error(problem, icon="✋")
-        return
     if not auth.ensure_fresh_token():
         return
-    run_batch(request, parent_id=parent_id)
+    jobs.submit(request, parent_id=parent_id)
 
 
-def _pending_rerun() -> tuple[GenerationRequest, str] | None:
+def _pending_rerun() -> tuple[GenerationRequest, str | None] | None:
     """A re-run or retry asked for from a card, the detail view or the History page."""
     for key in (RERUN_ENTRY, RETRY_ENTRY):
         entry_id = st.session_state.pop(key, None)
         if entry_id:
-            return _request_from_entry(entry_id)
+            return request_from_entry(entry_id)
     return None
 
 
-banner.render_offline_banner()
-spec = sidebar.selected_spec(services.get_catalogue())
-st.title("Generate")
-if "prompt" not in st.session_state:  # back from another page: the box's state was dropped there
-    st.session_state["prompt"] = st.session_state.get(uploader.SAVED_PROMPT, "")
-st.text_area("Prompt", key="prompt", height=120, on_change=lambda: uploader.set_prompt(st.session_state["prompt"]),
-             placeholder="A banana-yellow vintage scooter parked on a rainy Tokyo street at night, neon reflections…")
-uploader.render_reference_picker(spec)
-request = current_request()
-for warning in warnings_for(request, services.get_catalogue()) if request.model_id else []:
-    st.warning(warning)
-parent = st.session_state.get(PARENT_ENTRY)
-if parent:
-    note, drop = st.columns([5, 1], vertical_alignment="center")
-    note.caption("This will be saved as a new version of an earlier prompt.")
-    if drop.button("Not a version", key="drop_parent"):
-        st.session_state.pop(PARENT_ENTRY, None)
-        st.rerun()
-if st.button("Generate", type="primary", icon=":material/auto_awesome:", key="generate"):
-    _generate(request, parent)
-elif (pending := _pending_rerun()) is not None:
-    _generate(*pending)
-render_gallery()
+def render() -> None:
+    banner.render_offline_banner()
+    spec = sidebar.selected_spec(services.get_catalogue())
+    st.title("Generate")
+    if PROMPT not in st.session_state:  # back from another page: the box's state was dropped there
+        st.session_state[PROMPT] = st.session_state.get(SAVED_PROMPT, "")
+    st.text_area("Prompt", key=PROMPT, height=120, on_change=lambda: uploader.set_prompt(st.session_state[PROMPT]),
+                 placeholder="A banana-yellow vintage scooter parked on a rainy Tokyo street at night, neon "
+                             "reflections…")
+    uploader.render_reference_picker(spec)
+    request = current_request()
+    for warning in warnings_for(request, services.get_catalogue()) if request.model_id else []:
+        st.warning(warning)
+    parent = st.session_state.get(PARENT_ENTRY)
+    if parent:
+        note, drop = st.columns([5, 1], vertical_alignment="center")
+        note.caption("This will be saved as a new version of an earlier prompt.")
+        if drop.button("Not a version", key="drop_parent"):
+            st.session_state.pop(PARENT_ENTRY, None)
+            st.rerun()
+    if st.button("Generate", type="primary", icon=":material/auto_awesome:", key="generate"):
+        _generate(request, parent)
+    elif (pending := _pending_rerun()) is not None:
+        _generate(*pending)
+    render_gallery()
+
+
+render()

@@ -1,39 +1,65 @@
-"""History: every attempt of this identity, searchable and filterable, with the details of one entry."""
+"""History: every attempt of this identity, searchable and filterable, with the details of one entry.
+
+Work in progress shows at once as running; while some runs, the page watches the job runner and
+redraws when an image lands, then stops watching.
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from components import banner, history_views, services
+from components import banner, history_views, live_wait, services
+from components.state import LIVE_VERSION
 
-history_views.switch_if_asked()
-banner.render_offline_banner()
-st.title("History")
-store, namespace = services.get_store(), services.current_namespace()
-if store.is_private:
-    st.caption("🔒 Private session: this history lives in memory only and is deleted when the session ends.")
+WATCH_S = 1.0
 
-filters = history_views.render_filters(store, namespace)
-total = store.count_entries(namespace, **filters.as_kwargs())
-pages = max(1, -(-total // history_views.PAGE_SIZE))
-info, page_col = st.columns([4, 1], vertical_alignment="bottom")
-info.caption(f"{total:,} entr{'y' if total == 1 else 'ies'}")
-page = page_col.number_input("Page", 1, pages, 1, key="history_page") if pages > 1 else 1
-entries = store.list_entries(namespace, sort=filters.sort, limit=history_views.PAGE_SIZE,
-                             offset=(page - 1) * history_views.PAGE_SIZE, **filters.as_kwargs())
-history_views.render_undo(store, namespace)
-if not entries:
-    st.info("Nothing here yet." if total == 0 else "No entry matches these filters.")
-    st.stop()
 
-event = st.dataframe(history_views.table_rows(store, namespace, entries), key="history_table",
-                     column_config=history_views.COLUMN_CONFIG, hide_index=True, width="stretch",
-                     on_select="rerun", selection_mode="single-row", row_height=56)
-rows = event.selection.rows if event and event.selection else []
-selected = entries[rows[0]] if rows and rows[0] < len(entries) else None
-history_views.render_export_import(store, namespace, [selected.id] if selected else [])
-if selected is None:
-    st.caption("Select a row to see the entry, its JSON and its prompt versions.")
-else:
-    st.divider()
-    history_views.render_entry(store, namespace, selected)
+def _watch_running_work() -> None:
+    """A timer fragment: redraw the page when this identity's work changes, stop when nothing runs."""
+    runner, namespace = services.get_runner(), services.current_namespace()
+    seen = st.session_state.get(LIVE_VERSION, -1)
+    if live_wait.in_fragment_run() and runner.version(namespace) == seen:
+        live_wait.wait_for(lambda timeout: runner.wait_for_change(namespace, seen, timeout), WATCH_S * 0.9)
+    if runner.version(namespace) != seen:
+        st.rerun()
+
+
+def render() -> None:
+    history_views.switch_if_asked()
+    banner.render_offline_banner()
+    st.title("History")
+    store, namespace = services.get_store(), services.current_namespace()
+    if store.is_private:
+        st.caption("🔒 Private session: this history lives in memory only and is deleted when the session ends.")
+    runner = services.get_runner()
+    st.session_state[LIVE_VERSION] = runner.version(namespace)
+    if runner.has_active(namespace):
+        st.fragment(_watch_running_work, run_every=WATCH_S)()
+
+    filters = history_views.render_filters(store, namespace)
+    total = store.count_entries(namespace, **filters.as_kwargs())
+    pages = max(1, -(-total // history_views.PAGE_SIZE))
+    info, page_col = st.columns([4, 1], vertical_alignment="bottom")
+    info.caption(f"{total:,} entr{'y' if total == 1 else 'ies'}")
+    page = page_col.number_input("Page", 1, pages, 1, key="history_page") if pages > 1 else 1
+    entries = store.list_entries(namespace, sort=filters.sort, limit=history_views.PAGE_SIZE,
+                                 offset=(page - 1) * history_views.PAGE_SIZE, **filters.as_kwargs())
+    history_views.render_undo(store, namespace)
+    if not entries:
+        st.info("Nothing here yet." if total == 0 else "No entry matches these filters.")
+        return
+
+    event = st.dataframe(history_views.table_rows(store, namespace, entries), key="history_table",
+                         column_config=history_views.COLUMN_CONFIG, hide_index=True, width="stretch",
+                         on_select="rerun", selection_mode="single-row", row_height=56)
+    rows = event.selection.rows if event and event.selection else []
+    selected = entries[rows[0]] if rows and rows[0] < len(entries) else None
+    history_views.render_export_import(store, namespace, [selected.id] if selected else [])
+    if selected is None:
+        st.caption("Select a row to see the entry, its JSON and its prompt versions.")
+    else:
+        st.divider()
+        history_views.render_entry(store, namespace, selected)
+
+
+render()

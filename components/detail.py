@@ -5,10 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from components import services, uploader
+from components.plain import md_escape
+from components.state import DELETED_ENTRIES, RERUN_ENTRY
 from studio import images
 from studio.history import Entry
 
-RERUN_ENTRY = "rerun_entry_id"
+MISSING_FILE = "Image file missing: it was removed from the studio's folder. The entry and its recipe are kept."
 
 
 def file_name(entry: Entry) -> str:
@@ -50,7 +52,33 @@ def render_entry_facts(entry: Entry) -> None:
         st.caption("The model's text")
         st.text(entry.text)
     if entry.failure_message:
-        st.error(entry.failure_message)
+        st.error(md_escape(entry.failure_message))
+
+
+def render_thinking(entry: Entry) -> None:
+    """The model's drafts and thinking text, kept with the entry (drafts are never billed)."""
+    store, namespace = services.get_store(), services.current_namespace()
+    drafts = store.read_drafts(namespace, entry.id)
+    if not drafts and not entry.thought_text:
+        return
+    with st.expander(f"The model's thinking · {len(drafts)} draft{'s' if len(drafts) != 1 else ''}"):
+        if drafts:
+            columns = st.columns(min(4, len(drafts)))
+            for i, draft in enumerate(drafts):
+                columns[i % len(columns)].image(draft.data, caption=f"Draft {i + 1} · {draft.width} × {draft.height}",
+                                                width="stretch")
+        if entry.thought_text:
+            st.text(entry.thought_text)
+
+
+def render_image(entry: Entry) -> bool:
+    """The full image, or a plain placeholder when its file is gone; True when the bytes are there."""
+    data = services.get_store().read_image(services.current_namespace(), entry.id)
+    if data is None:
+        st.warning(MISSING_FILE, icon="🖼️")
+        return False
+    st.image(data, width="stretch")
+    return True
 
 
 @st.dialog("Generation", width="large")
@@ -60,15 +88,15 @@ def show_detail(entry_id: str) -> None:
     if entry is None:
         st.warning("This generation was deleted.")
         return
-    if entry.has_image:
-        st.image(store.read_image(namespace, entry.id), width="stretch")
+    present = render_image(entry) if entry.has_image else False
     render_entry_facts(entry)
+    render_thinking(entry)
     if not entry.has_image:
         return
     download, use_ref, reuse, rerun, delete = st.columns(5)
     with download:
         download_button(entry, key=f"detail_download_{entry.id}")
-    if use_ref.button("Use as reference", key=f"detail_ref_{entry.id}", width="stretch"):
+    if use_ref.button("Use as reference", key=f"detail_ref_{entry.id}", width="stretch", disabled=not present):
         ref, _ = images.load_reference(file_name(entry), store.read_image(namespace, entry.id) or b"")
         uploader.references().append(ref)
         st.rerun()
@@ -79,5 +107,5 @@ def show_detail(entry_id: str) -> None:
         st.rerun()
     if delete.button("Delete", key=f"detail_delete_{entry.id}", width="stretch"):
         store.delete(namespace, entry.id)
-        st.session_state.setdefault("deleted_entry_ids", []).append(entry.id)
+        st.session_state.setdefault(DELETED_ENTRIES, []).append(entry.id)
         st.rerun()

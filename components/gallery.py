@@ -1,39 +1,121 @@
-"""This session's generations as a paged grid of thumbnails, newest first."""
+"""This session's generations as a live, paged grid, newest first, with the running jobs above it.
+
+It is one fragment. While an image of this identity is in flight it polls (``run_every``) and each
+timer run waits on the runner's change signal, so an image shows the moment it lands; when nothing
+runs it stops polling. Paging, opening and cancelling rerun only this fragment, never the page.
+"""
 
 from __future__ import annotations
 
+import os
+from types import SimpleNamespace
+
 import streamlit as st
 
-from components import detail, services
-from components.generation import session_entry_ids
+from components import auth, detail, jobs, live_wait, services
+from components.plain import md_escape
+from components.state import LIVE_ACTIVE, LIVE_VERSION, RETRY_ENTRY
 from studio.history import Entry
+from studio.jobs import ImageState, ImageView, JobView
 
 PAGE_SIZE = 24
 COLUMNS = 4
-RETRY_ENTRY = "retry_entry_id"
+POLL_S = float(os.environ.get("STUDIO_POLL_S") or 1.0)  # timer interval while something runs
+WAIT_BUDGET_S = POLL_S * 0.9  # each timer run waits this long for an image to land
+STATE_WORDS = {ImageState.QUEUED: "Waiting in line", ImageState.SENDING: "Sent to the model",
+               ImageState.DRAFTING: "Drafting"}
 
 
-def _card(entry: Entry) -> None:
+def _running_card(entry: Entry, live: ImageView | None, job_id: str | None) -> None:
+    if live is None:
+        st.info("Being made by another session or server…", icon="⏳")
+        return
+    if live.draft is not None:
+        st.image(live.draft.data, caption=f"Draft {live.drafts_seen} · the final image follows", width="stretch")
+    if live.state is ImageState.QUEUED:
+        ahead = (live.queue_position or 1) - 1
+        st.info(f"Waiting in line · {ahead} ahead of it" if ahead else "Next in line", icon="⏳")
+    else:
+        st.info(f"{STATE_WORDS[live.state]} · {live.elapsed_s:.0f} s", icon="⏳")
+    if live.note:
+        st.caption(md_escape(live.note))
+    if live.thought_text:
+        st.caption(md_escape(live.thought_text[-240:]))
+    if job_id:
+        st.button("Cancel", key=f"cancel_{entry.id}", width="stretch", on_click=jobs.cancel,
+                  args=(job_id, live.index), help="Stop this image. A request already sent may still be billed.")
+
+
+def _image_card(entry: Entry) -> None:
     store, namespace = services.get_store(), services.current_namespace()
+    thumbnail = store.read_thumbnail(namespace, entry.id)
+    if thumbnail is None:
+        st.warning("Image file missing: it was removed from the studio's folder. The entry is kept.", icon="🖼️")
+    else:
+        st.image(thumbnail, width="stretch")
+    st.caption(f"{entry.aspect_ratio} · {entry.image_size} · {entry.output_format} · {entry.latency_s:.1f} s")
+    if st.button("Open", key=f"open_{entry.id}", width="stretch"):
+        detail.show_detail(entry.id)
+
+
+def _failed_card(entry: Entry) -> None:
+    icon = "🛑" if entry.status == "cancelled" else "⚠️"
+    st.error(md_escape(entry.failure_message or "No image."), icon=icon)
+    if entry.failure_kind == "quota":
+        extra = auth.explain_failure(SimpleNamespace(http_status=429, detail=entry.failure_detail or "",
+                                                     message=entry.failure_message or ""))
+        if extra:
+            st.warning(md_escape(extra))
+    st.caption(md_escape(entry.prompt, limit=80))
+    if st.button("Retry", key=f"retry_{entry.id}", width="stretch"):
+        st.session_state[RETRY_ENTRY] = entry.id
+        st.rerun()  # the whole page: the Generate page sends the retry
+
+
+def _card(entry: Entry, live: dict[str, tuple[ImageView, str]]) -> None:
     with st.container(border=True):
-        if entry.has_image:
-            st.image(store.read_thumbnail(namespace, entry.id), width="stretch")
-            st.caption(f"{entry.aspect_ratio} · {entry.image_size} · {entry.output_format} · "
-                       f"{entry.latency_s:.1f} s")
-            if st.button("Open", key=f"open_{entry.id}", width="stretch"):
-                detail.show_detail(entry.id)
+        if entry.is_running:
+            view, job_id = live.get(entry.id, (None, None))
+            _running_card(entry, view, job_id)
+        elif entry.has_image:
+            _image_card(entry)
         else:
-            st.error(entry.failure_message or "No image.", icon="⚠️")
-            st.caption(entry.prompt[:80])
-            if st.button("Retry", key=f"retry_{entry.id}", width="stretch"):
-                st.session_state[RETRY_ENTRY] = entry.id
-                st.rerun()
+            _failed_card(entry)
 
 
-@st.fragment
-def render_gallery() -> None:
-    """A fragment: paging and opening cards rerun only the grid, not the whole page."""
-    ids = session_entry_ids()
+def _job_header(job: JobView) -> None:
+    done = sum(i.state is ImageState.DONE for i in job.images)
+    queued = sum(i.state is ImageState.QUEUED for i in job.images)
+    text, cancel = st.columns([5, 1], vertical_alignment="center")
+    label = f"{done} of {job.count} ready" + (f" · {queued} waiting in line" if queued else "")
+    text.progress(job.done / max(1, job.count), text=f"{label} · {md_escape(job.prompt, limit=60)}")
+    cancel.button("Cancel job", key=f"cancel_job_{job.id}", on_click=jobs.cancel, args=(job.id,),
+                  help="Stop every image of this batch that is not finished. Requests already sent may still "
+                       "be billed by Google.", width="stretch")
+
+
+def _body() -> None:
+    runner = services.get_runner() if services.connection() is not None else None
+    namespace = services.current_namespace()
+    if runner is not None and live_wait.in_fragment_run() and st.session_state.get(LIVE_ACTIVE):
+        seen = st.session_state.get(LIVE_VERSION, -1)
+        if runner.version(namespace) == seen:
+            live_wait.wait_for(lambda timeout: runner.wait_for_change(namespace, seen, timeout), WAIT_BUDGET_S)
+    if runner is not None:
+        st.session_state[LIVE_VERSION] = runner.version(namespace)
+    followed = jobs.followed_jobs()
+    active = [job for job in followed if job.active]
+    for job in active:
+        _job_header(job)
+    live = {image.entry_id: (image, job.id) for job in followed for image in job.images}
+    _grid(live)
+    if st.session_state.get(LIVE_ACTIVE) and not active:
+        st.session_state[LIVE_ACTIVE] = False
+        st.rerun()  # the whole page once: polling stops and the page shows the finished batch
+
+
+def _grid(live: dict[str, tuple[ImageView, str]]) -> None:
+    ids = jobs.session_entry_ids()
     store, namespace = services.get_store(), services.current_namespace()
     if not ids:
         st.info("Your generations will appear here. Write a prompt and press **Generate**.")
@@ -50,4 +132,13 @@ def render_gallery() -> None:
     columns = st.columns(COLUMNS)
     for i, entry in enumerate(entries):
         with columns[i % COLUMNS]:
-            _card(entry)
+            _card(entry, live)
+
+
+def render_gallery() -> None:
+    """The running jobs and the grid; polls only while this identity has images in flight."""
+    jobs.adopt_running_jobs()
+    runner = services.get_runner() if services.connection() is not None else None
+    active = bool(runner and runner.has_active(services.current_namespace()))
+    st.session_state[LIVE_ACTIVE] = active
+    st.fragment(_body, run_every=POLL_S if active else None)()

@@ -10,11 +10,14 @@ from datetime import date, datetime, time
 import streamlit as st
 
 from components import detail, uploader
+from components.plain import md_escape
+from components.state import DELETED_ENTRIES, GOTO_GENERATE, PARENT_ENTRY, RERUN_ENTRY, RETRY_ENTRY
 from studio.history import Entry, HistoryStore
 from studio.history.diff import word_diff
 
 PAGE_SIZE = 50
-STATUSES = ("ok", "blocked", "failed")
+STATUSES = ("ok", "running", "blocked", "failed", "cancelled", "interrupted")
+STATUS_WORDS = {"running": "⏳ running", "cancelled": "🛑 cancelled", "interrupted": "⚡ interrupted"}
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ def table_rows(store: HistoryStore, namespace: str, entries: list[Entry]) -> dic
     return {
         "thumbnail": [thumbnail_url(store, namespace, e) for e in entries],
         "time": [e.created for e in entries],
-        "status": [("★ " if e.favorite else "") + e.status for e in entries],
+        "status": [("★ " if e.favorite else "") + STATUS_WORDS.get(e.status, e.status) for e in entries],
         "prompt": [e.prompt for e in entries],
         "model": [e.model_id for e in entries],
         "ratio": [e.aspect_ratio for e in entries],
@@ -122,20 +125,22 @@ def render_json(entry: Entry) -> None:
 def render_entry(store: HistoryStore, namespace: str, entry: Entry) -> None:
     image_col, info_col = st.columns([1, 1])
     with image_col:
-        if entry.has_image:
-            st.image(store.read_image(namespace, entry.id), width="stretch")
+        if entry.is_running:
+            st.info("Being made right now: this entry updates when the image lands.", icon="⏳")
+        elif entry.has_image:
+            detail.render_image(entry)
         else:
-            st.error(entry.failure_message or "No image.")
+            st.error(md_escape(entry.failure_message or "No image."))
             if entry.failure_detail:
-                st.caption(f"Detail: {entry.failure_detail}")
+                st.caption(md_escape(f"Detail: {entry.failure_detail}"))
+            st.button("Retry", key=f"h_retry_{entry.id}", width="stretch", on_click=_then_generate,
+                      args=(_retry, entry), help="Make this image again with the same recipe and seed")
     with info_col:
         detail.render_entry_facts(entry)
         render_actions(store, namespace, entry)
+    detail.render_thinking(entry)
     render_lineage(store, namespace, entry)
     render_json(entry)
-
-
-GOTO_GENERATE = "goto_generate"
 
 
 def _then_generate(action, *args: object) -> None:
@@ -149,13 +154,17 @@ def _restore_prompt(entry: Entry) -> None:
 
 
 def _rerun(entry: Entry) -> None:
-    st.session_state[detail.RERUN_ENTRY] = entry.id
+    st.session_state[RERUN_ENTRY] = entry.id
+
+
+def _retry(entry: Entry) -> None:
+    st.session_state[RETRY_ENTRY] = entry.id
 
 
 def _new_version(entry: Entry) -> None:
     detail.reuse_settings(entry, with_references=True)
     uploader.set_prompt(st.session_state.get(f"h_new_{entry.id}", entry.prompt))
-    st.session_state["parent_entry_id"] = entry.id
+    st.session_state[PARENT_ENTRY] = entry.id
 
 
 def switch_if_asked() -> None:
@@ -176,7 +185,7 @@ def render_actions(store: HistoryStore, namespace: str, entry: Entry) -> None:
         st.rerun()
     if e.button("Delete", key=f"h_del_{entry.id}", width="stretch"):
         store.delete(namespace, entry.id)
-        st.session_state.setdefault("deleted_entry_ids", []).append(entry.id)
+        st.session_state.setdefault(DELETED_ENTRIES, []).append(entry.id)
         st.rerun()
     with f:
         if entry.has_image:
@@ -188,7 +197,7 @@ def render_actions(store: HistoryStore, namespace: str, entry: Entry) -> None:
 
 
 def render_undo(store: HistoryStore, namespace: str) -> None:
-    deleted = st.session_state.get("deleted_entry_ids", [])
+    deleted = st.session_state.get(DELETED_ENTRIES, [])
     if deleted and st.button(f"Undo delete ({len(deleted)})", key="history_undo"):
         store.undelete(namespace, deleted.pop())
         st.rerun()

@@ -11,14 +11,18 @@ from collections.abc import Mapping
 import streamlit as st
 
 from studio.catalogue import Catalogue
-from studio.credentials import Connection, make_client
-from studio.emulator.server import OFFLINE_API_KEY, EmulatorConfig, EmulatorServer
-from studio.engine import Engine
+from studio.credentials import Connection
+from studio.emulator.server import (
+    OFFLINE_API_KEY,
+    STUDIO_DEFAULT_LATENCY_BY_SIZE,
+    STUDIO_DEFAULT_LATENCY_S,
+    EmulatorConfig,
+    EmulatorServer,
+)
 from studio.history import HistoryStore, namespace_for
+from studio.jobs import JobRunner, RunnerLimits
 
 CONNECTION = "connection"
-ENGINE = "engine"
-ENGINE_FOR = "engine_connection"
 PRIVATE = "private_session"
 PRIVATE_STORE = "private_store"
 
@@ -54,9 +58,18 @@ def offline_allowed() -> bool:
 
 @st.cache_resource(show_spinner="Starting the offline emulator…")
 def offline_emulator() -> EmulatorServer:
-    """One emulator per server process, on a free loopback port."""
-    latency = float(os.environ.get("STUDIO_EMULATOR_LATENCY", "0") or 0)
-    return EmulatorServer(EmulatorConfig(api_keys=frozenset({OFFLINE_API_KEY}), latency_s=latency)).start()
+    """One emulator per server process, on a free loopback port.
+
+    It answers in a few seconds (4K slower), like Google, so progress, drafts and cancel can be seen;
+    ``STUDIO_EMULATOR_LATENCY`` sets one fixed latency instead (tests use 0).
+    """
+    configured = os.environ.get("STUDIO_EMULATOR_LATENCY", "").strip()
+    if configured:
+        config = EmulatorConfig(api_keys=frozenset({OFFLINE_API_KEY}), latency_s=float(configured))
+    else:
+        config = EmulatorConfig(api_keys=frozenset({OFFLINE_API_KEY}), latency_s=STUDIO_DEFAULT_LATENCY_S,
+                                latency_by_size=dict(STUDIO_DEFAULT_LATENCY_BY_SIZE))
+    return EmulatorServer(config).start()
 
 
 def offline_connection() -> Connection:
@@ -85,17 +98,12 @@ def current_namespace() -> str:
     return namespace_for(connection(), get_store().data_dir)
 
 
-def get_engine() -> Engine | None:
-    """This session's engine, rebuilt whenever the connection changes (e.g. a refreshed token)."""
-    conn = connection()
-    if conn is None:
-        return None
-    if st.session_state.get(ENGINE_FOR) != conn or ENGINE not in st.session_state:
-        old = st.session_state.get(ENGINE)
-        if old is not None:
-            old.close()
-        timeout = float(os.environ.get("STUDIO_TIMEOUT_S", "300") or 300)
-        st.session_state[ENGINE] = Engine(make_client(conn, timeout_s=timeout), get_catalogue(),
-                                          timeout_s=timeout, secrets=conn.secrets(), vertex=conn.mode == "vertex")
-        st.session_state[ENGINE_FOR] = conn
-    return st.session_state[ENGINE]
+@st.cache_resource(show_spinner=False)
+def get_runner() -> JobRunner:
+    """The process-wide job runner: paid work runs here, beside the page, never inside a script run.
+
+    On start it marks entries a dead process left running as interrupted.
+    """
+    runner = JobRunner(get_catalogue(), RunnerLimits.from_env())
+    runner.recover(shared_store())
+    return runner

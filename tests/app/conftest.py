@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,15 +23,55 @@ def isolated_studio(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     monkeypatch.delenv("STUDIO_DATABASE_URL", raising=False)
     st.cache_resource.clear()
     yield tmp_path / "data"
+    _close_runner()
     st.cache_resource.clear()
+
+
+def _close_runner() -> None:
+    """Stop this test's runner thread (the next test gets a fresh one with a fresh store)."""
+    from components import services
+
+    with contextlib.suppress(Exception):  # no runner was made, or it failed to start: nothing to stop
+        services.get_runner().close()
+
+
+def settling(at: AppTest, timeout_s: float = 60.0) -> None:
+    """Make every run of ``at`` (``at.run()`` and widget ``.run()``) wait until nothing is in flight.
+
+    AppTest does not fire a fragment's ``run_every`` timer, so after a run that left jobs running this
+    waits on the job runner (the app's own: ``st.cache_resource`` is process-wide) and runs once more.
+    """
+    from components import services
+
+    original = at._run
+
+    def run(widget_state=None, timeout=None):  # type: ignore[no-untyped-def]
+        runner = services.get_runner()
+        before = {ns: runner.version(ns) for ns in runner.namespaces()}
+        result = original(widget_state, timeout=timeout)
+        deadline = time.monotonic() + timeout_s
+        while any(runner.has_active(ns) for ns in runner.namespaces()):
+            if time.monotonic() > deadline:
+                raise AssertionError("jobs still running after the deadline")
+            for ns in runner.namespaces():
+                runner.wait_for_change(ns, runner.version(ns), 0.05)
+        changed = {ns: runner.version(ns) for ns in runner.namespaces()} != before
+        return original(at._tree.get_widget_states(), timeout=timeout) if changed else result
+
+    at._run = run  # type: ignore[method-assign]
 
 
 @pytest.fixture
 def studio_app() -> Callable[..., AppTest]:
-    """The whole app, optionally connected to an emulator, run once."""
+    """The whole app, optionally connected to an emulator, run once; by default every run settles.
 
-    def make(emulator: EmulatorServer | None = None, **state: object) -> AppTest:
+    ``settled=False`` gives the plain AppTest, to look at the page while a batch is still running.
+    """
+
+    def make(emulator: EmulatorServer | None = None, settled: bool = True, **state: object) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=60)
+        if settled:
+            settling(at)
         if emulator is not None:
             at.session_state["connection"] = Connection(mode="api_key", api_key="test-key",
                                                         base_url=emulator.base_url)

@@ -8,15 +8,17 @@ with every log record captured and every JSON view drawn.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
 import streamlit as st
+from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
 from studio.credentials import Connection
 from studio.history import HistoryStore, namespace_for
-from tests.app.conftest import APP
+from tests.app.conftest import APP, settling
 from tests.browser.conftest import wait_for_app_run
 
 SECRET_KEY = "AIzaSyTESTSECRETKEY0123456789abcdefghij"
@@ -38,25 +40,26 @@ def test_api_key_session_leaves_no_trace(fresh_emulator, start_studio, page, tmp
     wait_for_app_run(page)
     page.get_by_label("Gemini API key", exact=True).fill(f"  {SECRET_KEY}  ")
     page.get_by_role("button", name="Connect with API key").click()
-    page.get_by_label("Prompt", exact=True).wait_for(timeout=30_000)
+    expect(page.get_by_label("Prompt", exact=True)).to_be_visible(timeout=30_000)
     wait_for_app_run(page)
     html_snapshots = [page.content()]
     page.get_by_label("Prompt", exact=True).fill("a secretless lighthouse")
     page.get_by_label("Prompt", exact=True).press("Control+Enter")
     wait_for_app_run(page)
     page.get_by_role("button", name="Generate", exact=True).click()
-    page.get_by_text("1 of 1 images ready").wait_for(timeout=60_000)
+    expect(page.get_by_text("1 of 1 images ready")).to_be_visible(timeout=60_000)
     wait_for_app_run(page)
     page.locator('[data-testid="stMain"]').get_by_role("button", name="Open", exact=True).first.click()
-    page.get_by_role("dialog").wait_for()
+    expect(page.get_by_role("dialog")).to_be_visible()
     html_snapshots.append(page.content())
     page.keyboard.press("Escape")
-    page.get_by_role("link", name="History").click()
-    wait_for_app_run(page)
-    html_snapshots.append(page.content())
-    page.get_by_role("link", name="Account").click()
-    wait_for_app_run(page)
-    html_snapshots.append(page.content())
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    for link, sign in (("History", "1 entry"), ("Account", "Connected with")):
+        page.get_by_role("link", name=link).click()
+        expect(page).to_have_url(re.compile(f"/{link.lower()}$"))
+        expect(page.get_by_text(sign).first).to_be_visible()
+        wait_for_app_run(page)
+        html_snapshots.append(page.content())
 
     assert frames, "the page received websocket frames"
     for frame in frames:
@@ -80,6 +83,7 @@ def test_google_token_session_leaves_no_trace(fresh_emulator, tmp_path: Path, mo
     connection = Connection(mode="oauth", access_token=SECRET_TOKEN, subject="108-subject", email="a@example.com",
                             base_url=emulator.base_url, expires_at=None)
     at = AppTest.from_file(APP, default_timeout=60)
+    settling(at)  # each Generate is followed until its images land
     at.session_state["connection"] = connection
     at.session_state["oauth_token"] = {"access_token": SECRET_TOKEN, "token_type": "Bearer"}
     at.run()

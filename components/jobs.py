@@ -1,0 +1,104 @@
+"""Submitting batches to the process-wide job runner, and following this identity's jobs from the page.
+
+The page only submits and watches: the runner sends, retries and records, whatever the page does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from components import auth, services
+from components.state import FOLLOWED_JOBS, SESSION_ENTRIES
+from studio import oauth
+from studio.credentials import Connection
+from studio.jobs import CredentialSource, JobView
+from studio.request import GenerationRequest, ValidationError
+
+
+def session_entry_ids() -> list[str]:
+    """The grid of this session, newest first; a batch's images keep their order."""
+    return st.session_state.setdefault(SESSION_ENTRIES, [])
+
+
+def followed_job_ids() -> list[str]:
+    return st.session_state.setdefault(FOLLOWED_JOBS, [])
+
+
+def _renewer() -> Callable[[Connection], Connection | None] | None:
+    """For Google sign-in: renew the token from the refresh token (in memory only) when a job needs it."""
+    connection = services.connection()
+    token = st.session_state.get(auth.TOKEN_KEY)
+    config = auth.oauth_config()
+    if connection is None or connection.mode not in auth.OAUTH_MODES or not token or config is None:
+        return None
+    if not token.get("refresh_token"):
+        return None
+    holder = {"token": dict(token)}
+
+    def renew(current: Connection) -> Connection | None:
+        fresh = oauth.refresh(config, holder["token"])
+        holder["token"] = fresh
+        return auth.connection_with_token(current, fresh)
+
+    return renew
+
+
+def submit(request: GenerationRequest, parent_id: str | None = None) -> JobView | None:
+    """Queue a batch and return at once; shows a plain message and returns None when it cannot start."""
+    connection = services.connection()
+    if connection is None:
+        st.error("Connect first: your work here is kept.")
+        return None
+    runner = services.get_runner()
+    namespace = services.current_namespace()
+    try:
+        job = runner.submit(namespace, request, services.get_store(), CredentialSource(connection, _renewer()),
+                            parent_id=parent_id)
+    except ValidationError as exc:
+        for problem in exc.problems:
+            st.error(problem, icon="✋")
+        return None
+    except OSError as exc:
+        st.error(f"The batch could not be started: the history folder could not be written ({exc.strerror}). "
+                 "Nothing was sent.")
+        return None
+    runner.update_credentials(namespace, connection)
+    _follow(job)
+    return job
+
+
+def _follow(job: JobView) -> None:
+    if job.id in followed_job_ids():
+        return
+    followed_job_ids().append(job.id)
+    ids = session_entry_ids()
+    ids[:0] = [entry_id for entry_id in job.entry_ids if entry_id not in ids]
+
+
+def adopt_running_jobs() -> None:
+    """After a reload, or in a second tab: this identity's running jobs show again and land in this grid."""
+    if services.connection() is None:
+        return
+    runner = services.get_runner()
+    namespace = services.current_namespace()
+    for job in reversed(runner.jobs_for(namespace)):
+        if job.active and job.id not in followed_job_ids():
+            _follow(job)
+
+
+def followed_jobs() -> list[JobView]:
+    """The jobs this page shows, newest first (finished ones stay until the runner forgets them)."""
+    if services.connection() is None:
+        return []
+    followed = set(followed_job_ids())
+    return [job for job in services.get_runner().jobs_for(services.current_namespace()) if job.id in followed]
+
+
+def cancel(job_id: str, index: int | None = None) -> None:
+    """Callback for the Cancel buttons."""
+    cancelled = services.get_runner().cancel(job_id, index, namespace=services.current_namespace())
+    if cancelled:
+        st.toast(f"Cancelled {cancelled} image{'s' if cancelled != 1 else ''}. A request already sent may still "
+                 "be billed by Google.", icon="🛑")

@@ -1,0 +1,20 @@
+"""Text that is not ours (prompts, imported entries, the model's words) shown literally, never as markdown.
+
+Streamlit's messages and captions render markdown: a prompt holding ``![x](http://host/t.png)`` would
+place a remote image (a tracking pixel) in the page, and ``[a](javascript:…)`` a link. Escaping every
+markdown, directive (``:red[…]``, ``:material/…:``) and math character makes them plain characters.
+"""
+
+from __future__ import annotations
+
+import re
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=^&])")
+
+
+def md_escape(text: str | None, limit: int | None = None) -> str:
+    """``text`` safe to pass to st.error / st.caption / st.markdown: shown as typed, links and images inert."""
+    value = "" if text is None else str(text)
+    if limit is not None and len(value) > limit:
+        value = value[: limit - 1] + "…"
+    return _SPECIAL.sub(r"\\\1", value).replace("\n", "  \n")

@@ -1,0 +1,45 @@
+"""Every st.session_state key the studio uses, in one place (docs/ARCHITECTURE.md lists them).
+
+A key is a contract between modules (and with tests that seed state), so each is named once here.
+Widget keys that are also sidebar settings (``prompt``, ``model_key``, ``aspect_ratio``…) live in
+``components.sidebar.DEFAULTS``.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# connection and identity
+CONNECTION: Final = "connection"  # studio.credentials.Connection, memory only
+OAUTH_TOKEN: Final = "oauth_token"  # the Google token dict, memory only
+OAUTH_QUOTA_PROJECT: Final = "oauth_quota_project"
+OAUTH_NOTICE: Final = "oauth_notice"
+OAUTH_ATTEMPT: Final = "oauth_attempt"
+VERTEX_PROJECT: Final = "vertex_project"
+VERTEX_LOCATION: Final = "vertex_location"
+CONNECT_NOTES: Final = "connect_notes"  # notes about the key the person pasted (spaces removed…)
+
+# private sessions
+PRIVATE: Final = "private_session"  # the sidebar toggle
+PRIVATE_STORE: Final = "private_store"
+
+# prompt and references
+PROMPT: Final = "prompt"
+SAVED_PROMPT: Final = "saved_prompt"  # the prompt box's copy that survives pages without the box
+REFERENCES: Final = "references"
+UPLOAD_NOTICES: Final = "upload_notices"
+UPLOADER_ROUND: Final = "uploader_round"
+FOUND_RECIPE: Final = "found_recipe"
+
+# results and jobs
+SESSION_ENTRIES: Final = "session_entry_ids"  # this session's grid, newest first
+FOLLOWED_JOBS: Final = "followed_job_ids"  # runner jobs this page shows
+LIVE_ACTIVE: Final = "live_jobs_active"  # whether the live panel is polling
+LIVE_VERSION: Final = "live_jobs_version"  # the runner's change counter at the last drawing
+DELETED_ENTRIES: Final = "deleted_entry_ids"  # for Undo
+
+# requests between pages and callbacks
+RETRY_ENTRY: Final = "retry_entry_id"
+RERUN_ENTRY: Final = "rerun_entry_id"
+PARENT_ENTRY: Final = "parent_entry_id"
+GOTO_GENERATE: Final = "goto_generate"
