@@ -10,18 +10,10 @@ from pathlib import Path
 from playwright.sync_api import Page, sync_playwright
 
 from bench.common import BENCH_KEY, Report, median_time, raw_client, raw_config, start_emulator
+from bench.studio_page import launch_chromium
 from bench.studio_process import StudioProcess, free_port
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-quic", "--no-first-run"]
 PRO = "gemini-3-pro-image"
-
-
-def _chromium() -> str | None:
-    for candidate in (os.environ.get("STUDIO_CHROMIUM"), "/usr/bin/chromium"):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
 
 
 def _settled(page: Page) -> None:
@@ -171,7 +163,7 @@ def run(report: Report, quick: bool) -> None:
         studio = StudioProcess(free_port(), env, Path(tmp) / "streamlit.log", None).start()
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+                browser = launch_chromium(pw)
                 page = browser.new_page(viewport={"width": 1440, "height": 1000})
                 _count_traffic(page)
                 _connect_with_key(page, studio.url)

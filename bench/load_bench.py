@@ -13,8 +13,9 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from bench.browser_bench import CHROMIUM_ARGS, _chromium, _settled
+from bench.browser_bench import _settled
 from bench.common import Report, percentile
+from bench.studio_page import launch_chromium
 from bench.studio_process import StudioProcess, free_port
 from studio.credentials import Connection
 from studio.emulator.server import EmulatorConfig, EmulatorServer
@@ -57,7 +58,7 @@ def run(report: Report, quick: bool, sessions: int | None = None, images: int | 
 
 def _drive(studio: StudioProcess, sessions: int, images: int) -> dict:
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        browser = launch_chromium(pw)
         pages = []
         for i in range(sessions):
             page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()

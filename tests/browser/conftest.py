@@ -1,44 +1,54 @@
 """Browser fixtures: the real studio under `streamlit run`, driven by Playwright in headless Chromium.
 
-Playwright cannot download browsers on every machine, so we look for one in this order:
-STUDIO_CHROMIUM, Debian's /usr/bin/chromium, then Playwright's own.
+The browser (STUDIO_CHROMIUM, Debian's chromium, then Playwright's own) and the wait for a script run
+come from bench/studio_page.py, which scripts/update-screenshot.py uses too. Anything a test saves
+(screenshots, a page at the moment of failure) goes to the git-ignored tests/artifacts/.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from bench.studio_page import launch_chromium, wait_for_app_run
 from bench.studio_process import StudioProcess, free_port
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-quic", "--no-first-run"]
+__all__ = ["ARTIFACTS", "wait_for_app_run"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 
 
-def chromium_path() -> str | None:
-    for candidate in (os.environ.get("STUDIO_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None  # Playwright's own build, where one is installed
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keep each phase's report on the test, so the page fixture knows whether the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        instance = launch_chromium(playwright)
         yield instance
         instance.close()
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh browser context; when the test fails, what the page showed is saved in tests/artifacts/."""
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
-    yield context.new_page()
+    page = context.new_page()
+    yield page
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        ARTIFACTS.mkdir(exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "_", request.node.name)
+        page.screenshot(path=str(ARTIFACTS / f"failed-{name}.png"), full_page=True)
     context.close()
 
 
@@ -52,7 +62,8 @@ def start_studio(tmp_path: Path) -> Iterator[Callable[..., StudioProcess]]:
         if secrets_toml is not None:
             secrets_file = tmp_path / "secrets.toml"
             secrets_file.write_text(secrets_toml)
-        full_env = {**os.environ, "STUDIO_DATA_DIR": str(tmp_path / "data"), **(env or {})}
+        full_env = {**os.environ, "STUDIO_DATA_DIR": str(tmp_path / "data"), "STUDIO_EMULATOR_LATENCY": "0",
+                    **(env or {})}
         studio = StudioProcess(free_port(), full_env, tmp_path / "streamlit.log", secrets_file).start()
         started.append(studio)
         return studio
@@ -60,10 +71,3 @@ def start_studio(tmp_path: Path) -> Iterator[Callable[..., StudioProcess]]:
     yield start
     for studio in started:
         studio.stop()
-
-
-def wait_for_app_run(page: Page, timeout_ms: int = 60_000) -> None:
-    """Like Streamlit's e2e helper: the app is drawn and its script has finished running."""
-    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=timeout_ms)
-    page.wait_for_timeout(150)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import Page, expect
 
 from .conftest import wait_for_app_run
 
 pytestmark = pytest.mark.browser
 
 
-def _offline(page, url: str) -> None:
+def _offline(page: Page, url: str) -> None:
     page.goto(url)
     wait_for_app_run(page)
     page.get_by_role("button", name="Try offline").click()
+    expect(page.get_by_label("Prompt", exact=True)).to_be_visible(timeout=60_000)
     wait_for_app_run(page)
 
 
@@ -24,16 +26,15 @@ def test_entries_survive_a_server_restart(start_studio, browser) -> None:
     page.get_by_label("Prompt", exact=True).press("Control+Enter")
     wait_for_app_run(page)
     page.get_by_role("button", name="Generate", exact=True).click()
-    page.get_by_text("1 of 1 images ready").wait_for(timeout=60_000)
+    expect(page.get_by_text("1 of 1 images ready")).to_be_visible(timeout=60_000)
     page.close()
 
     studio.stop()
-    studio.start()  # same port, same data directory, a new process
+    studio.start()  # a new process on the same data directory (and the same port while it is free)
 
     page = browser.new_page()
     _offline(page, studio.url)
     page.get_by_role("link", name="History").click()
-    wait_for_app_run(page)
-    assert page.get_by_text("1 entry", exact=True).is_visible()
-    assert page.get_by_text("Nothing here yet").count() == 0
+    expect(page.get_by_text("1 entry", exact=True)).to_be_visible()
+    expect(page.get_by_text("Nothing here yet")).to_have_count(0)
     page.close()

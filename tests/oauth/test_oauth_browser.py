@@ -9,11 +9,6 @@ works because the old refresh token is kept), sign-out with revocation, and a fo
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +18,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from bench.studio_page import launch_chromium
+from bench.studio_process import StudioProcess, free_port
 from studio.emulator.server import EmulatorConfig, EmulatorServer
 
 pytestmark = pytest.mark.browser
@@ -33,66 +30,32 @@ BUTTON_FRAME = 'iframe[title="streamlit_oauth.authorize_button"]'
 ALICE_SUB = "alice-sub-0001"
 
 
-def _chromium_path() -> str | None:
-    """An env var, then Debian's chromium, else Playwright's own browser."""
-    for candidate in (os.environ.get("STUDIO_CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=_chromium_path(),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"],
-        )
+        chromium = launch_chromium(pw)
         yield chromium
         chromium.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def harness(tmp_path: Path) -> Iterator[Any]:
     """Factory: run harness_app.py with an ``[oauth]`` section and env; yields its base URL."""
-    procs: list[subprocess.Popen[bytes]] = []
+    started: list[StudioProcess] = []
 
     def start(oauth_section: dict[str, Any], env: dict[str, str]) -> str:
-        (tmp_path / ".streamlit").mkdir(exist_ok=True)
         lines = ["[oauth]"] + [f'{k} = "{v}"' for k, v in oauth_section.items()]
-        (tmp_path / ".streamlit" / "secrets.toml").write_text("\n".join(lines) + "\n")
-        port = _free_port()
-        pythonpath = os.environ.get("PYTHONPATH", "")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(HARNESS), "--server.headless", "true",
-             "--server.port", str(port), "--server.fileWatcherType", "none",
-             "--browser.gatherUsageStats", "false"],
-            cwd=tmp_path, env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), pythonpath])), **env},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        procs.append(proc)
-        base_url = f"http://localhost:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base_url}/_stcore/health", timeout=2).status_code == 200:
-                    return base_url
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("the harness studio did not start")
+        secrets = tmp_path / "secrets.toml"
+        secrets.write_text("\n".join(lines) + "\n")
+        pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
+        studio = StudioProcess(free_port(), {**os.environ, "PYTHONPATH": pythonpath, **env},
+                               tmp_path / "harness.log", secrets, script=HARNESS, cwd=tmp_path)
+        started.append(studio.start())  # moves to a fresh port if the proposed one was taken meanwhile
+        return studio.url
 
     yield start
-    for proc in procs:
-        proc.terminate()
-        proc.wait(timeout=20)
+    for studio in started:
+        studio.stop()
 
 
 @pytest.fixture
