@@ -30,10 +30,22 @@ def error_info(reason: str, **metadata: str) -> dict:
 
 def bad_request(message: str, field: str | None = None) -> ApiError:
     details = []
-    if field:
-        details.append({"@type": _TYPE + "BadRequest",
-                        "fieldViolations": [{"field": field, "description": message}]})
+    if field is not None:
+        violation = {"field": field, "description": message} if field else {"description": message}
+        details.append({"@type": _TYPE + "BadRequest", "fieldViolations": [violation]})
     return ApiError(400, "INVALID_ARGUMENT", message, details)
+
+
+def unknown_field(name: str, path: str) -> ApiError:
+    """A field the message does not have (Google's JSON parser names it and where it sat)."""
+    where = f" at '{path}'" if path else ""
+    return bad_request(f'Invalid JSON payload received. Unknown name "{name}"{where}: Cannot find field.', path)
+
+
+def unable_to_process_image() -> ApiError:
+    """An input image Google cannot decode (garbage bytes, or a format it does not take, like GIF)."""
+    return ApiError(400, "INVALID_ARGUMENT", "Unable to process input image. Please retry or report in "
+                    "https://developers.generativeai.google/guide/troubleshooting")
 
 
 def api_key_invalid() -> ApiError:
@@ -77,13 +89,23 @@ def model_not_found(model: str, version: str) -> ApiError:
                     "supported methods.")
 
 
-def quota(model: str, retry_s: int = 1, zero: bool = False) -> ApiError:
-    """429 as Google sends it; ``zero`` is the free-tier answer for Pro ("limit: 0")."""
+def duration(seconds: float) -> str:
+    """A protobuf Duration as JSON: ``"17s"``, or ``"57.238747106s"`` with nanoseconds, as Google writes it."""
+    whole = f"{seconds:.9f}".rstrip("0").rstrip(".")
+    return f"{whole}s"
+
+
+def quota(model: str, retry_s: float = 1, zero: bool = False) -> ApiError:
+    """429 as Google sends it; ``zero`` is the free-tier answer for Pro ("limit: 0").
+
+    Google's retry delays are often fractional ("57.238747106s"): ``retry_s`` keeps its fraction.
+    """
     limit = 0 if zero else 10
+    retry = duration(retry_s)
     metric = "generativelanguage.googleapis.com/generate_content_free_tier_requests"
     message = (f"You exceeded your current quota, please check your plan and billing details. "
                f"* Quota exceeded for metric: {metric}, limit: {limit}, model: {model}\n"
-               f"Please retry in {retry_s}s.")
+               f"Please retry in {retry}.")
     return ApiError(429, "RESOURCE_EXHAUSTED", message, [
         {"@type": _TYPE + "QuotaFailure", "violations": [
             {"quotaMetric": metric, "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
@@ -91,7 +113,7 @@ def quota(model: str, retry_s: int = 1, zero: bool = False) -> ApiError:
         {"@type": "type.googleapis.com/google.rpc.Help", "links": [
             {"description": "Learn more about Gemini API quotas",
              "url": "https://ai.google.dev/gemini-api/docs/rate-limits"}]},
-        {"@type": _TYPE + "RetryInfo", "retryDelay": f"{retry_s}s"},
+        {"@type": _TYPE + "RetryInfo", "retryDelay": retry},
     ])
 
 
@@ -100,7 +122,13 @@ def payload_too_large(limit: int) -> ApiError:
 
 
 def not_found_path(path: str) -> ApiError:
+    """Any path or method the emulator does not serve: Google's error shape, never an HTML page."""
     return ApiError(404, "NOT_FOUND", f"Path {path} was not found.")
+
+
+def deadline_exceeded() -> ApiError:
+    """504 as Google sends it when the model took too long on its side."""
+    return ApiError(504, "DEADLINE_EXCEEDED", "Deadline expired before operation could complete.")
 
 
 def missing_signature(content_position: int, part_position: int) -> ApiError:

@@ -2,7 +2,8 @@
 
 ``[[fault:quota]]`` fails every request carrying it; ``[[fault:quota*2]]`` fails only the first
 two requests with that exact prompt, then lets them through (for retry tests);
-``[[fault:slow=2.5]]`` adds 2.5 s of latency.
+``[[fault:slow=2.5]]`` adds 2.5 s of latency; ``[[fault:quota=57.238747106]]`` sets the 429's retry delay.
+Every name is listed (with its effect) in studio/emulator/README.md.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import threading
 from collections import Counter, deque
 from dataclasses import dataclass
 
+from studio.emulator import blocked
+
+HTTP_FAULTS = frozenset({"quota", "quota_zero", "overloaded", "server_error", "deadline"})
 FAULTS = frozenset({
-    "quota", "quota_zero", "overloaded", "server_error", "hang", "prompt_blocked", "image_safety",
-    "text_only", "no_image", "malformed", "drop_stream", "wrong_mime", "slow",
+    *HTTP_FAULTS, *blocked.ALL, "hang", "text_only", "malformed", "drop_stream", "wrong_mime", "slow",
+    "interleaved", "no_caption", "empty_caption", "with_caption",
 })
 _MARKER = re.compile(r"\[\[fault:([a-z_]+)(?:\*(\d+))?(?:=([\d.]+))?\]\]")
 

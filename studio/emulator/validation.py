@@ -1,23 +1,24 @@
 """Reads a generateContent body the way Google's parser does, and refuses what Google refuses.
 
 Google accepts both camelCase and snake_case field names (the SDK sends some of each), and
-standard or URL-safe base64. Messages and field paths copy the live API's wording.
+standard or URL-safe base64; it refuses unknown fields (``schema.py``), empty turns and parts,
+images it cannot decode, and modalities an image model cannot answer in. Messages and field
+paths copy the live API's wording.
 """
 
 from __future__ import annotations
 
-import base64
-import io
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from PIL import Image
-
 from studio.catalogue import ModelSpec
-from studio.emulator import errors
+from studio.emulator import errors, schema
+from studio.emulator.input_images import check_image, decode_base64, is_image_mime, nearest_ratio
 
-PAYLOAD_LIMIT = 100 * 1024 * 1024  # inline request limit since 2026-01
+MODALITIES = ("TEXT", "IMAGE", "AUDIO", "MODALITY_UNSPECIFIED")
+_DATA_FIELDS = ("text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode",
+                "codeExecutionResult", "toolCall", "toolResponse")
+_MODALITY_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerationConfig.Modality"
 
 
 def pick(obj: object, camel: str) -> object:
@@ -26,8 +27,7 @@ def pick(obj: object, camel: str) -> object:
         return None
     if camel in obj:
         return obj[camel]
-    snake = "".join("_" + c.lower() if c.isupper() else c for c in camel)
-    return obj.get(snake)
+    return obj.get(schema.snake(camel))
 
 
 @dataclass
@@ -46,12 +46,7 @@ class ParsedRequest:
     all_text: str = ""  # every turn's text: what promptTokenCount is counted from
     all_images: int = 0  # every turn's input images (model turns' images are input too)
     contents: list = field(default_factory=list)
-
-
-def decode_base64(text: str) -> bytes:
-    """Google's parser takes standard and URL-safe base64, padded or not (the SDK sends URL-safe)."""
-    text = text.strip().replace("-", "+").replace("_", "/")
-    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    search: bool = False  # tools ask for Google Search grounding
 
 
 def _parts(content: object) -> list:
@@ -59,17 +54,33 @@ def _parts(content: object) -> list:
     return parts if isinstance(parts, list) else []
 
 
-def parse(body: Mapping) -> ParsedRequest:
-    """Turn the JSON body into a ParsedRequest; 400 for what Google could not parse."""
+def _contents(body: Mapping) -> list:
     contents = pick(body, "contents") or []
     if isinstance(contents, Mapping):
         contents = [contents]
     if not isinstance(contents, list) or not contents:
         raise errors.bad_request("* GenerateContentRequest.contents: contents is not specified", "contents")
+    for ci, content in enumerate(contents):
+        if not _parts(content):
+            raise errors.bad_request(f"* GenerateContentRequest.contents[{ci}].parts: contents.parts must not be "
+                                     "empty.", f"contents[{ci}].parts")
+        user = pick(content, "role") != "model"
+        for pi, part in enumerate(_parts(content)):
+            given = [f for f in _DATA_FIELDS if pick(part, f) is not None]
+            if not given or (user and given == ["text"] and pick(part, "text") == ""):
+                raise errors.bad_request(f"* GenerateContentRequest.contents[{ci}].parts[{pi}].data: required oneof "
+                                         "field 'data' must have one initialized field", f"contents[{ci}].parts[{pi}].data")
+    return contents
+
+
+def parse(body: Mapping, vertex: bool = False) -> ParsedRequest:
+    """Turn the JSON body into a ParsedRequest; 400 for what Google could not parse."""
+    schema.check(body, vertex=vertex)
+    contents = _contents(body)
     texts, images, all_texts, all_images = [], [], [], 0
     for ci, content in enumerate(contents):
-        current = ci == len(contents) - 1
-        for part in _parts(content):
+        current, user = ci == len(contents) - 1, pick(content, "role") != "model"
+        for pi, part in enumerate(_parts(content)):
             if pick(part, "thought"):
                 continue
             if (text := pick(part, "text")) is not None:
@@ -79,14 +90,16 @@ def parse(body: Mapping) -> ParsedRequest:
             inline = pick(part, "inlineData")
             if inline:
                 all_images += 1
+                data = _decode_inline(inline, ci, pi)
+                if user and is_image_mime(str(pick(inline, "mimeType") or "")):
+                    check_image(data)
                 if current:
-                    images.append(_decode_inline(inline, ci, len(images)))
+                    images.append(data)
     config = pick(body, "generationConfig") or {}
     image_config = pick(config, "imageConfig") or {}
     thinking = pick(config, "thinkingConfig") or {}
     output_options = pick(image_config, "imageOutputOptions") or {}
     seed = pick(config, "seed")
-    modalities = pick(config, "responseModalities") or ("TEXT", "IMAGE")
     try:
         return ParsedRequest(
             prompt="\n".join(texts), images=images,
@@ -96,23 +109,42 @@ def parse(body: Mapping) -> ParsedRequest:
             include_thoughts=bool(pick(thinking, "includeThoughts")),
             candidate_count=int(pick(config, "candidateCount") or 1),  # type: ignore[call-overload]
             output_mime=_opt_str(pick(output_options, "mimeType")),
-            modalities=tuple(str(m).upper() for m in modalities),  # type: ignore[union-attr]
+            modalities=_modalities(pick(config, "responseModalities")),
             all_text="\n".join(all_texts), all_images=all_images, contents=list(contents),
+            search=_wants_search(pick(body, "tools")),
         )
     except (TypeError, ValueError) as exc:
         raise errors.bad_request(f"Invalid value in generation_config: {exc}", "generation_config") from exc
+
+
+def _modalities(value: object) -> tuple[str, ...]:
+    """Enum names exactly as Google's JSON parser takes them (``"TEXT"``, not ``"text"``)."""
+    if not value:
+        return ("TEXT", "IMAGE")
+    values = value if isinstance(value, list) else [value]
+    for i, item in enumerate(values):
+        if item not in MODALITIES:
+            raise errors.bad_request(f"Invalid value at 'generation_config.response_modalities[{i}]' "
+                                     f"({_MODALITY_TYPE}), \"{item}\"", f"generation_config.response_modalities[{i}]")
+    return tuple(str(v) for v in values)
+
+
+def _wants_search(tools: object) -> bool:
+    tools = tools if isinstance(tools, list) else [tools]
+    return any(pick(tool, "googleSearch") is not None or pick(tool, "googleSearchRetrieval") is not None
+               for tool in tools if isinstance(tool, Mapping))
 
 
 def _opt_str(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def _decode_inline(inline: object, content_index: int, image_index: int) -> bytes:
+def _decode_inline(inline: object, content_index: int, part_index: int) -> bytes:
     try:
         return decode_base64(str(pick(inline, "data") or ""))
     except (ValueError, TypeError) as exc:
         raise errors.bad_request(
-            f"Invalid value at 'contents[{content_index}].parts[{image_index}].inline_data.data' (TYPE_BYTES), "
+            f"Invalid value at 'contents[{content_index}].parts[{part_index}].inline_data.data' (TYPE_BYTES), "
             "Base64 decoding failed.", "contents.parts.inline_data.data") from exc
 
 
@@ -131,6 +163,13 @@ def validate(req: ParsedRequest, spec: ModelSpec) -> None:
             f"* GenerateContentRequest.generation_config.image_config.image_size: unsupported image size "
             f"'{req.image_size}'. Supported values are: {', '.join(spec.sizes)} (case-sensitive).",
             "generation_config.image_config.image_size")
+    asked = [m for m in req.modalities if m != "MODALITY_UNSPECIFIED"]
+    unsupported = "audio" if "AUDIO" in asked else "text" if asked and "IMAGE" not in asked else ""
+    if unsupported:
+        raise errors.bad_request(f"Model does not support the requested response modalities: {unsupported}",
+                                 "generation_config.response_modalities")
+    if req.search and not spec.supports_search:
+        raise errors.bad_request("Search Grounding is not supported.", "tools")
     if len(req.images) > spec.max_references:
         raise errors.bad_request(
             f"Too many input images: {len(req.images)}. The maximum number of images for "
@@ -156,18 +195,3 @@ def output_pixels(req: ParsedRequest, spec: ModelSpec) -> tuple[int, int]:
     if ratio is None:
         ratio = nearest_ratio(req.images[0], spec) if req.images else "1:1"
     return spec.pixel_size(ratio, size)
-
-
-def nearest_ratio(data: bytes, spec: ModelSpec) -> str:
-    """The model's ratio closest (in log space, so 2:1 and 1:2 are equally far) to an image's."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            actual = img.width / img.height
-    except Exception:  # an unreadable reference: Google answers square
-        return "1:1"
-
-    def distance(ratio: str) -> float:
-        w, h = (int(x) for x in ratio.split(":"))
-        return abs(math.log(actual / (w / h)))
-
-    return min(spec.ratios, key=distance)

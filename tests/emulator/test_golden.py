@@ -71,12 +71,15 @@ def test_stream_first_and_last_events(emulator) -> None:
                       params={"alt": "sse"}, json=body("a fox", "1:1", "1K"), headers={"x-goog-api-key": KEY}) as s:
         events = [json.loads(line[6:]) for line in s.iter_lines() if line.startswith("data: ")]
     assert_shape(load("stream_first_chunk.json"), events[0])
-    assert_shape(load("stream_last_chunk.json"), events[-1])
+    assert_shape(load("stream_image_chunk.json"), events[-2])  # the image chunk has no finishReason
+    assert_shape(load("stream_last_chunk.json"), events[-1])  # an empty text carries STOP
 
 
 @pytest.mark.parametrize(("golden", "prompt"), [
     ("prompt_blocked_response.json", "no [[fault:prompt_blocked]]"),
     ("image_safety_response.json", "no [[fault:image_safety]]"),
+    ("no_image_response.json", "no [[fault:no_image]]"),
+    ("error_deadline_exceeded.json", "no [[fault:deadline]]"),
     ("error_quota.json", "no [[fault:quota]]"),
     ("error_overloaded.json", "no [[fault:overloaded]]"),
     ("error_internal.json", "no [[fault:server_error]]"),
@@ -100,6 +103,15 @@ def test_error_bodies(emulator, fresh_emulator) -> None:
     contents = [{"role": "user", "parts": [{"text": "draw"}]}, unsigned, {"role": "user", "parts": [{"text": "again"}]}]
     assert_shape(load("error_missing_signature.json"), post(emulator, {"contents": contents}).json())
     assert TOKEN  # the session emulator's token stays valid: nothing above revoked it
+
+
+def test_unknown_field_and_count_tokens(emulator) -> None:
+    request = body("x", "1:1", "1K")
+    request["generationConfig"]["imageConfig"]["imageOutputOptions"] = {"mimeType": "image/jpeg"}  # Vertex only
+    assert_shape(load("error_unknown_field.json"), post(emulator, request).json())
+    counted = httpx.post(f"{emulator.base_url}/v1beta/models/{PRO}:countTokens", json={"contents": body("x")["contents"]},
+                         headers={"x-goog-api-key": KEY})
+    assert_shape(load("count_tokens_response.json"), counted.json())
 
 
 def test_list_models(emulator) -> None:

@@ -17,18 +17,21 @@ def _events(raw: bytes) -> list[dict]:
     return [json.loads(b[len(b"data: "):]) for b in blocks]
 
 
-def test_stream_events_text_first_image_later_usage_last(emulator) -> None:
-    payload = body("a stream", "1:1", "1K", thinkingConfig={"includeThoughts": True})
+def test_stream_events_as_captured_live(emulator) -> None:
+    """Thinking and drafts, the image in a chunk of its own without finishReason, then an empty
+    text carrying STOP; usage on every chunk."""
+    payload = body("a stream [[fault:no_caption]]", "1:1", "1K", thinkingConfig={"includeThoughts": True})
     url = f"{emulator.base_url}/v1beta/models/{PRO}:streamGenerateContent"
     with httpx.stream("POST", url, params={"alt": "sse"}, json=payload, headers={"x-goog-api-key": KEY}) as answer:
         assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/event-stream")
         events = _events(answer.read())
-    assert len(events) == 5  # thought text, two drafts, caption, image
     kinds = [("text" if "text" in p else "image", bool(p.get("thought")))
              for e in events for p in e["candidates"][0]["content"]["parts"]]
-    assert kinds == [("text", True), ("image", True), ("image", True), ("text", False), ("image", False)]
-    assert all("usageMetadata" not in e for e in events[:-1]) and "usageMetadata" in events[-1]
-    assert events[-1]["candidates"][0]["finishReason"] == "STOP"
+    assert kinds[:4] == [("text", True), ("image", True), ("text", True), ("image", True)]
+    assert kinds[-2:] == [("image", False), ("text", False)]
+    assert events[-1]["candidates"][0]["content"]["parts"] == [{"text": ""}]
+    assert [e["candidates"][0].get("finishReason") for e in events] == [None] * (len(events) - 1) + ["STOP"]
+    assert all(e["usageMetadata"]["promptTokenCount"] > 0 for e in events)
     assert len({e["responseId"] for e in events}) == 1
 
 
@@ -41,4 +44,5 @@ def test_async_sdk_stream(sdk) -> None:
         return [chunk async for chunk in stream]
 
     chunks = asyncio.run(collect())
-    assert len(chunks) == 2 and chunks[-1].candidates[0].content.parts[0].inline_data.data
+    images = [p.inline_data.data for c in chunks for p in c.candidates[0].content.parts if p.inline_data]
+    assert len(images) == 1 and chunks[-1].candidates[0].finish_reason == types.FinishReason.STOP

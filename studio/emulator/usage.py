@@ -1,0 +1,74 @@
+"""Token counts as Google reports them: ``usageMetadata`` of answers and the ``countTokens`` method.
+
+The counting (documented so tests and cost estimates agree):
+- ``candidatesTokenCount`` is the catalogue's output tokens per final image (the short caption is
+  not counted, so the per-image price matches Google's table); text-only answers count their
+  text at one token per 4 characters.
+- ``promptTokenCount`` is one token per 4 characters of every turn's text (at least 1) plus
+  ``INPUT_IMAGE_TOKENS`` per input image in any turn. ``countTokens`` answers the same number.
+- ``thoughtsTokenCount`` varies per prompt and seed between ``THOUGHT_TOKENS_MIN`` and
+  ``THOUGHT_TOKENS_MAX`` for thinking models (Gemini 3 always thinks, and bills it, whether or
+  not thoughts are returned); absent for Nano Banana.
+- ``toolUsePromptTokenCount`` is ``SEARCH_TOOL_TOKENS`` when Google Search grounding ran.
+- ``totalTokenCount = promptTokenCount + candidatesTokenCount + thoughtsTokenCount
+  + toolUsePromptTokenCount`` (the last two when present).
+- Every answer says ``serviceTier: "standard"``, as live answers do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+from studio.catalogue import ModelSpec
+from studio.emulator.validation import ParsedRequest
+
+INPUT_IMAGE_TOKENS = 258  # tokens per input image (Gemini's classic per-image count)
+THOUGHT_TOKENS_MIN, THOUGHT_TOKENS_MAX = 120, 720
+SEARCH_TOOL_TOKENS = 308  # a live grounded answer's toolUsePromptTokenCount
+
+
+def thought_tokens(req: ParsedRequest, spec: ModelSpec) -> int:
+    """Thinking tokens: 0 for Nano Banana, else a stable per prompt+seed count in the documented range."""
+    if not spec.supports_thoughts:
+        return 0
+    digest = hashlib.sha256(f"thoughts|{req.seed}|{req.all_text}".encode()).digest()
+    return THOUGHT_TOKENS_MIN + int.from_bytes(digest[:4], "big") % (THOUGHT_TOKENS_MAX - THOUGHT_TOKENS_MIN + 1)
+
+
+def prompt_details(req: ParsedRequest) -> list[dict]:
+    details = [{"modality": "TEXT", "tokenCount": max(1, math.ceil(len(req.all_text) / 4))}]
+    if req.all_images:
+        details.append({"modality": "IMAGE", "tokenCount": INPUT_IMAGE_TOKENS * req.all_images})
+    return details
+
+
+def usage(req: ParsedRequest, spec: ModelSpec, image_tokens: int, text_tokens: int, thoughts: int | None = None) -> dict:
+    """usageMetadata with Google's field names and order; see the module docstring for the counting."""
+    details = prompt_details(req)
+    prompt_tokens = sum(d["tokenCount"] for d in details)
+    candidate_details = [d for d in ({"modality": "IMAGE", "tokenCount": image_tokens},
+                                     {"modality": "TEXT", "tokenCount": text_tokens}) if d["tokenCount"]]
+    candidates = sum(d["tokenCount"] for d in candidate_details)
+    thoughts = thought_tokens(req, spec) if thoughts is None else thoughts
+    tool = SEARCH_TOOL_TOKENS if req.search else 0
+    out: dict = {"promptTokenCount": prompt_tokens}
+    if candidates:
+        out["candidatesTokenCount"] = candidates
+    out["totalTokenCount"] = prompt_tokens + candidates + thoughts + tool
+    out["promptTokensDetails"] = details
+    if candidate_details:
+        out["candidatesTokensDetails"] = candidate_details
+    if tool:
+        out["toolUsePromptTokenCount"] = tool
+        out["toolUsePromptTokensDetails"] = [{"modality": "TEXT", "tokenCount": tool}]
+    if thoughts:
+        out["thoughtsTokenCount"] = thoughts
+    out["serviceTier"] = "standard"
+    return out
+
+
+def count_tokens(req: ParsedRequest) -> dict:
+    """The ``countTokens`` answer: what ``promptTokenCount`` would be for these contents."""
+    details = prompt_details(req)
+    return {"totalTokens": sum(d["tokenCount"] for d in details), "promptTokensDetails": details}
