@@ -21,10 +21,10 @@ def _settled(page: Page) -> None:
     page.wait_for_timeout(100)
 
 
-def _connect_with_key(page: Page, url: str) -> None:
+def _connect_with_key(page: Page, url: str, key: str = BENCH_KEY) -> None:
     page.goto(url)
     _settled(page)
-    page.get_by_label("Gemini API key", exact=True).fill(BENCH_KEY)
+    page.get_by_label("Gemini API key", exact=True).fill(key)
     page.get_by_role("button", name="Connect with API key").click()
     page.get_by_label("Prompt", exact=True).wait_for(timeout=60_000)
     _settled(page)
@@ -72,13 +72,23 @@ def _generate_and_time(page: Page, prompt: str, count: int = 1) -> float:
     _settled(page)
     before = page.evaluate(f"() => {_IMAGES_JS}.map(i => i.src)")
     elapsed = page.evaluate(_CLICK_AND_WAIT_JS, before) / 1000
+    _wait_batch_done(page)
+    return elapsed
+
+
+def _wait_batch_done(page: Page, timeout_ms: int = 120_000) -> None:
+    """Every job of this page finished: its "Cancel job" buttons are gone and the page drew the summary.
+
+    The studio keeps the summaries of the last three batches ("N of M images ready in X s"), so a
+    summary's text alone does not tell this batch from the one before.
+    """
     try:
-        page.get_by_text(f"{count} of {count} images ready").wait_for(timeout=120_000)
+        page.get_by_role("button", name="Cancel job").first.wait_for(state="detached", timeout=timeout_ms)
+        page.get_by_text("images ready in").first.wait_for(timeout=timeout_ms)
     except Exception:
         page.screenshot(path="/tmp/bench-failure.png")
         raise
     _settled(page)
-    return elapsed
 
 
 def overhead(report: Report, page: Page, url: str, emulator, latency: dict[str, float], repeats: int) -> None:
@@ -89,7 +99,7 @@ def overhead(report: Report, page: Page, url: str, emulator, latency: dict[str, 
         config = raw_config(ratio, size)
         counter = iter(range(1_000_000))
         raw = median_time(lambda: client.models.generate_content(
-            model=PRO, contents=[f"raw overhead {size} {next(counter)}"], config=config), repeats)
+            model=PRO, contents=f"raw overhead {size} {next(counter)}", config=config), repeats)
         studio = statistics.median(_generate_and_time(page, f"browser overhead {size} {i}") for i in range(repeats))
         report.add("overhead", f"click→visible in Chromium / raw SDK, {size} ({latency[size]:g} s latency)",
                    studio / raw, "x", "<= 1.15", studio / raw <= 1.15, f"raw {raw:.3f}s, browser {studio:.3f}s")

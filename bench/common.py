@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from google import genai
@@ -49,8 +48,9 @@ class Report:
         return "\n".join(lines)
 
 
-def start_emulator(latency_s: float = 0.0, **kwargs: object) -> EmulatorServer:
-    return EmulatorServer(EmulatorConfig(api_keys=frozenset({BENCH_KEY}), latency_s=latency_s, **kwargs)).start()
+def start_emulator(latency_s: float = 0.0, latency_by_size: dict[str, float] | None = None) -> EmulatorServer:
+    return EmulatorServer(EmulatorConfig(api_keys=frozenset({BENCH_KEY}), latency_s=latency_s,
+                                         latency_by_size=latency_by_size)).start()
 
 
 def connection_for(emulator: EmulatorServer) -> Connection:
@@ -73,10 +73,6 @@ def median_time(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
-
-
-def run_async(factory: Callable[[], Awaitable[object]]) -> object:
-    return asyncio.run(factory())
 
 
 def percentile(values: list[float], pct: float) -> float:

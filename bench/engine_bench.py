@@ -29,7 +29,7 @@ def overhead(report: Report, repeats: int) -> None:
             config = raw_config(ratio, size)
             prompt = f"overhead {size}"
             engine.run(_request(size=size, ratio=ratio, prompt=prompt))  # warm caches and connections
-            raw = median_time(lambda: client.models.generate_content(model=PRO, contents=[prompt], config=config),
+            raw = median_time(lambda: client.models.generate_content(model=PRO, contents=prompt, config=config),
                               repeats)
             studio = median_time(lambda: engine.run(_request(size=size, ratio=ratio, prompt=prompt)), repeats)
             report.add("overhead", f"engine / raw SDK, one {size} image (0.5 s latency)", studio / raw, "x",
@@ -46,7 +46,7 @@ def batch(report: Report, latency_s: float) -> None:
         engine.run(_request(prompt="warm"))
         one = median_time(lambda: engine.run(_request(1, prompt="batch")), 1)
         for n in (2, 4, 8):
-            wall = median_time(lambda n=n: engine.run(_request(n, prompt="batch")), 1)
+            wall = median_time(lambda: engine.run(_request(n, prompt="batch")), 1)
             report.add("batch", f"{n} images in one batch / one image ({latency_s:g} s latency)", wall / one, "x",
                        "<= 1.3" if n == 8 else "", (wall / one <= 1.3) if n == 8 else None, f"{wall:.2f}s wall")
         started = time.perf_counter()

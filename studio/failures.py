@@ -14,17 +14,19 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from types import ModuleType
 
 import httpx
 from google.genai import errors as genai_errors
 
+from studio.redact import redact_json, redact_text
+from studio.results import PLAIN_MESSAGES, Failure, FailureKind
+
+httpx2: ModuleType  # one name for whichever module the SDK's transport errors come from
 try:  # google-genai 3.x sends through httpx2, a fork with its own exception classes
     import httpx2
 except ImportError:  # pragma: no cover - older SDKs use httpx alone
     httpx2 = httpx
-
-from studio.redact import redact_json, redact_text
-from studio.results import PLAIN_MESSAGES, Failure, FailureKind
 
 OUTPUT_BLOCK_REASONS = frozenset({
     "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_OTHER", "IMAGE_RECITATION", "SAFETY",

@@ -30,7 +30,7 @@ def redact_json(value: object, secrets: Iterable[str] = ()) -> object:
     """A copy of a JSON-like value with inline image data elided and secrets redacted."""
     secrets = tuple(secrets)
     if isinstance(value, dict):
-        out = {}
+        out: dict[object, object] = {}
         for key, item in value.items():
             if key in _INLINE_KEYS and isinstance(item, dict):
                 out[key] = _elide_inline(item)
