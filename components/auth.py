@@ -156,7 +156,7 @@ def complete_sign_in(config: OAuthConfig, token: dict[str, Any]) -> Connection:
     token = oauth.merge_refreshed({}, token)  # ensures expires_at even if only expires_in came
     identity = oauth.fetch_identity(config, token["access_token"])
     previous = st.session_state.get(CONNECTION_KEY)
-    if getattr(previous, "mode", None) in OAUTH_MODES and getattr(previous, "subject", None) == identity.subject:
+    if isinstance(previous, Connection) and previous.mode in OAUTH_MODES and previous.subject == identity.subject:
         connection = connection_with_token(previous, token)
         _store(token, connection)
         return connection
