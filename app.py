@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from components import auth, services, sidebar
-from components.state import REFERENCES, SESSION_ENTRIES
+from components.state import CONNECT_NOTES, REFERENCES, SESSION_ENTRIES
 
 
 def bootstrap_session() -> None:
@@ -37,6 +37,8 @@ def main() -> None:
     if connection is not None:
         st.sidebar.caption(f"Connected: {connection.label}" + (f" · {connection.email}" if connection.email else ""))
     auth.render_sign_in_again()
+    for note in st.session_state.pop(CONNECT_NOTES, None) or []:  # e.g. "your key had spaces; removed"
+        st.info(note, icon="🔑")
     page.run()
 
 

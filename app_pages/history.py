@@ -30,7 +30,8 @@ def render() -> None:
     st.title("History")
     store, namespace = services.get_store(), services.current_namespace()
     if store.is_private:
-        st.caption("🔒 Private session: this history lives in memory only and is deleted when the session ends.")
+        st.caption("🔒 Private session: this history lives in memory only, never on disk, and is released when the "
+                   "session ends or after an hour unused.")
     runner = services.get_runner()
     st.session_state[LIVE_VERSION] = runner.version(namespace)
     if runner.has_active(namespace):
@@ -41,6 +42,9 @@ def render() -> None:
     pages = max(1, -(-total // history_views.PAGE_SIZE))
     info, page_col = st.columns([4, 1], vertical_alignment="bottom")
     info.caption(f"{total:,} entr{'y' if total == 1 else 'ies'}")
+    counts = store.status_counts(namespace)
+    if set(counts) - {"ok"}:
+        info.caption(" · ".join(f"{n:,} {status}" for status, n in counts.items()))
     page = page_col.number_input("Page", 1, pages, 1, key="history_page") if pages > 1 else 1
     entries = store.list_entries(namespace, sort=filters.sort, limit=history_views.PAGE_SIZE,
                                  offset=(page - 1) * history_views.PAGE_SIZE, **filters.as_kwargs())

@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit_oauth import OAuth2Component, StreamlitOauthError
 
 from studio import oauth
-from studio.credentials import Connection, check_connection, make_client
+from studio.credentials import Connection
 from studio.oauth import OAuthConfig
 
 TOKEN_KEY = "oauth_token"
@@ -292,8 +292,3 @@ def explain_failure(failure: Any) -> str | None:
     connection = st.session_state.get(CONNECTION_KEY)
     project = getattr(connection, "quota_project", None) or getattr(connection, "project", None)
     return oauth.no_quota_explanation(f"{getattr(failure, 'detail', '')} {getattr(failure, 'message', '')}", project)
-
-
-def verify_connection(connection: Connection) -> Any:
-    """One cheap call proving the connection works (``None`` when fine, else a ``Failure``)."""
-    return check_connection(make_client(connection))

@@ -7,6 +7,7 @@ import os
 import streamlit as st
 
 from components import services
+from components.state import CONNECT_NOTES
 from studio.credentials import Connection, check_connection, make_client, normalize_api_key
 
 KEY_HELP = "Make a key at https://aistudio.google.com/apikey"
@@ -49,7 +50,7 @@ def render_api_key_form() -> None:
         except ValueError as exc:
             st.error(str(exc), icon="🔑")
             return
-        st.session_state["connect_notes"] = notes
+        st.session_state[CONNECT_NOTES] = notes
         st.rerun()
     if configured_key() and st.button("Use the key configured on this server", key="use_configured_key"):
         try:

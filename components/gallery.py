@@ -94,6 +94,17 @@ def _job_header(job: JobView) -> None:
                        "be billed by Google.", width="stretch")
 
 
+def _job_summary(job: JobView) -> None:
+    """One line for a finished batch (the words people and scripts look for: "N of M images ready")."""
+    ready = sum(i.state is ImageState.DONE for i in job.images)
+    took = (job.finished_at or job.created_at) - job.created_at
+    others = [f"{n} {state.value}" for state in (ImageState.FAILED, ImageState.CANCELLED, ImageState.INTERRUPTED)
+              if (n := sum(i.state is state for i in job.images))]
+    icon = "✅" if ready == job.count else "⚠️"
+    st.caption(f"{icon} {ready} of {job.count} images ready in {took:.1f} s" + (f" · {', '.join(others)}" if others
+                                                                                  else ""))
+
+
 def _body() -> None:
     runner = services.get_runner() if services.connection() is not None else None
     namespace = services.current_namespace()
@@ -107,6 +118,8 @@ def _body() -> None:
     active = [job for job in followed if job.active]
     for job in active:
         _job_header(job)
+    for job in [job for job in followed if not job.active][:3]:
+        _job_summary(job)
     live = {image.entry_id: (image, job.id) for job in followed for image in job.images}
     _grid(live)
     if st.session_state.get(LIVE_ACTIVE) and not active:

@@ -6,10 +6,13 @@ Process-wide objects live in ``st.cache_resource``; per-session ones in ``st.ses
 from __future__ import annotations
 
 import os
+import time
+import weakref
 from collections.abc import Mapping
 
 import streamlit as st
 
+from components.state import CONNECTION, PRIVATE, PRIVATE_RELEASED, PRIVATE_STORE
 from studio.catalogue import Catalogue
 from studio.credentials import Connection
 from studio.emulator.server import (
@@ -19,12 +22,8 @@ from studio.emulator.server import (
     EmulatorConfig,
     EmulatorServer,
 )
-from studio.history import HistoryStore, namespace_for
+from studio.history import HistoryStore, default_data_dir, namespace_for
 from studio.jobs import JobRunner, RunnerLimits
-
-CONNECTION = "connection"
-PRIVATE = "private_session"
-PRIVATE_STORE = "private_store"
 
 
 def secrets_section(name: str) -> Mapping[str, object]:
@@ -81,13 +80,40 @@ def shared_store() -> HistoryStore:
     return HistoryStore.open()
 
 
+PRIVATE_IDLE_S = float(os.environ.get("STUDIO_PRIVATE_IDLE_S") or 3600)
+
+
+@st.cache_resource(show_spinner=False)
+def private_stores() -> weakref.WeakSet[HistoryStore]:
+    """Every live private store of this process, so idle ones can be released (memory only, no disk)."""
+    return weakref.WeakSet()
+
+
+def _release_idle_private_stores() -> None:
+    now = time.monotonic()
+    for store in list(private_stores()):
+        if not store.closed and now - store.last_used > PRIVATE_IDLE_S:
+            store.close()
+
+
 def get_store() -> HistoryStore:
-    """The private in-memory store when this session is private, else the shared one."""
-    if st.session_state.get(PRIVATE):
-        if PRIVATE_STORE not in st.session_state:
-            st.session_state[PRIVATE_STORE] = HistoryStore.private()
-        return st.session_state[PRIVATE_STORE]
-    return shared_store()
+    """The private in-memory store when this session is private, else the shared one.
+
+    A private store lives in the session's memory: it goes when the session ends, or is released
+    after PRIVATE_IDLE_S without use (the page then says so).
+    """
+    if not st.session_state.get(PRIVATE):
+        return shared_store()
+    _release_idle_private_stores()
+    store = st.session_state.get(PRIVATE_STORE)
+    if store is None or store.closed:
+        if store is not None:
+            st.session_state[PRIVATE_RELEASED] = True
+        store = HistoryStore.private()
+        private_stores().add(store)
+        st.session_state[PRIVATE_STORE] = store
+    store.last_used = time.monotonic()
+    return store
 
 
 def connection() -> Connection | None:
@@ -95,7 +121,8 @@ def connection() -> Connection | None:
 
 
 def current_namespace() -> str:
-    return namespace_for(connection(), get_store().data_dir)
+    """The identity's History namespace; the key salt is the installation's, private session or not."""
+    return namespace_for(connection(), shared_store().data_dir or default_data_dir())
 
 
 @st.cache_resource(show_spinner=False)

@@ -11,6 +11,7 @@ import random
 import streamlit as st
 
 from components import services
+from components.state import PRIVATE_RELEASED
 from studio.catalogue import Catalogue, ModelSpec
 
 DEFAULTS = {"model_key": "pro", "aspect_ratio": "1:1", "image_size": "1K", "output_format": "PNG",
@@ -83,5 +84,8 @@ def render_sidebar(connected: bool) -> ModelSpec:
                        "Blocked images are not billed.")
         st.divider()
         st.toggle("Private session", key=services.PRIVATE,
-                  help="Keep this session's work in memory only; it is deleted when the session ends.")
+                  help="Keep this session's work in memory only, never on disk; it is released when the session "
+                       "ends or after an hour unused.")
+        if st.session_state.pop(PRIVATE_RELEASED, False):
+            st.info("Your private session was unused for over an hour, so its work was released from memory.")
     return spec

@@ -22,6 +22,7 @@ CONNECT_NOTES: Final = "connect_notes"  # notes about the key the person pasted 
 # private sessions
 PRIVATE: Final = "private_session"  # the sidebar toggle
 PRIVATE_STORE: Final = "private_store"
+PRIVATE_RELEASED: Final = "private_released"  # the idle private store was released: say so once
 
 # prompt and references
 PROMPT: Final = "prompt"

@@ -57,11 +57,6 @@ class Failure:
     finish_reason: str | None = None
     block_reason: str | None = None
 
-    @property
-    def retryable(self) -> bool:
-        return self.kind in {FailureKind.QUOTA, FailureKind.OVERLOADED, FailureKind.SERVER_ERROR,
-                             FailureKind.TIMEOUT, FailureKind.NETWORK, FailureKind.MALFORMED}
-
 
 @dataclass(frozen=True)
 class GeneratedImage:

@@ -15,9 +15,13 @@ from pathlib import Path
 _SAFE_NAME = re.compile(r"^[0-9a-f]{16,64}(\.thumb|\.d[0-9])?\.(png|jpg|bin)$")
 
 
+def namespace_key(namespace: str) -> str:
+    """The folder name of one identity: a hash, so no namespace string can walk the file system."""
+    return hashlib.sha256(namespace.encode("utf-8")).hexdigest()[:32]
+
+
 def namespace_dir(root: Path, namespace: str) -> Path:
-    """The folder of one identity: a hash, so no namespace string can walk the file system."""
-    return root / "ns" / hashlib.sha256(namespace.encode("utf-8")).hexdigest()[:32]
+    return root / "ns" / namespace_key(namespace)
 
 
 def safe_path(root: Path, namespace: str, name: str) -> Path:

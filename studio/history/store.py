@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
-import tempfile
 import threading
 import time
 import uuid
@@ -23,6 +21,7 @@ from typing import IO
 from studio import images
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue
 from studio.history import files, schema
+from studio.history.blobs import BlobStore, LocalBlobs, MemoryBlobs
 from studio.request import GenerationRequest, ReferenceImage
 from studio.results import ImageResult
 
@@ -133,13 +132,19 @@ def parse_database_url(url: str) -> Path | None:
 class HistoryStore:
     """Thread-safe: Streamlit runs each session's script in its own thread."""
 
-    def __init__(self, db_path: Path | None, data_dir: Path, *, catalogue: Catalogue = DEFAULT_CATALOGUE,
-                 private: bool = False) -> None:
-        self.data_dir = data_dir
+    def __init__(self, db_path: Path | None, data_dir: Path | None, *, catalogue: Catalogue = DEFAULT_CATALOGUE,
+                 private: bool = False, blobs: BlobStore | None = None) -> None:
+        self.data_dir = data_dir  # None for a private store: nothing of it is on disk
         self.is_private = private
         self.catalogue = catalogue
+        self.last_used = time.monotonic()
         self._lock = threading.RLock()
-        data_dir.mkdir(parents=True, exist_ok=True)
+        if blobs is None:
+            if data_dir is None:
+                raise ValueError("a store needs a data folder or a blob store")
+            data_dir.mkdir(parents=True, exist_ok=True)
+            blobs = LocalBlobs(data_dir)
+        self.blobs = blobs
         target = str(db_path) if db_path else ":memory:"
         if db_path:
             db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -150,6 +155,7 @@ class HistoryStore:
             self._db.execute("PRAGMA synchronous = NORMAL")
         schema.migrate(self._db)
         self.fts = schema.enable_fts(self._db)
+        self.closed = False
         self.sweep_orphans()
 
     # ---- opening --------------------------------------------------------------------
@@ -161,24 +167,23 @@ class HistoryStore:
 
     @classmethod
     def private(cls) -> HistoryStore:
-        """In memory and a temp folder, deleted by close(): for private sessions."""
-        return cls(None, Path(tempfile.mkdtemp(prefix="nano-banana-private-")), private=True)
+        """Records and images in this process's memory only, released by close() (or when dropped)."""
+        return cls(None, None, private=True, blobs=MemoryBlobs())
 
     def close(self) -> None:
         with self._lock:
+            if self.closed:
+                return
+            self.closed = True
             self._db.close()
-        if self.is_private:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.blobs.close()
 
     def sweep_orphans(self, grace_s: float = ORPHAN_GRACE_S) -> int:
-        """Remove files no row names that are older than ``grace_s`` (a crash between file and commit).
+        """Remove blobs no row names that are older than ``grace_s`` (a crash between blob and commit).
 
-        Young files are kept: another writer (a job of another session or process) may be about to
+        Young blobs are kept: another writer (a job of another session or process) may be about to
         commit the row that names them.
         """
-        root = self.data_dir / "ns"
-        if not root.exists():
-            return 0
         with self._lock:
             known = {name for row in self._db.execute(
                 "SELECT image_file, thumb_file FROM entries") for name in row if name}
@@ -186,16 +191,10 @@ class HistoryStore:
             known |= {row[0] for row in self._db.execute("SELECT file FROM entry_drafts")}
         cutoff = time.time() - grace_s
         removed = 0
-        for folder in root.iterdir():
-            for path in folder.iterdir():
-                if path.name in known:
-                    continue
-                try:
-                    if path.stat().st_mtime <= cutoff:
-                        path.unlink(missing_ok=True)
-                        removed += 1
-                except FileNotFoundError:
-                    pass
+        for info in list(self.blobs.listing()):
+            if info.name not in known and info.modified_at <= cutoff:
+                self.blobs.delete_listed(info)
+                removed += 1
         return removed
 
     # ---- writing --------------------------------------------------------------------
@@ -210,9 +209,8 @@ class HistoryStore:
         """An entry for an image about to be made, visible at once with status ``running``."""
         entry_id = uuid.uuid4().hex
         for ref in request.references:
-            path = files.safe_path(self.data_dir, namespace, f"{ref.sha256}.bin")
-            if not path.exists():
-                files.write_atomic(path, ref.data)
+            if not self.blobs.exists(namespace, f"{ref.sha256}.bin"):
+                self.blobs.put(namespace, f"{ref.sha256}.bin", ref.data)
         now = time.time()
         row = {
             "id": entry_id, "namespace": namespace, "batch_id": batch_id, "parent_id": parent_id,
@@ -238,15 +236,14 @@ class HistoryStore:
         if result.image is not None:
             image_file = f"{entry_id}.{files.extension(result.image.mime_type)}"
             thumb_file = f"{entry_id}.thumb.jpg"
-            files.write_atomic(files.safe_path(self.data_dir, namespace, image_file), result.image.data)
-            files.write_atomic(files.safe_path(self.data_dir, namespace, thumb_file),
-                               images.make_thumbnail(result.image.data))
+            self.blobs.put(namespace, image_file, result.image.data)
+            self.blobs.put(namespace, thumb_file, images.make_thumbnail(result.image.data))
         drafts = []
         for position, draft in enumerate(result.drafts[:9]):
             if not draft.data or files.extension(draft.mime_type) == "bin":
                 continue
             name = f"{entry_id}.d{position}.{files.extension(draft.mime_type)}"
-            files.write_atomic(files.safe_path(self.data_dir, namespace, name), draft.data)
+            self.blobs.put(namespace, name, draft.data)
             drafts.append((entry_id, position, name, draft.mime_type, draft.width, draft.height))
         spec = self.catalogue.resolve(request.model_id)
         cost = spec.price_per_image(request.image_size) + len(request.references) * spec.usd_per_input_image \
@@ -308,7 +305,7 @@ class HistoryStore:
                                     "ORDER BY position", (entry_id,)).fetchall()
         drafts = []
         for name, mime, width, height in rows:
-            data = files.read(files.safe_path(self.data_dir, namespace, name))
+            data = self.blobs.get(namespace, name)
             if data is not None:
                 drafts.append(StoredDraft(data, mime, width, height))
         return drafts
@@ -392,13 +389,13 @@ class HistoryStore:
         entry = self.get(namespace, entry_id)
         if entry is None or not entry.image_file:
             return None
-        return files.read(files.safe_path(self.data_dir, namespace, entry.image_file))
+        return self.blobs.get(namespace, entry.image_file)
 
     def read_thumbnail(self, namespace: str, entry_id: str) -> bytes | None:
         entry = self.get(namespace, entry_id)
         if entry is None or not entry.thumb_file:
             return None
-        return files.read(files.safe_path(self.data_dir, namespace, entry.thumb_file))
+        return self.blobs.get(namespace, entry.thumb_file)
 
     def read_references(self, namespace: str, entry_id: str) -> list[ReferenceImage]:
         if self.get(namespace, entry_id) is None:
@@ -408,17 +405,10 @@ class HistoryStore:
                                     "ORDER BY position", (entry_id,)).fetchall()
         refs = []
         for sha, name, mime in rows:
-            data = files.read(files.safe_path(self.data_dir, namespace, f"{sha}.bin"))
+            data = self.blobs.get(namespace, f"{sha}.bin")
             if data is not None:
                 refs.append(ReferenceImage(name=name, data=data, mime_type=mime))
         return refs
-
-    def reference_hashes(self, namespace: str, entry_id: str) -> list[str]:
-        if self.get(namespace, entry_id) is None:
-            return []
-        with self._lock:
-            return [r[0] for r in self._db.execute(
-                "SELECT sha256 FROM entry_references WHERE entry_id = ? ORDER BY position", (entry_id,))]
 
     # ---- changing -------------------------------------------------------------------
     def _update(self, namespace: str, entry_id: str, sql: str, params: tuple) -> bool:
@@ -460,6 +450,13 @@ class HistoryStore:
                                     "AND deleted_at IS NULL ORDER BY created_at", (entry_id, namespace)).fetchall()
         return [_entry(r) for r in rows]
 
+    def status_counts(self, namespace: str) -> dict[str, int]:
+        """How many entries of each status this identity has (deleted ones left out)."""
+        with self._lock:
+            return {status: int(n) for status, n in self._db.execute(
+                "SELECT status, COUNT(*) FROM entries WHERE namespace = ? AND deleted_at IS NULL GROUP BY status "
+                "ORDER BY status", (namespace,))}
+
     def models_used(self, namespace: str) -> list[str]:
         with self._lock:
             return [r[0] for r in self._db.execute(
@@ -473,14 +470,13 @@ class HistoryStore:
         of their bytes, so one file is in memory at a time. On any failure the files written here are removed
         again, so nothing of the import is left.
         """
-        written: list[Path] = []
+        written: list[str] = []
         try:
             for name, read in blobs:
-                path = files.safe_path(self.data_dir, namespace, name)
-                if name.endswith(".bin") and path.exists():
+                if name.endswith(".bin") and self.blobs.exists(namespace, name):
                     continue  # a reference shared by hash with an entry already here: not ours to remove
-                files.write_atomic(path, read())
-                written.append(path)
+                self.blobs.put(namespace, name, read())
+                written.append(name)
             with self._lock, self._db:
                 self._db.execute("BEGIN")
                 for row, references, drafts in rows:
@@ -488,8 +484,8 @@ class HistoryStore:
                     self._db.executemany("INSERT INTO entry_drafts (entry_id, position, file, mime_type, width, "
                                          "height) VALUES (?, ?, ?, ?, ?, ?)", drafts)
         except BaseException:
-            for path in written:
-                path.unlink(missing_ok=True)
+            for name in written:
+                self.blobs.delete(namespace, name)
             raise
 
     def export_zip(self, namespace: str, entry_ids: list[str] | None = None) -> bytes:
@@ -512,7 +508,3 @@ class HistoryStore:
 
 def default_data_dir() -> Path:
     return Path(os.environ.get("STUDIO_DATA_DIR") or DEFAULT_DATA_DIR).expanduser()
-
-
-def open_default_store() -> HistoryStore:
-    return HistoryStore.open()

@@ -47,6 +47,7 @@ class RunnerLimits:
     heartbeat_s: float = 15.0
     stale_after_s: float = 90.0  # another process's running entry with no heartbeat this long is interrupted
     keep_finished_s: float = 900.0  # finished jobs stay visible this long (a reload still finds them)
+    purge_every_s: float = 3600.0  # soft-deleted History entries past their undo window are removed this often
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> RunnerLimits:
@@ -89,13 +90,14 @@ class JobRunner:
         self._waiting: deque[ImageSlot] = deque()
         self._in_flight: Counter[str] = Counter()
         self._engines: dict[Connection, Engine] = {}
-        self._stores: dict[int, HistoryStore] = {}
+        self._stores: dict[int, HistoryStore] = {}  # stores to watch for abandoned work (the shared ones)
         self._lock = threading.Lock()  # guards _jobs and the slots' fields for snapshots
         self._changed = threading.Condition(self._lock)
         self._versions: Counter[str] = Counter()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="studio-job-runner", daemon=True)
         self._thread.start()
+        self._last_purge = 0.0
         self._housekeeping = self._call(self._start_housekeeping())
 
     # ---- the loop thread ------------------------------------------------------------------
@@ -130,7 +132,6 @@ class JobRunner:
             job.slots.append(ImageSlot(job=job, index=index, entry_id=entry.id))
         with self._lock:
             self._jobs[job.id] = job
-            self._stores.setdefault(id(store), store)
         self._call(self._admit(job)).result(timeout=10)
         return self.view(job.id)  # type: ignore[return-value]
 
@@ -160,6 +161,11 @@ class JobRunner:
         with self._lock:
             return [self._snapshot(job) for job in sorted(self._jobs.values(), key=lambda j: -j.created_at)
                     if job.namespace == namespace]
+
+    def namespaces(self) -> list[str]:
+        """Identities with jobs in memory (tests and housekeeping)."""
+        with self._lock:
+            return sorted({job.namespace for job in self._jobs.values()})
 
     def has_active(self, namespace: str) -> bool:
         with self._lock:
@@ -339,18 +345,26 @@ class JobRunner:
     async def _housekeep_once(self) -> None:
         with self._lock:
             running: dict[int, list[str]] = {}
+            beating: dict[int, HistoryStore] = {}
             for job in self._jobs.values():
                 ids = [slot.entry_id for slot in job.slots if slot.state.active]
                 if ids:
                     running.setdefault(id(job.store), []).extend(ids)
-            stores = dict(self._stores)
+                    beating[id(job.store)] = job.store
+            watched = dict(self._stores)
             cutoff = time.time() - self.limits.keep_finished_s
             for job_id in [j.id for j in self._jobs.values()
                            if not j.active and max((s.finished_at or 0) for s in j.slots) < cutoff]:
                 del self._jobs[job_id]
-        for key, store in stores.items():
-            await asyncio.to_thread(store.heartbeat, running.get(key, []))
+        for key, store in beating.items():
+            await asyncio.to_thread(store.heartbeat, running[key])
+        purge = time.monotonic() - self._last_purge >= self.limits.purge_every_s
+        for store in watched.values():
             await asyncio.to_thread(interrupt_abandoned, store, self.owner, self.limits.stale_after_s)
+            if purge:
+                await asyncio.to_thread(store.purge)
+        if purge:
+            self._last_purge = time.monotonic()
 
     async def _shutdown(self) -> None:
         self._housekeeping.result().cancel()

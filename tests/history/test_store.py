@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
+import gc
 import os
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -165,11 +168,26 @@ def test_migration_from_a_v1_database(tmp_path: Path) -> None:
     assert version == MIGRATIONS[-1][0]
 
 
-def test_private_store_is_deleted_at_close() -> None:
+def test_a_private_store_never_touches_the_disk_and_frees_its_bytes_at_close(tmp_path: Path) -> None:
+    before = set(Path(tempfile.gettempdir()).iterdir())
+    private = HistoryStore.private()
+    request = make_request(refs=1)
+    entry = private.record_attempt("local", request, ok_result(request), batch_id="b")
+    assert private.data_dir is None
+    assert set(Path(tempfile.gettempdir()).iterdir()) == before, "no temp folder, no file"
+    assert private.read_image("local", entry.id)
+    assert private.blobs.size_bytes > 0
+    private.close()
+    assert private.blobs.size_bytes == 0, "the image bytes are gone"
+    with pytest.raises(sqlite3.ProgrammingError):
+        private.count_entries("local")
+
+
+def test_a_dropped_private_store_is_released() -> None:
     private = HistoryStore.private()
     request = make_request()
     private.record_attempt("local", request, ok_result(request), batch_id="b")
-    folder = private.data_dir
-    assert any(folder.rglob("*.png"))
-    private.close()
-    assert not folder.exists()
+    gone = weakref.ref(private)
+    del private
+    gc.collect()
+    assert gone() is None, "nothing else holds a private session's store"
