@@ -40,7 +40,7 @@ def render_filters(store: HistoryStore, namespace: str) -> Filters:
     query = search.text_input("Search prompts", key="history_query", placeholder="words in the prompt…")
     statuses = status.multiselect("Status", STATUSES, key="history_status")
     models = model.multiselect("Model", store.models_used(namespace), key="history_models")
-    chosen = dates.date_input("Dates", value=(), key="history_dates", format="YYYY-MM-DD")
+    chosen = dates.date_input("Dates", value=[], key="history_dates", format="YYYY-MM-DD")
     sort_by = sort.selectbox("Sort", ["newest", "oldest", "cost", "duration"], key="history_sort")
     favorites = fav.toggle("★ only", key="history_favorites")
     since = until = None

@@ -15,7 +15,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -156,7 +156,7 @@ class Engine:
         self._run_lock = threading.Lock()
 
     # ---- async API ------------------------------------------------------------------
-    async def stream(self, request: GenerationRequest, on_retry: OnRetry | None = None) -> AsyncIterator[ImageResult]:
+    async def stream(self, request: GenerationRequest, on_retry: OnRetry | None = None) -> AsyncGenerator[ImageResult]:
         """Yield each image's result as soon as it finishes (completion order, not index order).
 
         Raises ``ValidationError`` before sending anything when the request is invalid. A failed image
@@ -275,7 +275,7 @@ class Engine:
             failure = Failure(FailureKind.MALFORMED, PLAIN_MESSAGES[FailureKind.MALFORMED], detail)
             shown = raw if isinstance(raw, dict) else {}
             return ImageResult(index=state.index, failure=failure, attempts=state.attempts,
-                               request_json=state.sent, response_json=redact_json(shown, self.secrets),
+                               request_json=state.sent, response_json=_redacted_dict(shown, self.secrets),
                                latency_s=state.elapsed())
 
     def _result(self, request: GenerationRequest, state: _Attempt, raw: dict) -> ImageResult:
@@ -366,6 +366,11 @@ class Engine:
                 loop.close()
         with contextlib.suppress(Exception):
             self.client.close()
+
+
+def _redacted_dict(value: dict, secrets: tuple[str, ...]) -> dict:
+    redacted = redact_json(value, secrets)
+    return redacted if isinstance(redacted, dict) else {}
 
 
 def _raw_body(response: types.GenerateContentResponse) -> object:

@@ -294,7 +294,7 @@ class HistoryStore:
     def running_entries(self) -> list[tuple[str, str, str | None, float | None]]:
         """(namespace, id, owner, heartbeat_at) of every running entry, across identities (for the janitor)."""
         with self._lock:
-            return [tuple(r) for r in self._db.execute(  # type: ignore[misc]
+            return [(r[0], r[1], r[2], r[3]) for r in self._db.execute(
                 "SELECT namespace, id, owner, heartbeat_at FROM entries WHERE status = ?", (RUNNING,))]
 
     def read_drafts(self, namespace: str, entry_id: str) -> list[StoredDraft]:
@@ -322,7 +322,8 @@ class HistoryStore:
     def _where(self, namespace: str, query: str | None, statuses: list[str] | None, models: list[str] | None,
                since: float | None, until: float | None, favorites_only: bool,
                include_deleted: bool = False) -> tuple[str, list]:
-        clauses, params = ["namespace = ?"], [namespace]
+        clauses: list[str] = ["namespace = ?"]
+        params: list[object] = [namespace]
         if not include_deleted:
             clauses.append("deleted_at IS NULL")
         if query and query.strip():

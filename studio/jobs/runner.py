@@ -245,7 +245,8 @@ class JobRunner:
             expires_in = connection.expires_in_s()
             if expires_in is not None and expires_in < 60 and job.credentials.can_renew and not slot.renewed:
                 slot.renewed = True
-                connection = await asyncio.to_thread(job.credentials.renew) or connection
+                renewed = await asyncio.to_thread(job.credentials.renew)
+                connection = renewed or connection
             engine = await self._engine(connection)
             result = await engine.generate_one(job.request, slot.index, on_event=lambda e: self._on_event(slot, e))
             expired = result.failure is not None and result.failure.kind is FailureKind.TOKEN_EXPIRED
