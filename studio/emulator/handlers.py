@@ -1,4 +1,4 @@
-"""The Gemini REST routes: generateContent, streamGenerateContent, countTokens, models; faults on the wire.
+"""The Gemini REST routes: generateContent, streamGenerateContent, countTokens, models, files; faults on the wire.
 
 Anything else answers 404 in Google's error shape (JSON, never an HTML page); the admin API
 lives under ``/_emulator/``.
@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import re
 import time
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from studio.emulator import admin, errors, listing, pacing, responses, schema, usage, validation
 from studio.emulator.faults import HTTP_FAULTS, Fault
-from studio.emulator.wire import WireHandler, log
+from studio.emulator.file_routes import FileRoutes
+from studio.emulator.wire import log
 
 HANG_SECONDS = 600.0
 _METHOD = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^/:]+):([A-Za-z]+)$")
@@ -21,21 +22,18 @@ _MODELS = re.compile(r"^/(v1|v1beta|v1alpha)/models(?:/([^/:]+))?$")
 _MALFORMED = b'{"candidates": [{"content": {"parts": [{"text": "Here is'
 
 
-class GeminiHandler(WireHandler):
+class GeminiHandler(FileRoutes):
     """Routes one request; ``state`` is set on the subclass each server makes."""
-
-    def _query(self) -> dict[str, str]:
-        return {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
-
-    def _auth(self) -> None:
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        self.state.credentials.check(headers, self._query().get("key"))
 
     def _not_found(self) -> None:
         err = errors.not_found_path(urlsplit(self.path).path)
         self.send_json(err.code, err.body())
 
-    do_PUT = do_PATCH = do_DELETE = _not_found  # the emulator serves no such method
+    do_PUT = do_PATCH = _not_found  # the emulator serves no such method
+
+    def do_DELETE(self) -> None:
+        if not self.files_delete():
+            self._not_found()
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
@@ -43,14 +41,16 @@ class GeminiHandler(WireHandler):
             return self.send_json(200, self.state.stats())
         if path in ("/", "/healthz"):
             return self.send_json(200, {"ok": True, "emulator": "gemini"})
+        if self.files_get():
+            return None
         try:
             match = _MODELS.match(path)
             if not match:
                 raise errors.not_found_path(path)
-            self._auth()
+            self.auth()
             version, model_id = match.groups()
             if model_id is None:
-                query = self._query()
+                query = self.query()
                 return self.send_json(200, listing.list_models(self.state.catalogue, self.state.config.extra_models,
                                                                query.get("pageSize"), query.get("pageToken")))
             if not self.state.known_model(model_id):
@@ -71,6 +71,8 @@ class GeminiHandler(WireHandler):
             except errors.ApiError as err:
                 return self.send_json(400, err.body())
             return self.send_json(*admin.handle(self.state, path, body))
+        if self.files_post(raw):
+            return None
         match = _METHOD.match(path)
         if not match or match.group(3) not in ("generateContent", "streamGenerateContent", "countTokens"):
             return self._not_found()
@@ -93,24 +95,25 @@ class GeminiHandler(WireHandler):
         """``countTokens`` takes ``contents`` or a whole ``generateContentRequest``."""
         self.state.count("countTokens")
         try:
-            self._auth()
+            self.auth()
             if not self.state.known_model(model_id):
                 raise errors.model_not_found(model_id, version)
             body = self.parse_json(raw)
             schema.check(body, "CountTokensRequest")
             inner = validation.pick(body, "generateContentRequest")
-            request = validation.parse(inner if isinstance(inner, dict) else {"contents": validation.pick(body, "contents")})
+            request = validation.parse(inner if isinstance(inner, dict) else {"contents": validation.pick(body, "contents")},
+                                       read_file=self.state.files.read)
             self.send_json(200, usage.count_tokens(request))
         except errors.ApiError as err:
             self.send_json(err.code, err.body())
 
     # ---- generateContent ------------------------------------------------------------------
     def _generate(self, raw: bytes, version: str, model_id: str, streaming: bool, nonce: int) -> None:
-        self._auth()
+        self.auth()
         if not self.state.known_model(model_id):
             raise errors.model_not_found(model_id, version)
         spec = self.state.catalogue.resolve(model_id)
-        request = validation.parse(self.parse_json(raw))
+        request = validation.parse(self.parse_json(raw), read_file=self.state.files.read)
         validation.validate(request, spec)
         faults = self.state.faults.draw(request.prompt)
         names = {f.name for f in faults}

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from studio.catalogue import Catalogue
 from studio.emulator.credentials import CredentialBook
 from studio.emulator.faults import FaultBook
+from studio.emulator.files import FileStore
 
 if TYPE_CHECKING:
     from studio.emulator.server import EmulatorConfig
@@ -36,6 +37,7 @@ class EmulatorState:
             self.credentials = CredentialBook(config.api_keys, config.bearer_tokens, config.userinfo_url,
                                               config.userinfo_cache_s)
             self.faults = FaultBook()
+            self.files = FileStore()
             self.counts: Counter[str] = Counter()
             self.in_flight = 0
             self.max_in_flight = 0

@@ -8,7 +8,7 @@ paths copy the live API's wording.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from studio.catalogue import ModelSpec
@@ -73,8 +73,11 @@ def _contents(body: Mapping) -> list:
     return contents
 
 
-def parse(body: Mapping, vertex: bool = False) -> ParsedRequest:
-    """Turn the JSON body into a ParsedRequest; 400 for what Google could not parse."""
+def parse(body: Mapping, vertex: bool = False, read_file: Callable[[str], bytes] | None = None) -> ParsedRequest:
+    """Turn the JSON body into a ParsedRequest; 400 for what Google could not parse.
+
+    ``read_file`` gives the bytes of an uploaded file a ``fileData.fileUri`` names (403 when unknown).
+    """
     schema.check(body, vertex=vertex)
     contents = _contents(body)
     texts, images, all_texts, all_images = [], [], [], 0
@@ -87,14 +90,21 @@ def parse(body: Mapping, vertex: bool = False) -> ParsedRequest:
                 all_texts.append(str(text))
                 if current:
                     texts.append(str(text))
-            inline = pick(part, "inlineData")
+            inline, file_data = pick(part, "inlineData"), pick(part, "fileData")
+            if not (inline or file_data):
+                continue
+            mime = str(pick(inline or file_data, "mimeType") or "")
             if inline:
-                all_images += 1
                 data = _decode_inline(inline, ci, pi)
-                if user and is_image_mime(str(pick(inline, "mimeType") or "")):
-                    check_image(data)
-                if current:
-                    images.append(data)
+            elif read_file is not None:
+                data = read_file(str(pick(file_data, "fileUri") or ""))
+            else:
+                continue
+            all_images += 1
+            if user and is_image_mime(mime):
+                check_image(data)
+            if current:
+                images.append(data)
     config = pick(body, "generationConfig") or {}
     image_config = pick(config, "imageConfig") or {}
     thinking = pick(config, "thinkingConfig") or {}

@@ -13,7 +13,7 @@ import re
 import socket
 import time
 from http.server import BaseHTTPRequestHandler
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from studio.emulator import errors
 from studio.emulator.state import EmulatorState
@@ -61,13 +61,26 @@ class WireHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s %s: %s", self.command, redact_path(getattr(self, "path", "")), "error")
 
-    def send_json(self, status: int, body: object) -> None:
-        self.send_bytes(status, json.dumps(body).encode())
+    def query(self) -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
 
-    def send_bytes(self, status: int, data: bytes, declared_extra: int = 0) -> None:
+    def auth(self) -> None:
+        """Google's credential checks (key, bearer token, scopes): raises ApiError."""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self.state.credentials.check(headers, self.query().get("key"))
+
+    def base_url(self) -> str:
+        return f"http://{self.headers.get('Host') or '127.0.0.1'}"
+
+    def send_json(self, status: int, body: object, headers: dict[str, str] | None = None) -> None:
+        self.send_bytes(status, json.dumps(body).encode(), headers=headers)
+
+    def send_bytes(self, status: int, data: bytes, declared_extra: int = 0, headers: dict[str, str] | None = None) -> None:
         """Send bytes as JSON; with declared_extra, promise more than is sent and cut the line."""
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(data) + declared_extra))
         self.end_headers()
         self.wfile.write(data)

@@ -67,8 +67,8 @@ def test_search_grounding_metadata_and_tool_tokens(sdk) -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/v1beta/files"), ("POST", f"/v1beta/models/{PRO}:batchGenerateContent"),
-    ("POST", "/upload/v1beta/files"), ("DELETE", f"/v1beta/models/{PRO}"), ("PATCH", "/v1beta/models")])
+    ("GET", "/v1beta/cachedContents"), ("POST", f"/v1beta/models/{PRO}:batchGenerateContent"),
+    ("POST", "/v1beta/files"), ("DELETE", f"/v1beta/models/{PRO}"), ("PATCH", "/v1beta/models")])
 def test_unknown_paths_are_404_in_googles_shape(emulator, method: str, path: str) -> None:
     answer = httpx.request(method, emulator.base_url + path, headers={"x-goog-api-key": KEY})
     assert answer.status_code == 404 and answer.headers["content-type"].startswith("application/json")
