@@ -42,8 +42,11 @@ def render_entry_facts(entry: Entry) -> None:
         "Resolution": entry.image_size, "Pixels": f"{entry.width} × {entry.height}" if entry.width else "—",
         "Format": entry.output_format, "Seed": entry.settings.get("seed"), "References": entry.references_count,
         "Status": entry.status, "Time": f"{entry.latency_s:.2f} s over {entry.attempts} attempt(s)",
-        "Tokens": f"{entry.prompt_tokens} in · {entry.output_tokens} out · {entry.total_tokens} total",
-        "Cost": f"${entry.cost_usd:.4f}", "Model version": entry.model_version or "—",
+        "Tokens": f"{entry.prompt_tokens} in · {entry.output_tokens} out · {entry.thoughts_tokens} thinking · "
+                  f"{entry.total_tokens} total",
+        "Cost": f"${entry.cost_usd:.4f} from recorded usage" if entry.status == "ok" else "$0 (not billed)"
+        if entry.status in ("blocked", "failed") else "—",
+        "Estimated": f"${entry.estimated_cost_usd:.4f} before sending", "Model version": entry.model_version or "—",
         "Response id": entry.response_id or "—",
     }
     st.dataframe({"": list(facts), "value": [str(v) for v in facts.values()]}, hide_index=True,

@@ -77,7 +77,7 @@ COLUMN_CONFIG = {
     "thumbnail": st.column_config.ImageColumn("", width="small"),
     "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss"),
     "prompt": st.column_config.TextColumn("Prompt", width="large"),
-    "cost ($)": st.column_config.NumberColumn("Cost", format="$%.4f"),
+    "cost ($)": st.column_config.NumberColumn("Cost", format="$%.4f", help="Computed from the usage Google recorded"),
 }
 
 
@@ -118,7 +118,8 @@ def render_json(entry: Entry) -> None:
         st.json(entry.response_json, expanded=2)
     with st.expander("Usage"):
         st.json({"promptTokenCount": entry.prompt_tokens, "candidatesTokenCount": entry.output_tokens,
-                 "totalTokenCount": entry.total_tokens, "estimatedCostUsd": entry.cost_usd,
+                 "thoughtsTokenCount": entry.thoughts_tokens, "totalTokenCount": entry.total_tokens,
+                 "costUsdFromUsage": entry.cost_usd, "estimatedCostUsd": entry.estimated_cost_usd,
                  "latencySeconds": round(entry.latency_s, 3), "attempts": entry.attempts})
 
 

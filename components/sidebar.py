@@ -11,7 +11,7 @@ import random
 import streamlit as st
 
 from components import services
-from components.state import PRIVATE_RELEASED
+from components.state import PRIVATE_RELEASED, SESSION_ENTRIES
 from studio.catalogue import Catalogue, ModelSpec
 
 DEFAULTS = {"model_key": "pro", "aspect_ratio": "1:1", "image_size": "1K", "output_format": "PNG",
@@ -36,6 +36,15 @@ def _fit_to_model(spec: ModelSpec, sizes: tuple[str, ...]) -> None:
 
 def _randomize_seed() -> None:
     st.session_state["seed"] = random.randint(0, 2**31 - 1)
+
+
+def _render_session_totals(connected: bool) -> None:
+    """What this session's images cost, from the usage Google recorded (blocked images are free)."""
+    ids = st.session_state.get(SESSION_ENTRIES) or []
+    if not connected or not ids:
+        return
+    spent, estimated = services.get_store().total_cost(services.current_namespace(), list(ids))
+    st.caption(f"This session: **${spent:.3f}** from recorded usage (estimated ${estimated:.3f} before sending)")
 
 
 def render_sidebar(connected: bool) -> ModelSpec:
@@ -82,6 +91,7 @@ def render_sidebar(connected: bool) -> ModelSpec:
                   help=f"{st.session_state['count']} × ${spec.price_per_image(st.session_state['image_size']):.3f} "
                        f"per image + {refs} reference image(s) × ${spec.usd_per_input_image} each. "
                        "Blocked images are not billed.")
+        _render_session_totals(connected)
         st.divider()
         st.toggle("Private session", key=services.PRIVATE,
                   help="Keep this session's work in memory only, never on disk; it is released when the session "

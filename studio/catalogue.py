@@ -66,8 +66,10 @@ class ModelSpec:
     recommended_references: int
     pixels: Mapping[tuple[str, str], tuple[int, int]] = field(repr=False)
     tokens_per_image: Mapping[str, int] = field(repr=False)
-    usd_per_output_token: float = 0.0
+    usd_per_output_token: float = 0.0  # image output tokens
     usd_per_input_image: float = 0.0011
+    usd_per_input_token: float = 0.0  # prompt text and images, as usageMetadata counts them
+    usd_per_text_token: float = 0.0  # text output, thinking included (Google bills thoughts as output text)
     size_is_ignored: bool = False  # Nano Banana ignores imageSize
     supports_thoughts: bool = True
     supports_search: bool = False
@@ -85,9 +87,21 @@ class ModelSpec:
         return round(self.output_tokens(size) * self.usd_per_output_token, 4)
 
     def estimate_cost(self, size: str, count: int, references: int = 0) -> float:
-        """Estimated USD for a batch: output images plus input reference images."""
+        """Estimated USD for a batch before it runs: output images plus input reference images."""
         per_request = self.price_per_image(size) + references * self.usd_per_input_image
         return round(per_request * count, 4)
+
+    def cost_from_usage(self, size: str, prompt_tokens: int, output_tokens: int, thoughts_tokens: int,
+                        images: int) -> float:
+        """USD computed from the usage Google recorded: image tokens at the image price, the rest of the
+        output and all thinking at the text-output price, the prompt at the input price. Blocked is free."""
+        if images <= 0:
+            return 0.0
+        image_tokens = min(output_tokens, self.output_tokens(size) * images)
+        text_tokens = max(0, output_tokens - image_tokens) + max(0, thoughts_tokens)
+        cost = (prompt_tokens * self.usd_per_input_token + image_tokens * self.usd_per_output_token
+                + text_tokens * self.usd_per_text_token)
+        return round(cost, 6)
 
 
 PRO = ModelSpec(
@@ -96,7 +110,8 @@ PRO = ModelSpec(
     max_references=14, max_objects=6, max_people=5, recommended_references=14,
     pixels=_scaled(_PRO_1K, ("1K", "2K", "4K")),
     tokens_per_image={"1K": 1120, "2K": 1120, "4K": 2000},
-    usd_per_output_token=120 / 1_000_000, supports_search=True,
+    usd_per_output_token=120 / 1_000_000, usd_per_input_token=2 / 1_000_000, usd_per_text_token=12 / 1_000_000,
+    supports_search=True,
 )
 FLASH2 = ModelSpec(
     key="flash2", label="Nano Banana 2", model_id="gemini-3.1-flash-image",
@@ -104,14 +119,15 @@ FLASH2 = ModelSpec(
     max_references=14, max_objects=10, max_people=4, recommended_references=14,
     pixels=_scaled({**_PRO_1K, **_EXTREME_1K}, ALL_SIZES),
     tokens_per_image={"512": 747, "1K": 1120, "2K": 1680, "4K": 2520},
-    usd_per_output_token=60 / 1_000_000,
+    usd_per_output_token=60 / 1_000_000, usd_per_input_token=0.5 / 1_000_000, usd_per_text_token=3 / 1_000_000,
 )
 FLASH = ModelSpec(
     key="flash", label="Nano Banana", model_id="gemini-2.5-flash-image",
     ratios=TEN_RATIOS, sizes=("1K",), default_size="1K",
     max_references=14, max_objects=3, max_people=3, recommended_references=3,
     pixels=_scaled(_FLASH_1K, ("1K",)),
-    tokens_per_image={"1K": 1290}, usd_per_output_token=30 / 1_000_000,
+    tokens_per_image={"1K": 1290}, usd_per_output_token=30 / 1_000_000, usd_per_input_token=0.3 / 1_000_000,
+    usd_per_text_token=2.5 / 1_000_000,
     size_is_ignored=True, supports_thoughts=False,
 )
 BUILTIN: tuple[ModelSpec, ...] = (PRO, FLASH2, FLASH)

@@ -82,6 +82,12 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             PRIMARY KEY (entry_id, position)
         )""",
     )),
+    (4, (
+        # v4: the estimate shown before sending, kept beside cost_usd, which is now computed from the
+        # usage Google recorded (thinking billed as text output) instead of the price table.
+        "ALTER TABLE entries ADD COLUMN estimated_cost_usd REAL NOT NULL DEFAULT 0",
+        "UPDATE entries SET estimated_cost_usd = cost_usd",
+    )),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 FTS_STATEMENTS = (

@@ -33,7 +33,8 @@ _COLUMNS = ("id", "namespace", "batch_id", "parent_id", "created_at", "prompt", 
             "failure_detail", "finish_reason", "block_reason", "latency_s", "attempts", "prompt_tokens",
             "output_tokens", "total_tokens", "cost_usd", "model_version", "response_id", "text", "request_json",
             "response_json", "image_file", "thumb_file", "width", "height", "mime_type", "favorite", "deleted_at",
-            "references_count", "job_id", "owner", "heartbeat_at", "thought_text", "thoughts_tokens")
+            "references_count", "job_id", "owner", "heartbeat_at", "thought_text", "thoughts_tokens",
+            "estimated_cost_usd")
 RUNNING = "running"  # queued or in flight; the job runner's live state says which
 ORPHAN_GRACE_S = 600.0  # a file younger than this may belong to a row another writer is about to commit
 
@@ -83,6 +84,7 @@ class Entry:
     heartbeat_at: float | None = field(default=None, repr=False)
     thought_text: str | None = field(default=None, repr=False)
     thoughts_tokens: int = 0
+    estimated_cost_usd: float = 0.0
 
     @property
     def has_image(self) -> bool:
@@ -222,6 +224,8 @@ class HistoryStore:
                                          "batch_seed": request.seed}),
             "status": RUNNING, "latency_s": 0.0, "attempts": 0, "prompt_tokens": 0, "output_tokens": 0,
             "total_tokens": 0, "cost_usd": 0.0, "request_json": "{}", "response_json": "{}",
+            "estimated_cost_usd": self.catalogue.resolve(request.model_id).estimate_cost(
+                request.image_size, 1, len(request.references)),
             "favorite": 0, "deleted_at": None, "references_count": len(request.references),
             "job_id": job_id, "owner": owner, "heartbeat_at": now,
         }
@@ -246,8 +250,8 @@ class HistoryStore:
             self.blobs.put(namespace, name, draft.data)
             drafts.append((entry_id, position, name, draft.mime_type, draft.width, draft.height))
         spec = self.catalogue.resolve(request.model_id)
-        cost = spec.price_per_image(request.image_size) + len(request.references) * spec.usd_per_input_image \
-            if result.ok else 0.0
+        cost = spec.cost_from_usage(request.image_size, result.usage.prompt_tokens, result.usage.output_tokens,
+                                    result.usage.thoughts_tokens, images=1 if result.ok else 0)
         failure = result.failure
         values = {
             "status": result.status, "failure_kind": failure.kind.value if failure else None,
@@ -256,7 +260,7 @@ class HistoryStore:
             "block_reason": result.block_reason, "latency_s": result.latency_s, "attempts": result.attempts,
             "prompt_tokens": result.usage.prompt_tokens, "output_tokens": result.usage.output_tokens,
             "total_tokens": result.usage.total_tokens, "thoughts_tokens": result.usage.thoughts_tokens,
-            "cost_usd": round(cost, 4), "model_version": result.model_version, "response_id": result.response_id,
+            "cost_usd": round(cost, 6), "model_version": result.model_version, "response_id": result.response_id,
             "text": result.text, "thought_text": result.thought_text or None,
             "request_json": json.dumps(result.request_json), "response_json": json.dumps(result.response_json),
             "image_file": image_file, "thumb_file": thumb_file,
@@ -450,6 +454,17 @@ class HistoryStore:
             rows = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM entries WHERE parent_id = ? AND namespace = ? "
                                     "AND deleted_at IS NULL ORDER BY created_at", (entry_id, namespace)).fetchall()
         return [_entry(r) for r in rows]
+
+    def total_cost(self, namespace: str, entry_ids: list[str]) -> tuple[float, float]:
+        """(cost from recorded usage, estimate) summed over these entries: the session's totals."""
+        if not entry_ids:
+            return 0.0, 0.0
+        marks = ", ".join("?" * len(entry_ids))
+        with self._lock:
+            row = self._db.execute(f"SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(estimated_cost_usd), 0) "
+                                   f"FROM entries WHERE namespace = ? AND id IN ({marks})",
+                                   [namespace, *entry_ids]).fetchone()
+        return float(row[0]), float(row[1])
 
     def status_counts(self, namespace: str) -> dict[str, int]:
         """How many entries of each status this identity has (deleted ones left out)."""

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from components import services
 from components.state import LIVE_ACTIVE
+from studio.history import HistoryStore, namespace_for
 
 
 def _runner_idle(timeout_s: float = 30.0) -> None:
@@ -115,3 +116,17 @@ def test_a_missing_image_file_shows_a_placeholder_and_keeps_the_entry(studio_app
     assert not at.exception
     assert any("Image file missing" in w.value for w in at.warning)
     assert "Open" in _labels(at)
+
+
+def test_session_totals_come_from_recorded_usage(studio_app, fresh_emulator, isolated_studio) -> None:
+    api = fresh_emulator()
+    at = _generate(studio_app(api, count=2), "two priced lighthouses")
+    total = next(c.value for c in at.sidebar.caption if c.value.startswith("This session:"))
+    spent = float(total.split("**$")[1].split("**")[0])
+    estimated = float(total.split("estimated $")[1].split(" ")[0])
+    assert abs(estimated - 2 * 0.1344) < 0.001, "the price table: $0.1344 per 1K image"
+    store = HistoryStore.open(data_dir=isolated_studio)
+    namespace = namespace_for(at.session_state["connection"], isolated_studio)
+    recorded = sum(e.cost_usd for e in store.get_many(namespace, at.session_state["session_entry_ids"]))
+    store.close()
+    assert recorded > 0 and abs(spent - recorded) < 0.001, "the total is the sum of the recorded costs"

@@ -11,6 +11,7 @@ import tempfile
 import textwrap
 import time
 import weakref
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from studio.history import HistoryStore, namespace_for
 from studio.history.diff import word_diff
 from studio.history.schema import MIGRATIONS, migrate
 from studio.images import read_recipe
+from studio.results import Usage
 
 from .conftest import make_request, ok_result
 
@@ -27,12 +29,25 @@ from .conftest import make_request, ok_result
 def test_every_attempt_is_recorded_with_its_images(store, record) -> None:
     good = record(refs=2)
     bad = record(ok=False)
-    assert good.status == "ok" and good.references_count == 2 and good.cost_usd == pytest.approx(0.1344 + 0.0022)
+    assert good.status == "ok" and good.references_count == 2
+    assert good.estimated_cost_usd == pytest.approx(0.1344 + 2 * 0.0011), "the price table, before sending"
+    assert good.cost_usd == pytest.approx(10 * 2e-6 + 1120 * 120e-6), "recorded usage: 10 prompt + 1120 image tokens"
     assert bad.status == "blocked" and bad.cost_usd == 0 and bad.failure_message == "blocked plainly"
     assert read_recipe(store.read_image("local", good.id))["prompt"] == "a lighthouse at dawn"
     assert store.read_thumbnail("local", good.id)[:2] == b"\xff\xd8"
     assert [r.name for r in store.read_references("local", good.id)] == ["ref0.png", "ref1.png"]
     assert store.read_image("local", bad.id) is None
+
+
+def test_cost_comes_from_recorded_usage_with_thinking_billed_as_text(store) -> None:
+    request = make_request()
+    result = replace(ok_result(request), usage=Usage(prompt_tokens=500, output_tokens=1120 + 40, thoughts_tokens=300,
+                                                     total_tokens=1960))
+    entry = store.record_attempt("local", request, result, batch_id="b")
+    expected = 500 * 2e-6 + 1120 * 120e-6 + (40 + 300) * 12e-6
+    assert entry.cost_usd == pytest.approx(expected)
+    assert entry.thoughts_tokens == 300
+    assert entry.estimated_cost_usd == pytest.approx(0.1344)
 
 
 def test_search_filters_sort_and_paging(store, record) -> None:
