@@ -16,16 +16,20 @@ import time
 from bench import engine_bench
 from bench.common import Report
 
+JOBS_SECTIONS = ("floor", "drafts", "sidebar", "jobs")
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smoke run: small counts, short latencies")
     parser.add_argument("--only", action="append", default=[],
-                        help="sections to run: overhead batch streaming concurrency session browser load")
+                        help="sections to run: overhead batch streaming concurrency session browser load "
+                             "floor drafts sidebar jobs")
     parser.add_argument("--markdown", help="also write the table as markdown to this file")
     args = parser.parse_args(argv)
     quick = args.quick
-    wanted = set(args.only) or {"overhead", "batch", "streaming", "concurrency", "session", "browser", "load"}
+    wanted = set(args.only) or {"overhead", "batch", "streaming", "concurrency", "session", "browser", "load",
+                                *JOBS_SECTIONS}
     report = Report()
     print(f"Nano Banana Pro studio benchmarks ({'quick' if quick else 'full'}) on {platform.node()}, "
           f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
@@ -47,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {section}: skipped ({exc})")
                 continue
             bench_module.run(report, quick=quick)
+    for section in JOBS_SECTIONS:  # the job runner's figures (issue 10), each with its own studio and emulator
+        if section in wanted:
+            jobs_bench = importlib.import_module("bench.jobs_bench")
+            jobs_bench.SECTIONS[section](report, quick=quick)
     if args.markdown:
         with open(args.markdown, "w", encoding="utf-8") as fh:
             fh.write(report.markdown() + "\n")

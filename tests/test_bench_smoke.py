@@ -20,5 +20,7 @@ def test_quick_benchmark_suite_runs(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rows = [line for line in table.read_text().splitlines() if line.startswith("| ") and "figure" not in line]
     sections = {row.split("|")[1].strip() for row in rows}
-    assert {"overhead", "batch", "streaming", "concurrency", "session", "memory", "load"} <= sections
-    assert "images in the right history" in table.read_text()
+    assert {"overhead", "batch", "streaming", "concurrency", "session", "memory", "load", "floor", "drafts",
+            "sidebar", "jobs"} <= sections
+    assert "images in the right history" in table.read_text()  # load: 20 tabs' first batch
+    assert "images in the right History" in table.read_text()  # jobs: with navigation and reloads mixed in

@@ -1,0 +1,546 @@
+"""The job runner's figures (issue 10) through real Chromium: the floor, drafts, the sidebar under load, many sessions.
+
+- floor: the studio beside bench/floor_app.py (the least Streamlit app that shows a Gemini image) on the same
+  emulator, runs alternating, click→first image visible timed inside each page; with a timeline of where the
+  studio's time goes (script runs, the websocket message with the image, the thumbnail fetch, server records).
+- drafts: click→first draft visible in the studio against a plain generate_content's time to the final image.
+- sidebar: with 8 images in flight, a sidebar change (PNG↔JPEG) reruns and repaints: click→new element painted.
+- jobs: N sessions × M images in real tabs, each with its own API key, with navigation and reloads mixed in;
+  every image must land in the right History, and server RSS must come back after the work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from bench.browser_bench import _connect_with_key, _settled, _wait_batch_done
+from bench.common import BENCH_KEY, Report, percentile, raw_client, raw_config
+from bench.studio_page import launch_chromium
+from bench.studio_process import ROOT, StudioProcess, free_port
+from studio.credentials import Connection
+from studio.emulator.admin import set_config
+from studio.emulator.server import EmulatorConfig, EmulatorServer
+from studio.history import HistoryStore, namespace_for
+
+PRO = "gemini-3-pro-image"
+FLOOR_APP = ROOT / "bench" / "floor_app.py"
+VIEWPORT = {"width": 1440, "height": 1000}
+
+# Records when websocket messages arrive and leave, so a timeline can say which message carried the image.
+_WS_SPY_JS = """(() => {
+  const Native = window.WebSocket;
+  window.__ws = [];
+  class Spy extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', e => window.__ws.push(['in', performance.now(),
+        e.data.byteLength ?? e.data.size ?? e.data.length ?? 0]));
+    }
+    send(data) { window.__ws.push(['out', performance.now(), data.byteLength ?? data.length ?? 0]); super.send(data); }
+  }
+  window.WebSocket = Spy;
+})()"""
+
+# Clicks a main-area button and resolves once a new image is decoded on screen ("any" new image, or the first
+# "final" one: not a draft). Marks script-state changes and the first new <img> on the way; all in page time.
+_CLICK_TIMELINE_JS = """async ({before, label, target}) => {
+  const app = document.querySelector('[data-testid=stApp]');
+  const button = [...document.querySelectorAll('[data-testid=stMain] button')]
+    .find(b => b.innerText.trim().endsWith(label));
+  const started = performance.now();
+  const events = [];
+  const mark = name => events.push([name, performance.now() - started]);
+  const isDraft = i => (i.closest('[data-testid=stImage]')?.innerText || '').includes('Draft');
+  const fresh = () => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stImage] img')]
+    .filter(i => i.src && !before.includes(i.src));
+  let state = app.getAttribute('data-test-script-state');
+  let inserted = false, first = null;
+  const shown = new Promise(resolve => {
+    const check = () => {
+      const now = app.getAttribute('data-test-script-state');
+      if (now !== state) { state = now; mark('script ' + now); }
+      const imgs = fresh();
+      if (!inserted && imgs.length) { inserted = true; mark('img inserted'); }
+      const ready = imgs.filter(i => i.complete && i.naturalWidth > 0);
+      if (first === null && ready.length) { first = performance.now() - started; mark('first img decoded'); }
+      const finals = ready.filter(i => !isDraft(i));
+      if ((target === 'any' && ready.length) || (target === 'final' && finals.length)) {
+        mark('target decoded');
+        observer.disconnect();
+        document.removeEventListener('load', check, true);
+        resolve(performance.now() - started);
+      }
+    };
+    const observer = new MutationObserver(check);
+    observer.observe(document.body, {subtree: true, childList: true, attributes: true});
+    document.addEventListener('load', check, true);
+  });
+  window.__ws = [];
+  const clickedAt = performance.timeOrigin + started;
+  button.click();
+  const ms = await shown;
+  const media = performance.getEntriesByType('resource').filter(r => r.name.includes('/media/') && r.startTime >= started)
+    .map(r => [r.startTime - started, r.responseEnd - started, r.transferSize]);
+  const ws = (window.__ws || []).map(([dir, t, n]) => [dir, t - started, n]);
+  return {ms, first, clickedAt, events, media, ws};
+}"""
+
+_IMAGES_JS = "() => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stImage] img')].map(i => i.src)"
+
+
+@dataclass
+class Click:
+    """One timed click: ms to the target image, ms to the first new image, and the page's timeline."""
+
+    seconds: float
+    first_s: float
+    clicked_at: float  # epoch seconds
+    events: list[tuple[str, float]]
+    media: list[tuple[float, float, int]]
+    ws: list[tuple[str, float, int]]
+
+
+def _timed_click(page: Page, target: str = "any") -> Click:
+    before = page.evaluate(_IMAGES_JS)
+    out: dict[str, Any] = page.evaluate(_CLICK_TIMELINE_JS, {"before": before, "label": "Generate", "target": target})
+    first = out["first"] if out["first"] is not None else out["ms"]
+    return Click(out["ms"] / 1000, first / 1000, out["clickedAt"] / 1000, [tuple(e) for e in out["events"]],
+                 [tuple(m) for m in out["media"]], [tuple(w) for w in out["ws"]])
+
+
+def _fill_prompt(page: Page, prompt: str) -> None:
+    box = page.get_by_label("Prompt", exact=True)
+    box.fill(prompt)
+    box.press("Control+Enter")
+    _settled(page)
+
+
+def _set_count(page: Page, count: int) -> None:
+    slider = page.locator('[data-testid="stSidebar"]').get_by_role("slider", name="Images")
+    current = int(slider.input_value() or 1)  # a range input: its value, not aria-valuenow
+    if current == count:
+        return
+    slider.focus()
+    for _ in range(abs(count - current)):
+        slider.press("ArrowRight" if count > current else "ArrowLeft")
+    expect(slider).to_have_value(str(count), timeout=30_000)
+    page.wait_for_timeout(400)  # the slider sends its value after a pause
+    _settled(page)
+
+
+@contextlib.contextmanager
+def _studio(emulator: EmulatorServer, tmp: Path, name: str = "studio", script: Path | None = None,
+            extra_env: dict[str, str] | None = None) -> Iterator[StudioProcess]:
+    env = {**os.environ, "STUDIO_DATA_DIR": str(tmp / f"{name}-data"), "STUDIO_GEMINI_BASE_URL": emulator.base_url,
+           "FLOOR_BASE_URL": emulator.base_url, "FLOOR_API_KEY": BENCH_KEY, **(extra_env or {})}
+    kwargs = {"script": script} if script else {}
+    process = StudioProcess(free_port(), env, tmp / f"{name}.log", None, **kwargs).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def _emulator(keys: frozenset[str] = frozenset({BENCH_KEY}), **config: Any) -> EmulatorServer:
+    return EmulatorServer(EmulatorConfig(api_keys=keys, **config)).start()
+
+
+# ---- 1. the floor ------------------------------------------------------------------------------------------
+def _server_marks(data_dir: Path, prompt: str, clicked_at: float) -> dict[str, float]:
+    """Server-side moments of the studio's entry for this prompt, in s after the click (read-only SQLite)."""
+    db = sqlite3.connect(f"file:{data_dir / 'history.sqlite3'}?mode=ro", uri=True, timeout=5)
+    try:
+        row = db.execute("SELECT id, created_at, latency_s FROM entries WHERE prompt = ? ORDER BY created_at LIMIT 1",
+                         (prompt,)).fetchone()
+    finally:
+        db.close()
+    if row is None:
+        return {}
+    marks = {"job submitted": row[1] - clicked_at, "answer in (submit + API latency)": row[1] + row[2] - clicked_at}
+    thumbs = glob.glob(str(data_dir / "ns" / "*" / f"{row[0]}.thumb.jpg"))
+    if thumbs:
+        marks["thumbnail written"] = os.path.getmtime(thumbs[0]) - clicked_at
+    return marks
+
+
+def _describe(click: Click, server: dict[str, float] | None = None) -> str:
+    """A one-line timeline in ms after the click."""
+    parts = [f"{name} {ms:.0f}" for name, ms in click.events if name != "target decoded"]
+    for name, s in (server or {}).items():
+        parts.append(f"[server] {name} {s * 1000:.0f}")
+    image_ws = [w for w in click.ws if w[0] == "in" and w[1] <= next(
+        (ms for name, ms in click.events if name == "img inserted"), 1e12)]
+    if image_ws:
+        parts.append(f"ws msg before img {image_ws[-1][1]:.0f}")
+    for start, end, size in click.media[:1]:
+        parts.append(f"media fetch {start:.0f}-{end:.0f} ({size / 1000:.0f} kB)")
+    return ", ".join(parts)
+
+
+def floor(report: Report, quick: bool) -> None:
+    """Studio click→first image visible against the floor app's, alternating runs on one emulator."""
+    latencies = (0.5,) if quick else (0.5, 2.0)
+    repeats = 2 if quick else 9
+    emulator = _emulator(latency_s=latencies[0])
+    with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
+        tmp = Path(tmpdir)
+        with _studio(emulator, tmp) as studio, _studio(emulator, tmp, "floor", FLOOR_APP) as floor_app:
+            browser = launch_chromium(pw)
+            pages = {"studio": _new_page(browser), "floor": _new_page(browser)}
+            _connect_with_key(pages["studio"], studio.url)
+            pages["floor"].goto(floor_app.url)
+            _settled(pages["floor"])
+            data_dir = tmp / "studio-data"
+            for latency in latencies:
+                set_config(emulator.state, {"latency_s": latency})
+                times: dict[str, list[float]] = {"studio": [], "floor": []}
+                profiles: list[str] = []
+                for i in range(repeats + 1):  # run 0 warms both up and is not counted
+                    order = ("floor", "studio") if i % 2 == 0 else ("studio", "floor")
+                    for side in order:
+                        prompt = f"{side} floor bench {latency:g} s #{i}"
+                        _fill_prompt(pages[side], prompt)
+                        click = _timed_click(pages[side])
+                        if side == "studio":
+                            _wait_batch_done(pages[side])
+                            if i:
+                                profiles.append(f"{click.seconds * 1000:.0f} ms: "
+                                                + _describe(click, _server_marks(data_dir, prompt, click.clicked_at)))
+                        else:
+                            _settled(pages[side])
+                            if i == 1:
+                                print(f"    floor profile {latency:g} s: {click.seconds * 1000:.0f} ms: "
+                                      + _describe(click), flush=True)
+                        if i:
+                            times[side].append(click.seconds)
+                for line in profiles[: 2 if quick else 4]:
+                    print(f"    studio profile {latency:g} s: {line}", flush=True)
+                studio_s, floor_s = statistics.median(times["studio"]), statistics.median(times["floor"])
+                ratio = studio_s / floor_s
+                report.add("floor", f"studio / floor app, click→first image visible ({latency:g} s)", ratio, "x",
+                           "<= 1.05", None if quick else ratio <= 1.05,
+                           f"studio {studio_s:.3f}s, floor {floor_s:.3f}s, median of {repeats} alternating; "
+                           f"studio p90 {percentile(times['studio'], 90):.3f}s")
+            browser.close()
+    emulator.stop()
+
+
+def _new_page(browser: Browser) -> Page:
+    page = browser.new_context(viewport=VIEWPORT).new_page()  # type: ignore[arg-type]
+    page.add_init_script(_WS_SPY_JS)
+    return page
+
+
+# ---- 2. drafts ---------------------------------------------------------------------------------------------
+def drafts(report: Report, quick: bool) -> None:
+    """Time to first pixels (first draft visible) against the raw SDK's time to the final image."""
+    latency = 2.0 if quick else 4.0
+    timing = (0.3, 0.6)
+    repeats = 1 if quick else 5
+    emulator = _emulator(latency_s=latency, draft_timing=timing)
+    client = raw_client(emulator)
+    config = raw_config("1:1", "1K")
+    raw_times = []
+    for i in range(repeats):
+        started = time.perf_counter()
+        client.models.generate_content(model=PRO, contents=f"raw drafts bench #{i}", config=config)
+        raw_times.append(time.perf_counter() - started)
+    raw_s = statistics.median(raw_times)
+    with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
+        tmp = Path(tmpdir)
+        with _studio(emulator, tmp) as studio:
+            browser = launch_chromium(pw)
+            page = _new_page(browser)
+            _connect_with_key(page, studio.url)
+            sidebar = page.locator('[data-testid="stSidebar"]')
+            sidebar.get_by_text("Advanced", exact=True).click()
+            sidebar.get_by_text("Show the model's thoughts and drafts", exact=True).click()
+            _settled(page)
+            firsts, finals = [], []
+            for i in range(repeats + 1):  # run 0 warms up
+                prompt = f"studio drafts bench #{i}"
+                _fill_prompt(page, prompt)
+                click = _timed_click(page, target="final")
+                _wait_batch_done(page)
+                if i:
+                    firsts.append(click.first_s)
+                    finals.append(click.seconds)
+                    if i <= 2:
+                        print(f"    drafts profile: {click.seconds * 1000:.0f} ms: "
+                              + _describe(click, _server_marks(tmp / "studio-data", prompt, click.clicked_at)),
+                              flush=True)
+            browser.close()
+    emulator.stop()
+    first_s, final_s = statistics.median(firsts), statistics.median(finals)
+    ratio = first_s / raw_s
+    label = f"latency {latency:g} s, drafts at {', '.join(f'{t:.0%}' for t in timing)}"
+    report.add("drafts", f"first draft visible / raw SDK final image ({label})", ratio, "x", "<= 0.6",
+               None if quick else ratio <= 0.6, f"first draft {first_s:.3f}s, raw final {raw_s:.3f}s, "
+                                                f"median of {repeats}")
+    report.add("drafts", f"studio final image visible / raw SDK final image ({label})", final_s / raw_s, "x",
+               note=f"studio final {final_s:.3f}s")
+
+
+# ---- 3. a sidebar change while 8 images are in flight ------------------------------------------------------
+_TOGGLE_JS = """async ({label, wantSlider}) => {
+  const sidebar = document.querySelector('[data-testid=stSidebar]');
+  const option = [...sidebar.querySelectorAll('label')].find(l => l.innerText.trim() === label);
+  const hasSlider = () => [...sidebar.querySelectorAll('[data-testid=stSlider]')]
+    .some(s => s.innerText.includes('JPEG quality'));
+  const app = document.querySelector('[data-testid=stApp]');
+  const started = performance.now();
+  const events = [];
+  const mark = name => events.push([name, Math.round(performance.now() - started)]);
+  let state = app.getAttribute('data-test-script-state');
+  const painted = new Promise(resolve => {
+    const check = () => {
+      const now = app.getAttribute('data-test-script-state');
+      if (now !== state) { state = now; mark('script ' + now); }
+      if (hasSlider() === wantSlider) {
+        mark('element');
+        observer.disconnect();
+        requestAnimationFrame(() => resolve(performance.now() - started));  // the frame that shows it
+      }
+    };
+    const observer = new MutationObserver(check);
+    observer.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+  });
+  window.__ws = [];
+  option.click();
+  const ms = await painted;
+  const ws = (window.__ws || []).map(([dir, t, n]) => [dir, Math.round(t - started), n]);
+  return {ms, events, ws};
+}"""
+
+
+def _toggle_times(page: Page, repeats: int, profile: str) -> list[float]:
+    """Seconds from each click to the frame that shows the change; prints where the time went (medians, ms)."""
+    times: list[float] = []
+    parts: dict[str, list[float]] = {"request sent": [], "server answers": [], "server's last message": [],
+                                     "element in the page": [], "frame": []}
+    for i in range(repeats):
+        jpeg = i % 2 == 0
+        out = page.evaluate(_TOGGLE_JS, {"label": "JPEG" if jpeg else "PNG", "wantSlider": jpeg})
+        times.append(out["ms"] / 1000)
+        element = next(ms for name, ms in out["events"] if name == "element")
+        ws_in = [t for d, t, _ in out["ws"] if d == "in" and t <= element]
+        ws_out = [t for d, t, _ in out["ws"] if d == "out"]
+        if ws_in and ws_out:
+            for name, value in zip(parts, (ws_out[0], ws_in[0], ws_in[-1], element, out["ms"]), strict=True):
+                parts[name].append(value)
+        _settled(page)
+        page.wait_for_timeout(150 + 97 * (i % 7))  # land at different points of the live panel's timer
+    if len(times) % 2:  # leave it on PNG
+        page.evaluate(_TOGGLE_JS, {"label": "PNG", "wantSlider": False})
+        _settled(page)
+    print(f"    sidebar profile ({profile}, medians after the click): "
+          + ", ".join(f"{name} {statistics.median(v):.0f} ms" for name, v in parts.items() if v), flush=True)
+    return times
+
+
+def sidebar_under_load(report: Report, quick: bool) -> None:
+    """PNG↔JPEG in the sidebar, idle and then with 8 images in flight: click→repainted, timed in the page."""
+    latency = 20.0 if quick else 90.0
+    repeats = 6 if quick else 30
+    emulator = _emulator(latency_s=latency)
+    with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
+        tmp = Path(tmpdir)
+        with _studio(emulator, tmp) as studio:
+            browser = launch_chromium(pw)
+            page = _new_page(browser)
+            _connect_with_key(page, studio.url)
+            idle = _toggle_times(page, repeats, "idle")
+            _set_count(page, 8)
+            _fill_prompt(page, "eight images in flight while the sidebar changes")
+            page.get_by_role("button", name="Generate", exact=True).click()
+            page.get_by_role("button", name="Cancel job").first.wait_for(timeout=60_000)
+            page.wait_for_timeout(500)
+            emulator_in_flight = emulator.stats()["in_flight"]
+            busy = _toggle_times(page, repeats, "8 in flight")
+            still = emulator.stats()["in_flight"]
+            browser.close()
+    emulator.stop()
+    med, p90 = statistics.median(busy) * 1000, percentile(busy, 90) * 1000
+    report.add("sidebar", "PNG↔JPEG click→repainted, 8 images in flight: median", med, "ms", "< 150",
+               None if quick else med < 150,
+               f"p90 {p90:.0f} ms, max {max(busy) * 1000:.0f} ms, {repeats} changes; in flight at the API "
+               f"{emulator_in_flight} → {still}")
+    report.add("sidebar", "PNG↔JPEG click→repainted, 8 images in flight: p90", p90, "ms", "< 150",
+               None if quick else p90 < 150)
+    report.add("sidebar", "PNG↔JPEG click→repainted, nothing in flight: median", statistics.median(idle) * 1000, "ms",
+               note=f"p90 {percentile(idle, 90) * 1000:.0f} ms")
+
+
+# ---- 4. many sessions with navigation and reloads ----------------------------------------------------------
+def _key(i: int) -> str:
+    return f"jobs-key-{i:02d}"
+
+
+def _prompt(i: int, round_: int) -> str:
+    return f"jobs session {i} round {round_}"
+
+
+def _db_counts(data_dir: Path) -> tuple[int, int]:
+    """(entries, entries still running), read-only."""
+    path = data_dir / "history.sqlite3"
+    if not path.exists():
+        return 0, 0
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        total, running = db.execute("SELECT COUNT(*), COALESCE(SUM(status = 'running'), 0) FROM entries").fetchone()
+    finally:
+        db.close()
+    return int(total), int(running)
+
+
+def _wait_recorded(data_dir: Path, expected: int, timeout_s: float) -> float:
+    """Seconds until the store holds `expected` entries and none is running (bounded)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        total, running = _db_counts(data_dir)
+        if total >= expected and running == 0:
+            return time.monotonic() - started
+        time.sleep(0.25)
+    raise TimeoutError(f"store holds {_db_counts(data_dir)} (entries, running) after {timeout_s:.0f} s; "
+                       f"expected {expected} finished")
+
+
+def _reconnect(page: Page, url: str, key: str) -> None:
+    page.reload()
+    _settled(page)
+    page.get_by_label("Gemini API key", exact=True).fill(key)
+    page.get_by_role("button", name="Connect with API key").click()
+    page.get_by_label("Prompt", exact=True).wait_for(timeout=120_000)
+    _settled(page)
+
+
+def _go(page: Page, name: str) -> None:
+    page.get_by_role("link", name=name).click()
+    _settled(page)
+
+
+MOVES = ("History and back", "reload", "History, back, reload", "stay")
+
+
+def _move(page: Page, url: str, key: str, move: str) -> None:
+    if "History" in move:
+        _go(page, "History")
+        _go(page, "Generate")
+    if "reload" in move:
+        _reconnect(page, url, key)
+
+
+def _history_count(page: Page) -> int:
+    """The History page's own count ("N entries")."""
+    _go(page, "History")
+    caption = page.get_by_text(" entries", exact=False).first
+    caption.wait_for(timeout=60_000)
+    text = caption.inner_text().split()[0].replace(",", "")
+    _go(page, "Generate")
+    return int(text) if text.isdigit() else -1
+
+
+def jobs_load(report: Report, quick: bool, extra_env: dict[str, str] | None = None) -> None:
+    """N sessions × M images, twice, with History visits and reloads while the images are in flight.
+
+    ``extra_env`` is for experiments on the server (e.g. MALLOC_ARENA_MAX); the figures use none.
+    """
+    sessions, images, rounds = (3, 2, 2) if quick else (20, 5, 2)
+    settle_s = 3.0 if quick else 20.0
+    latency = 1.0
+    keys = frozenset(_key(i) for i in range(sessions + 1))  # the last one is the warm-up identity
+    emulator = _emulator(keys=keys, latency_s=latency)
+    with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
+        tmp = Path(tmpdir)
+        data_dir = tmp / "studio-data"
+        with _studio(emulator, tmp, extra_env=extra_env) as studio:
+            browser = launch_chromium(pw)
+            warm = _new_page(browser)  # one batch first, so imports and caches are not counted as growth
+            _connect_with_key(warm, studio.url, _key(sessions))
+            _set_count(warm, images)
+            _fill_prompt(warm, "jobs warm-up")
+            warm.get_by_role("button", name="Generate", exact=True).click()
+            _wait_recorded(data_dir, images, 120)
+            _wait_batch_done(warm)
+            warm.context.close()
+            pages = []
+            for i in range(sessions):
+                page = _new_page(browser)
+                _connect_with_key(page, studio.url, _key(i))
+                pages.append(page)
+            rss_start = studio.rss_bytes()
+            expected = images
+            walls, moves_in_flight, rss_rounds = [], [], []
+            started_all = time.monotonic()
+            for round_ in range(rounds):
+                for i, page in enumerate(pages):
+                    _fill_prompt(page, _prompt(i, round_))
+                    _set_count(page, images)
+                started = time.monotonic()
+                for page in pages:  # every session presses Generate within a short while
+                    page.get_by_role("button", name="Generate", exact=True).click()
+                expected += sessions * images
+                for i, page in enumerate(pages):
+                    moves_in_flight.append(emulator.stats()["in_flight"])
+                    _move(page, studio.url, _key(i), MOVES[(i + round_) % len(MOVES)])
+                _wait_recorded(data_dir, expected, 600)
+                walls.append(time.monotonic() - started)
+                rss_rounds.append(studio.rss_bytes())
+            total_s = time.monotonic() - started_all
+            page_counts = [_history_count(page) for page in pages]
+            rss_after = studio.rss_bytes()
+            time.sleep(settle_s)
+            rss_settled = studio.rss_bytes()
+            browser.close()
+        verified = _verify(data_dir, sessions, images, rounds)
+    stats = emulator.stats()
+    emulator.stop()
+    made = sessions * images * rounds
+    label = f"{sessions} sessions × {images} images × {rounds} rounds ({latency:g} s)"
+    want = sessions * images * rounds
+    report.add("jobs", f"{label}: images in the right History", verified["right"], "img", f"= {want}",
+               verified["right"] == want, f"{verified['crossed']} crossed identities, {verified['not_ok']} not ok; "
+                                          f"API served {stats['served']} (incl. {images} warm-up)")
+    page_ok = sum(n == images * rounds for n in page_counts)
+    report.add("jobs", f"{label}: History pages showing every entry", page_ok, "tabs", f"= {sessions}",
+               page_ok == sessions, f"'N entries' per tab: {sorted(set(page_counts))}")
+    report.add("jobs", f"{label}: wall time per round", statistics.median(walls), "s",
+               note=f"rounds {', '.join(f'{w:.1f}' for w in walls)} s; API in flight at each move: "
+                    f"median {statistics.median(moves_in_flight):.0f}, min {min(moves_in_flight)}")
+    growth = (rss_settled - rss_start) / 1e6
+    report.add("jobs", f"server RSS after {made} images and {settle_s:g} s settle − start", growth, "MB", "< 50",
+               None if quick else growth < 50,
+               f"start {rss_start / 1e6:.0f} MB (after a warm-up batch), after each round "
+               f"{', '.join(f'{r / 1e6:.0f}' for r in rss_rounds)} MB, with History visited {rss_after / 1e6:.0f} MB, "
+               f"settled {rss_settled / 1e6:.0f} MB; {total_s:.0f} s of work")
+
+
+def _verify(data_dir: Path, sessions: int, images: int, rounds: int) -> dict[str, int]:
+    store = HistoryStore.open(data_dir=data_dir)
+    right = crossed = not_ok = 0
+    try:
+        for i in range(sessions):
+            namespace = namespace_for(Connection(mode="api_key", api_key=_key(i)), data_dir)
+            entries = store.list_entries(namespace, limit=10_000)
+            mine = {_prompt(i, r) for r in range(rounds)}
+            right += sum(1 for e in entries if e.prompt in mine and e.status == "ok")
+            not_ok += sum(1 for e in entries if e.prompt in mine and e.status != "ok")
+            crossed += sum(1 for e in entries if e.prompt not in mine)
+    finally:
+        store.close()
+    return {"right": right, "crossed": crossed, "not_ok": not_ok}
+
+
+SECTIONS = {"floor": floor, "drafts": drafts, "sidebar": sidebar_under_load, "jobs": jobs_load}
