@@ -11,6 +11,7 @@ import streamlit as st
 from components import auth, banner, jobs, services, sidebar, uploader
 from components.gallery import render_gallery
 from components.state import PARENT_ENTRY, PROMPT, RERUN_ENTRY, RETRY_ENTRY, SAVED_PROMPT
+from studio.recipes import entry_recipe, request_from_recipe
 from studio.request import GenerationRequest, warnings_for
 
 
@@ -38,13 +39,7 @@ def request_from_entry(entry_id: str) -> tuple[GenerationRequest, str | None] | 
     entry = store.get(namespace, entry_id)
     if entry is None:
         return None
-    s = entry.settings
-    request = GenerationRequest(
-        prompt=entry.prompt, model_id=entry.model_id, aspect_ratio=entry.aspect_ratio, image_size=entry.image_size,
-        output_format=entry.output_format, jpeg_quality=int(s.get("jpeg_quality") or 90), count=1,
-        references=tuple(store.read_references(namespace, entry.id)), seed=s.get("seed"),
-        temperature=s.get("temperature"), system_instruction=s.get("system_instruction"),
-        include_thoughts=bool(s.get("include_thoughts")))
+    request = request_from_recipe(entry_recipe(entry), store.read_references(namespace, entry.id), count=1)
     return request, entry.parent_id
 
 

@@ -14,17 +14,18 @@ from typing import Any
 import streamlit as st
 from streamlit_oauth import OAuth2Component, StreamlitOauthError
 
+from components import state
 from studio import oauth
 from studio.credentials import Connection
 from studio.oauth import OAuthConfig
 
-TOKEN_KEY = "oauth_token"
-CONNECTION_KEY = "connection"
-QUOTA_PROJECT_KEY = "oauth_quota_project"
-NOTICE_KEY = "oauth_notice"  # a plain message for the next sign-in attempt (expired, refused…)
-ATTEMPT_KEY = "oauth_attempt"  # bumps the button key so a stale popup result is never replayed
-VERTEX_PROJECT_KEY = "vertex_project"
-VERTEX_LOCATION_KEY = "vertex_location"
+TOKEN_KEY = state.OAUTH_TOKEN
+CONNECTION_KEY = state.CONNECTION
+QUOTA_PROJECT_KEY = state.OAUTH_QUOTA_PROJECT
+NOTICE_KEY = state.OAUTH_NOTICE  # a plain message for the next sign-in attempt (expired, refused…)
+ATTEMPT_KEY = state.OAUTH_ATTEMPT  # bumps the button key so a stale popup result is never replayed
+VERTEX_PROJECT_KEY = state.VERTEX_PROJECT
+VERTEX_LOCATION_KEY = state.VERTEX_LOCATION
 OAUTH_MODES = ("oauth", "vertex")
 
 GOOGLE_ICON = (

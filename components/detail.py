@@ -9,6 +9,7 @@ from components.plain import md_escape
 from components.state import DELETED_ENTRIES, RERUN_ENTRY
 from studio import images
 from studio.history import Entry
+from studio.recipes import entry_recipe
 
 MISSING_FILE = "Image file missing: it was removed from the studio's folder. The entry and its recipe are kept."
 
@@ -26,7 +27,7 @@ def download_button(entry: Entry, key: str, label: str = "Download") -> None:
 
 
 def reuse_settings(entry: Entry, with_references: bool) -> None:
-    uploader.apply_recipe({**entry.settings, "prompt": entry.prompt, "model": entry.model_id})
+    uploader.apply_recipe(entry_recipe(entry))
     if with_references:
         st.session_state[uploader.REFERENCES] = services.get_store().read_references(
             services.current_namespace(), entry.id)

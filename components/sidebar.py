@@ -11,7 +11,7 @@ import random
 import streamlit as st
 
 from components import services
-from components.state import PRIVATE_RELEASED, SESSION_ENTRIES
+from components.state import PRIVATE_RELEASED, REFERENCES, SESSION_ENTRIES
 from studio.catalogue import Catalogue, ModelSpec
 
 DEFAULTS = {"model_key": "pro", "aspect_ratio": "1:1", "image_size": "1K", "output_format": "PNG",
@@ -85,7 +85,7 @@ def render_sidebar(connected: bool) -> ModelSpec:
                         disabled=not spec.supports_thoughts)
             st.text_input("Custom model ID", key="custom_model_id", placeholder="e.g. gemini-3-pro-image-002",
                           help="For a model Google renamed or added: sent as is, with generic limits.")
-        refs = len(st.session_state.get("references", []))
+        refs = len(st.session_state.get(REFERENCES, []))
         cost = spec.estimate_cost(st.session_state["image_size"], st.session_state["count"], refs)
         st.metric("Estimated cost", f"${cost:.3f}",
                   help=f"{st.session_state['count']} × ${spec.price_per_image(st.session_state['image_size']):.3f} "

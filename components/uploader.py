@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from components.state import FOUND_RECIPE, PROMPT, REFERENCES, SAVED_PROMPT, UPLOADER_ROUND
+from components.state import UPLOAD_NOTICES as NOTICES
 from studio import images
 from studio.catalogue import ModelSpec
+from studio.recipes import SETTINGS
 from studio.request import ReferenceImage
-
-REFERENCES = "references"
-NOTICES = "upload_notices"
-UPLOADER_ROUND = "uploader_round"
-FOUND_RECIPE = "found_recipe"
-SAVED_PROMPT = "saved_prompt"  # widget state is dropped on pages that do not draw the widget
 
 
 def references() -> list[ReferenceImage]:
@@ -92,7 +89,7 @@ def _restore_found_recipe() -> None:
 
 def set_prompt(text: str) -> None:
     """Set the prompt box, and its copy that survives pages where the box is not drawn."""
-    st.session_state["prompt"] = text
+    st.session_state[PROMPT] = text
     st.session_state[SAVED_PROMPT] = text
 
 
@@ -112,7 +109,6 @@ def apply_recipe(recipe: dict) -> None:
     elif model_id:
         st.session_state["custom_model_id"] = model_id
     set_prompt(str(recipe.get("prompt") or ""))
-    for key in ("aspect_ratio", "image_size", "output_format", "jpeg_quality", "count", "seed", "temperature",
-                "system_instruction"):
+    for key in SETTINGS:
         if recipe.get(key) is not None:
             st.session_state[key] = recipe[key]
