@@ -263,3 +263,20 @@ def test_submit_from_many_threads_keeps_every_image(fresh_emulator, runner, stor
     for job_id in ids:
         wait_job(runner, job_id)
     assert sum(store.count_entries(f"user{n}", statuses=["ok"]) for n in range(3)) == 12
+
+
+def test_housekeeping_heartbeats_running_work_and_forgets_old_jobs(fresh_emulator, store) -> None:
+    server = fresh_emulator()
+    runner = JobRunner(limits=RunnerLimits(heartbeat_s=0.05, keep_finished_s=0.2, stale_after_s=60))
+    try:
+        slow = runner.submit("local", request("a long one [[fault:slow=30]]"), store, key_source(server))
+        first_beat = store.get("local", slow.images[0].entry_id).heartbeat_at
+        wait_until(lambda: store.get("local", slow.images[0].entry_id).heartbeat_at > first_beat,
+                   what="a heartbeat on the running entry")
+        quick = wait_job(runner, runner.submit("local", request("a quick one"), store, key_source(server)).id)
+        wait_until(lambda: runner.view(quick.id) is None, what="the finished job to be forgotten")
+        assert runner.view(slow.id) is not None, "running jobs are never forgotten"
+        assert interrupt_abandoned(store, "another-process", stale_after_s=60) == 0, "a beating entry is alive"
+    finally:
+        runner.close()
+    assert store.get("local", slow.images[0].entry_id).status == "cancelled", "closing the runner cancels"
