@@ -162,10 +162,15 @@ class HistoryStore:
 
     # ---- opening --------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str | None = None, data_dir: Path | None = None) -> HistoryStore:
+    def open(cls, url: str | None = None, data_dir: Path | None = None,
+             media_url: str | None = None) -> HistoryStore:
+        """Records by ``url`` (STUDIO_DATABASE_URL), image files by ``media_url`` (STUDIO_MEDIA_URL; default data_dir)."""
+        from studio.history.media import open_blobs
+
         data_dir = data_dir or default_data_dir()
         url = url or os.environ.get("STUDIO_DATABASE_URL") or f"sqlite:///{data_dir / 'history.sqlite3'}"
-        return cls(parse_database_url(url), data_dir)
+        db_path = parse_database_url(url)
+        return cls(db_path, data_dir, blobs=open_blobs(media_url or os.environ.get("STUDIO_MEDIA_URL"), data_dir))
 
     @classmethod
     def private(cls) -> HistoryStore:
