@@ -128,15 +128,15 @@ def parse(body: Mapping, vertex: bool = False, read_file: Callable[[str], bytes]
 
 
 def _modalities(value: object) -> tuple[str, ...]:
-    """Enum names exactly as Google's JSON parser takes them (``"TEXT"``, not ``"text"``)."""
+    """Enum names in any case: peers send ``["Text", "Image"]`` (the cookbook did) and Google takes them."""
     if not value:
         return ("TEXT", "IMAGE")
     values = value if isinstance(value, list) else [value]
     for i, item in enumerate(values):
-        if item not in MODALITIES:
+        if str(item).upper() not in MODALITIES:
             raise errors.bad_request(f"Invalid value at 'generation_config.response_modalities[{i}]' "
                                      f"({_MODALITY_TYPE}), \"{item}\"", f"generation_config.response_modalities[{i}]")
-    return tuple(str(v) for v in values)
+    return tuple(str(v).upper() for v in values)
 
 
 def _wants_search(tools: object) -> bool:

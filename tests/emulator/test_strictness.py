@@ -38,9 +38,10 @@ def test_text_only_modality_on_an_image_model_is_400(sdk) -> None:
     assert image_only.candidates[0].content.parts
 
 
-def test_modality_names_are_enum_names(emulator) -> None:
+def test_modality_names_are_enum_names_in_any_case(emulator) -> None:
     assert "Invalid value at 'generation_config.response_modalities[0]'" in _400(
-        post(emulator, body("x", responseModalities=["image"])))
+        post(emulator, body("x", responseModalities=["PICTURE"])))
+    assert post(emulator, body("x", responseModalities=["Text", "Image"])).status_code == 200  # the cookbook's spelling
     assert "response modalities: audio" in _400(post(emulator, body("x", responseModalities=["AUDIO", "IMAGE"])))
 
 
