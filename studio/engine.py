@@ -143,13 +143,17 @@ class Engine:
     def __init__(self, client: genai.Client, catalogue: Catalogue = DEFAULT_CATALOGUE, *,
                  timeout_s: float = DEFAULT_TIMEOUT_S, max_attempts: int = 4, retry_base_s: float = 1.0,
                  max_retry_delay_s: float = MAX_RETRY_DELAY_S, secrets: tuple[str, ...] = (),
-                 vertex: bool | None = None) -> None:
+                 vertex: bool | None = None, max_overload_attempts: int = 6,
+                 overload_base_s: float | None = None) -> None:
         self.client = client  # a reference for as long as the engine lives: a GC'd client closes its pool mid-call (docs/GEMINI-API.md)
         self.catalogue = catalogue
         self.timeout_s = timeout_s
         self.max_attempts = max(1, max_attempts)
         self.retry_base_s = retry_base_s
         self.max_retry_delay_s = max_retry_delay_s
+        # Google's 503 "overloaded" carries no RetryInfo and an episode lasts minutes: a longer, slower budget
+        self.max_overload_attempts = max(1, max_overload_attempts)
+        self.overload_base_s = overload_base_s if overload_base_s is not None else retry_base_s * 5
         self.secrets = tuple(s for s in secrets if s)
         self.vertex = bool(client.vertexai) if vertex is None else vertex
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -248,6 +252,10 @@ class Engine:
 
     def retry_delay(self, state: _Attempt, failure: Failure) -> float | None:
         """Seconds to wait before retrying, or None when retrying cannot help (or the budget is spent)."""
+        if failure.kind is FailureKind.OVERLOADED:
+            if state.attempts >= self.max_overload_attempts:
+                return None
+            return backoff_delay(state.attempts, failure, self.overload_base_s, self.max_retry_delay_s)
         if state.attempts >= self.max_attempts:
             return None
         if failure.kind not in RETRY_KINDS and failure.http_status != 408:
@@ -285,8 +293,10 @@ class Engine:
         finals = [p for p in parts if _inline(p) and not p.get("thought")]
         drafts = tuple(_draft(p) for p in parts if _inline(p) and p.get("thought"))
         # the model may echo the prompt, and a prompt may hold a pasted key: redact what it says too
-        text = redact_text("".join(str(p["text"]) for p in parts if p.get("text") and not p.get("thought")),
-                           self.secrets)
+        texts = [str(p["text"]) for p in parts if p.get("text") and not p.get("thought")]
+        if len(finals) > 1:  # Flash may interleave several images: say so rather than drop them silently
+            texts.append(f"[The model returned {len(finals)} images in one answer; the studio keeps the first.]")
+        text = redact_text("\n\n".join(texts), self.secrets)
         thought_text = redact_text("".join(str(p["text"]) for p in parts if p.get("text") and p.get("thought")),
                                    self.secrets)
         block_reason = (raw.get("promptFeedback") or {}).get("blockReason")
@@ -396,7 +406,7 @@ def merge_stream(chunks: list[dict]) -> dict:
     (often with an empty text part), and repeat ``usageMetadata`` on every chunk.
     """
     merged: dict = {}
-    parts: list[dict] = []
+    parts: list[dict] = []  # consecutive text fragments of one kind are joined back into one part
     candidate: dict = {}
     for chunk in chunks:
         for key in ("usageMetadata", "modelVersion", "responseId", "promptFeedback"):
@@ -406,7 +416,13 @@ def merge_stream(chunks: list[dict]) -> dict:
         if not candidates or not isinstance(candidates[0], dict):
             continue
         first = candidates[0]
-        parts += _parts_of(chunk)
+        for part in _parts_of(chunk):
+            last = parts[-1] if parts else None
+            if (last is not None and set(part) <= {"text", "thought"} and set(last) <= {"text", "thought"}
+                    and "text" in part and "text" in last and bool(part.get("thought")) == bool(last.get("thought"))):
+                parts[-1] = {**last, "text": str(last["text"]) + str(part["text"])}
+            else:
+                parts.append(part)
         for key, value in first.items():
             if key != "content" and value is not None:
                 candidate[key] = value

@@ -272,7 +272,8 @@ class JobRunner:
                 slot.attempt = event.attempt
                 slot.note = "" if event.attempt == 1 else f"Attempt {event.attempt}…"
             elif event.kind == "retrying" and event.failure is not None:
-                slot.note = f"{event.failure.message} Retrying in {event.delay_s:.0f} s…"
+                slot.note = (f"{event.failure.message} Retrying in {event.delay_s:.0f} s "
+                             f"(attempt {event.attempt + 1})…")
             elif event.kind == "draft" and event.draft is not None:
                 slot.state = ImageState.DRAFTING
                 slot.draft = event.draft

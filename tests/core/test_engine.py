@@ -292,6 +292,9 @@ def test_long_server_waits_and_spent_budgets_are_not_retried(emulator) -> None:
     assert engine.retry_delay(state, Failure(FailureKind.INVALID_REQUEST, "bad", http_status=400)) is None
     assert engine.retry_delay(state, Failure(FailureKind.INVALID_REQUEST, "slow", http_status=408)) is not None
     state.attempts = 3
+    assert engine.retry_delay(state, Failure(FailureKind.SERVER_ERROR, "broken")) is None
+    assert engine.retry_delay(state, Failure(FailureKind.OVERLOADED, "busy")) is not None, "a longer budget for 503"
+    state.attempts = engine.max_overload_attempts
     assert engine.retry_delay(state, Failure(FailureKind.OVERLOADED, "busy")) is None
 
 

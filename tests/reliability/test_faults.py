@@ -62,7 +62,7 @@ def test_transient_faults_are_retried_then_succeed(fresh_emulator, fault: str, k
 
 def test_persistent_overload_gives_up_with_a_plain_message(fresh_emulator) -> None:
     emulator = fresh_emulator()
-    result = _engine(emulator, max_attempts=3).run(
+    result = _engine(emulator, max_attempts=2, max_overload_attempts=3).run(
         GenerationRequest(prompt="always busy [[fault:overloaded]]", model_id=PRO))[0]
     assert result.failure.kind is FailureKind.OVERLOADED and result.attempts == 3
     assert result.failure.message.startswith("The model is overloaded")
