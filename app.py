@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, services, sidebar
+from components import auth, services, sidebar, team
 from components.state import CONNECT_NOTES, REFERENCES, SESSION_ENTRIES
 
 
@@ -15,7 +15,11 @@ def bootstrap_session() -> None:
     """Per-session defaults, and the process-wide job runner (its start marks crashed work interrupted)."""
     for key in (REFERENCES, SESSION_ENTRIES):
         st.session_state.setdefault(key, [])
-    services.get_runner()
+    try:
+        services.get_runner()
+    except services.StoreUnavailable as exc:  # one plain message, never a traceback, no fallback to local disk
+        st.error(str(exc), icon="🗄️")
+        st.stop()
 
 
 def main() -> None:
@@ -25,6 +29,7 @@ def main() -> None:
                        initial_sidebar_state="auto")
     bootstrap_session()
     connection = services.connection()
+    team.enforce(connection)  # a bad setting, or a person not on the [team] list, stops here
     welcome = st.Page("app_pages/welcome.py", title="Welcome", icon="🍌", default=connection is None)
     generate = st.Page("app_pages/generate.py", title="Generate", icon="✨", default=connection is not None)
     history = st.Page("app_pages/history.py", title="History", icon="🗂️")

@@ -6,6 +6,7 @@ Process-wide objects live in ``st.cache_resource``; per-session ones in ``st.ses
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 import weakref
 from collections.abc import Mapping
@@ -23,6 +24,7 @@ from studio.emulator.server import (
     EmulatorServer,
 )
 from studio.history import HistoryStore, default_data_dir, namespace_for
+from studio.history.blobs_s3 import BlobStoreError
 from studio.jobs import JobRunner, RunnerLimits
 
 
@@ -77,7 +79,18 @@ def offline_connection() -> Connection:
 
 @st.cache_resource(show_spinner=False)
 def shared_store() -> HistoryStore:
-    return HistoryStore.open()
+    """The History every session shares; a store that cannot open raises StoreUnavailable (a plain message)."""
+    try:
+        return HistoryStore.open()
+    except (BlobStoreError, ValueError) as exc:  # their messages are written for people
+        raise StoreUnavailable(f"History cannot be opened: {exc}") from None
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreUnavailable(f"History cannot be opened: the database or image folder is not usable "
+                               f"({type(exc).__name__}). Check STUDIO_DATA_DIR and STUDIO_DATABASE_URL.") from None
+
+
+class StoreUnavailable(RuntimeError):
+    """History's database or file store cannot be used; the message is for a person."""
 
 
 PRIVATE_IDLE_S = float(os.environ.get("STUDIO_PRIVATE_IDLE_S") or 3600)
