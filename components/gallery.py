@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import streamlit as st
 
 from components import auth, detail, jobs, live_wait, services
-from components.plain import md_escape
+from components.plain import md_escape, thought_headline
 from components.state import LIVE_ACTIVE, LIVE_VERSION, RETRY_ENTRY
 from studio.history import Entry
 from studio.jobs import ImageState, ImageView, JobView
@@ -40,7 +40,7 @@ def _running_card(entry: Entry, live: ImageView | None, job_id: str | None) -> N
     if live.note:
         st.caption(md_escape(live.note))
     if live.thought_text:
-        st.caption(md_escape(live.thought_text[-240:]))
+        st.caption("💭 " + md_escape(thought_headline(live.thought_text)))
     if job_id:
         st.button("Cancel", key=f"cancel_{entry.id}", width="stretch", on_click=jobs.cancel,
                   args=(job_id, live.index), help="Stop this image. A request already sent may still be billed.")

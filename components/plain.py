@@ -18,3 +18,15 @@ def md_escape(text: str | None, limit: int | None = None) -> str:
     if limit is not None and len(value) > limit:
         value = value[: limit - 1] + "…"
     return _SPECIAL.sub(r"\\\1", value).replace("\n", "  \n")
+
+
+_HEADLINE = re.compile(r"\*\*(.+?)\*\*")
+
+
+def thought_headline(thinking: str, limit: int = 120) -> str:
+    """What the model is doing now: its latest bold thought heading, else its latest line (plain text)."""
+    headings = _HEADLINE.findall(thinking or "")
+    if headings:
+        return headings[-1].strip()[:limit]
+    lines = [line.strip() for line in (thinking or "").splitlines() if line.strip()]
+    return lines[-1][:limit] if lines else ""

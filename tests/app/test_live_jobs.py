@@ -86,7 +86,7 @@ def test_drafts_show_while_the_image_is_made(studio_app, fresh_emulator) -> None
     at.run()
     captions = [caption for image in at.get("image") for caption in image.captions]
     assert any(caption.startswith("Draft ") for caption in captions), "the draft is drawn before the final image"
-    assert any("thinking fox" in c.value for c in at.caption), "and the thinking text with it"
+    assert any(c.value.startswith("💭 ") for c in at.caption), "and what the model is thinking about"
     _runner_idle()
     at.run()
     assert _labels(at).count("Open") == 1
@@ -130,3 +130,12 @@ def test_session_totals_come_from_recorded_usage(studio_app, fresh_emulator, iso
     recorded = sum(e.cost_usd for e in store.get_many(namespace, at.session_state["session_entry_ids"]))
     store.close()
     assert recorded > 0 and abs(spent - recorded) < 0.001, "the total is the sum of the recorded costs"
+
+
+def test_the_thinking_shows_as_its_latest_headline() -> None:
+    from components.plain import thought_headline
+
+    thinking = "**Checking the references**\n\nI'm composing…\n\n**Sharpening the details**\n\nI'm checking…"
+    assert thought_headline(thinking) == "Sharpening the details"
+    assert thought_headline("no headings here\nlast line") == "last line"
+    assert thought_headline("") == ""
