@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
-from components import auth, connect, services
+from components import auth, connect, services, team
 
 st.title("🍌 Nano Banana Pro studio")
 st.markdown(
@@ -13,22 +14,31 @@ st.markdown(
     "before you press Generate, and a searchable history where every file carries its recipe.")
 st.caption("You connect with your own credentials, so you spend only your own quota.")
 
-key_col, google_col, offline_col = st.columns(3, gap="large")
-with key_col, st.container(border=True):
-    st.subheader("API key")
-    connect.render_api_key_form()
-with google_col, st.container(border=True):
-    st.subheader("Google account")
-    auth.render_google_sign_in()
-    with st.expander("Vertex AI"):
-        st.caption("After signing in with Google (cloud-platform access), generate through your own "
-                   "Vertex AI project; PNG/JPEG is then encoded by the server.")
-        auth.render_vertex_fields()
-if services.offline_allowed():
-    with offline_col, st.container(border=True):
-        st.subheader("Try offline")
-        st.markdown("No account needed: the studio starts its own **Gemini API emulator** and draws "
-                    "stand-in images, so you can explore every feature. Images are clearly labelled as emulated.")
-        if st.button("Try offline", key="try_offline", type="secondary", width="stretch"):
-            connect.go_offline()
-            st.rerun()
+def _render_google(column: DeltaGenerator) -> None:
+    with column, st.container(border=True):
+        st.subheader("Google account")
+        auth.render_google_sign_in()
+        with st.expander("Vertex AI"):
+            st.caption("After signing in with Google (cloud-platform access), generate through your own "
+                       "Vertex AI project; PNG/JPEG is then encoded by the server.")
+            auth.render_vertex_fields()
+
+
+if team.limited_to_team():  # keys and the emulator cannot tell who is using them: Google sign-in only
+    st.info(team.welcome_note(), icon="🔒")
+    _render_google(st.columns([1, 2])[0])
+else:
+    key_col, google_col, offline_col = st.columns(3, gap="large")
+    with key_col, st.container(border=True):
+        st.subheader("API key")
+        connect.render_api_key_form()
+    _render_google(google_col)
+    if services.offline_allowed():
+        with offline_col, st.container(border=True):
+            st.subheader("Try offline")
+            st.markdown("No account needed: the studio starts its own **Gemini API emulator** and draws "
+                        "stand-in images, so you can explore every feature. Images are clearly labelled as "
+                        "emulated.")
+            if st.button("Try offline", key="try_offline", type="secondary", width="stretch"):
+                connect.go_offline()
+                st.rerun()

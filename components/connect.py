@@ -6,7 +6,7 @@ import os
 
 import streamlit as st
 
-from components import services
+from components import services, team
 from components.state import CONNECT_NOTES
 from studio.credentials import Connection, check_connection, make_client, normalize_api_key
 
@@ -52,7 +52,9 @@ def render_api_key_form() -> None:
             return
         st.session_state[CONNECT_NOTES] = notes
         st.rerun()
-    if configured_key() and st.button("Use the key configured on this server", key="use_configured_key"):
+    # it spends the owner's quota: only for the team, a deployment that says "everyone", or localhost
+    if configured_key() and team.server_key_offered() and st.button("Use the key configured on this server",
+                                                                    key="use_configured_key"):
         try:
             connect_with_key(configured_key() or "")
         except ValueError as exc:
