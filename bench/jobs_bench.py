@@ -18,6 +18,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,11 @@ _CLICK_TIMELINE_JS = """async ({before, label, target}) => {
   return {ms, first, clickedAt, events, media, ws};
 }"""
 
+def _load() -> str:
+    """The machine's 1-minute load average: these figures share 2 cores with whatever else runs."""
+    return f"load avg {os.getloadavg()[0]:.1f}"
+
+
 _IMAGES_JS = "() => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stImage] img')].map(i => i.src)"
 
 
@@ -142,11 +148,12 @@ def _set_count(page: Page, count: int) -> None:
 
 @contextlib.contextmanager
 def _studio(emulator: EmulatorServer, tmp: Path, name: str = "studio", script: Path | None = None,
-            extra_env: dict[str, str] | None = None) -> Iterator[StudioProcess]:
+            extra_env: dict[str, str] | None = None, root: Path = ROOT) -> Iterator[StudioProcess]:
+    """The studio (or the floor app) on the emulator; ``root`` may be a patched copy of the studio for experiments."""
     env = {**os.environ, "STUDIO_DATA_DIR": str(tmp / f"{name}-data"), "STUDIO_GEMINI_BASE_URL": emulator.base_url,
            "FLOOR_BASE_URL": emulator.base_url, "FLOOR_API_KEY": BENCH_KEY, **(extra_env or {})}
-    kwargs = {"script": script} if script else {}
-    process = StudioProcess(free_port(), env, tmp / f"{name}.log", None, **kwargs).start()
+    process = StudioProcess(free_port(), env, tmp / f"{name}.log", None, script=script or root / "app.py",
+                            cwd=root).start()
     try:
         yield process
     finally:
@@ -189,14 +196,19 @@ def _describe(click: Click, server: dict[str, float] | None = None) -> str:
     return ", ".join(parts)
 
 
-def floor(report: Report, quick: bool) -> None:
-    """Studio click→first image visible against the floor app's, alternating runs on one emulator."""
-    latencies = (0.5,) if quick else (0.5, 2.0)
+def floor(report: Report, quick: bool, studio_root: Path = ROOT, label: str = "",
+          latencies: tuple[float, ...] | None = None) -> None:
+    """Studio click→first image visible against the floor app's, alternating runs on one emulator.
+
+    ``studio_root`` and ``label`` let an experiment run a patched copy of the studio against the same floor.
+    """
+    latencies = latencies or ((0.5,) if quick else (0.5, 2.0))
     repeats = 2 if quick else 9
     emulator = _emulator(latency_s=latencies[0])
     with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
         tmp = Path(tmpdir)
-        with _studio(emulator, tmp) as studio, _studio(emulator, tmp, "floor", FLOOR_APP) as floor_app:
+        with _studio(emulator, tmp, root=studio_root) as studio, \
+                _studio(emulator, tmp, "floor", FLOOR_APP) as floor_app:
             browser = launch_chromium(pw)
             pages = {"studio": _new_page(browser), "floor": _new_page(browser)}
             _connect_with_key(pages["studio"], studio.url)
@@ -229,10 +241,10 @@ def floor(report: Report, quick: bool) -> None:
                     print(f"    studio profile {latency:g} s: {line}", flush=True)
                 studio_s, floor_s = statistics.median(times["studio"]), statistics.median(times["floor"])
                 ratio = studio_s / floor_s
-                report.add("floor", f"studio / floor app, click→first image visible ({latency:g} s)", ratio, "x",
+                report.add("floor", f"studio{label} / floor app, click→first image visible ({latency:g} s)", ratio, "x",
                            "<= 1.05", None if quick else ratio <= 1.05,
                            f"studio {studio_s:.3f}s, floor {floor_s:.3f}s, median of {repeats} alternating; "
-                           f"studio p90 {percentile(times['studio'], 90):.3f}s")
+                           f"studio p90 {percentile(times['studio'], 90):.3f}s; {_load()}")
             browser.close()
     emulator.stop()
 
@@ -288,7 +300,7 @@ def drafts(report: Report, quick: bool) -> None:
     label = f"latency {latency:g} s, drafts at {', '.join(f'{t:.0%}' for t in timing)}"
     report.add("drafts", f"first draft visible / raw SDK final image ({label})", ratio, "x", "<= 0.6",
                None if quick else ratio <= 0.6, f"first draft {first_s:.3f}s, raw final {raw_s:.3f}s, "
-                                                f"median of {repeats}")
+                                                f"median of {repeats}; {_load()}")
     report.add("drafts", f"studio final image visible / raw SDK final image ({label})", final_s / raw_s, "x",
                note=f"studio final {final_s:.3f}s")
 
@@ -376,7 +388,7 @@ def sidebar_under_load(report: Report, quick: bool) -> None:
     report.add("sidebar", "PNG↔JPEG click→repainted, 8 images in flight: median", med, "ms", "< 150",
                None if quick else med < 150,
                f"p90 {p90:.0f} ms, max {max(busy) * 1000:.0f} ms, {repeats} changes; in flight at the API "
-               f"{emulator_in_flight} → {still}")
+               f"{emulator_in_flight} → {still}; {_load()}")
     report.add("sidebar", "PNG↔JPEG click→repainted, 8 images in flight: p90", p90, "ms", "< 150",
                None if quick else p90 < 150)
     report.add("sidebar", "PNG↔JPEG click→repainted, nothing in flight: median", statistics.median(idle) * 1000, "ms",
@@ -417,10 +429,28 @@ def _wait_recorded(data_dir: Path, expected: int, timeout_s: float) -> float:
                        f"expected {expected} finished")
 
 
+RECONNECT_NOTES: list[str] = []  # what a reload met on the way (printed with the figures)
+
+
 def _reconnect(page: Page, url: str, key: str) -> None:
+    """Reload the tab (the session and its connection are gone) and connect again with the same key.
+
+    A reload on /generate or /history lands on a session without a connection, where only the welcome page
+    exists: Streamlit then shows a "Page not found" dialog over the key box. It is noted and closed, as a
+    person would.
+    """
     page.reload()
     _settled(page)
-    page.get_by_label("Gemini API key", exact=True).fill(key)
+    box = page.get_by_label("Gemini API key", exact=True)
+    box.wait_for(timeout=60_000)
+    page.wait_for_timeout(200)
+    dialog = page.locator('[role="dialog"]')
+    if dialog.count():
+        RECONNECT_NOTES.append(f"reload on {page.url.removeprefix(url) or '/'}: dialog "
+                               f"{' '.join(dialog.first.inner_text().split())[:60]!r}")
+        page.keyboard.press("Escape")
+        dialog.first.wait_for(state="detached", timeout=30_000)
+    box.fill(key)
     page.get_by_role("button", name="Connect with API key").click()
     page.get_by_label("Prompt", exact=True).wait_for(timeout=120_000)
     _settled(page)
@@ -467,13 +497,16 @@ def jobs_load(report: Report, quick: bool, extra_env: dict[str, str] | None = No
         data_dir = tmp / "studio-data"
         with _studio(emulator, tmp, extra_env=extra_env) as studio:
             browser = launch_chromium(pw)
-            warm = _new_page(browser)  # one batch first, so imports and caches are not counted as growth
+            # one session walks the whole path first (a batch, History, back, a reload), so first-use imports
+            # and caches (the History table loads pandas and pyarrow) are not counted as growth
+            warm = _new_page(browser)
             _connect_with_key(warm, studio.url, _key(sessions))
             _set_count(warm, images)
             _fill_prompt(warm, "jobs warm-up")
             warm.get_by_role("button", name="Generate", exact=True).click()
             _wait_recorded(data_dir, images, 120)
             _wait_batch_done(warm)
+            _move(warm, studio.url, _key(sessions), MOVES[2])
             warm.context.close()
             pages = []
             for i in range(sessions):
@@ -489,12 +522,12 @@ def jobs_load(report: Report, quick: bool, extra_env: dict[str, str] | None = No
                     _fill_prompt(page, _prompt(i, round_))
                     _set_count(page, images)
                 started = time.monotonic()
-                for page in pages:  # every session presses Generate within a short while
+                for i, page in enumerate(pages):  # each session presses Generate, then moves while its work runs
                     page.get_by_role("button", name="Generate", exact=True).click()
-                expected += sessions * images
-                for i, page in enumerate(pages):
+                    page.get_by_role("button", name="Cancel job").first.wait_for(timeout=120_000)  # job submitted
                     moves_in_flight.append(emulator.stats()["in_flight"])
                     _move(page, studio.url, _key(i), MOVES[(i + round_) % len(MOVES)])
+                expected += sessions * images
                 _wait_recorded(data_dir, expected, 600)
                 walls.append(time.monotonic() - started)
                 rss_rounds.append(studio.rss_bytes())
@@ -517,8 +550,10 @@ def jobs_load(report: Report, quick: bool, extra_env: dict[str, str] | None = No
     report.add("jobs", f"{label}: History pages showing every entry", page_ok, "tabs", f"= {sessions}",
                page_ok == sessions, f"'N entries' per tab: {sorted(set(page_counts))}")
     report.add("jobs", f"{label}: wall time per round", statistics.median(walls), "s",
-               note=f"rounds {', '.join(f'{w:.1f}' for w in walls)} s; API in flight at each move: "
-                    f"median {statistics.median(moves_in_flight):.0f}, min {min(moves_in_flight)}")
+               note=f"rounds {', '.join(f'{w:.1f}' for w in walls)} s; API requests in flight as a tab moves: "
+                    f"median {statistics.median(moves_in_flight):.0f}, min {min(moves_in_flight)}; {_load()}")
+    for note, n in Counter(RECONNECT_NOTES).items():
+        print(f"    jobs: {n} × {note}", flush=True)
     growth = (rss_settled - rss_start) / 1e6
     report.add("jobs", f"server RSS after {made} images and {settle_s:g} s settle − start", growth, "MB", "< 50",
                None if quick else growth < 50,
