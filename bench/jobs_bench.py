@@ -443,14 +443,19 @@ def _reconnect(page: Page, url: str, key: str) -> None:
     _settled(page)
     box = page.get_by_label("Gemini API key", exact=True)
     box.wait_for(timeout=60_000)
-    page.wait_for_timeout(200)
-    dialog = page.locator('[role="dialog"]')
-    if dialog.count():
-        RECONNECT_NOTES.append(f"reload on {page.url.removeprefix(url) or '/'}: dialog "
-                               f"{' '.join(dialog.first.inner_text().split())[:60]!r}")
-        page.keyboard.press("Escape")
-        dialog.first.wait_for(state="detached", timeout=30_000)
-    box.fill(key)
+    for attempt in range(3):
+        dialog = page.locator('[role="dialog"]')
+        if dialog.count():
+            RECONNECT_NOTES.append(f"reload on {page.url.removeprefix(url) or '/'}: dialog "
+                                   f"{' '.join(dialog.first.inner_text().split())[:60]!r}")
+            page.keyboard.press("Escape")
+            dialog.first.wait_for(state="detached", timeout=30_000)
+        try:
+            box.fill(key, timeout=5_000)  # the dialog may come a moment after the page: then close it and retry
+            break
+        except Exception:
+            if attempt == 2:
+                raise
     page.get_by_role("button", name="Connect with API key").click()
     page.get_by_label("Prompt", exact=True).wait_for(timeout=120_000)
     _settled(page)
