@@ -36,20 +36,25 @@ def thought_tokens(req: ParsedRequest, spec: ModelSpec) -> int:
     return THOUGHT_TOKENS_MIN + int.from_bytes(digest[:4], "big") % (THOUGHT_TOKENS_MAX - THOUGHT_TOKENS_MIN + 1)
 
 
-def prompt_details(req: ParsedRequest) -> list[dict]:
-    details = [{"modality": "TEXT", "tokenCount": max(1, math.ceil(len(req.all_text) / 4))}]
+def prompt_counts(req: ParsedRequest) -> dict[str, int]:
+    """Prompt tokens per modality: text at one token per 4 characters (at least 1), images at a fixed count."""
+    counts = {"TEXT": max(1, math.ceil(len(req.all_text) / 4))}
     if req.all_images:
-        details.append({"modality": "IMAGE", "tokenCount": INPUT_IMAGE_TOKENS * req.all_images})
-    return details
+        counts["IMAGE"] = INPUT_IMAGE_TOKENS * req.all_images
+    return counts
+
+
+def prompt_details(req: ParsedRequest) -> list[dict]:
+    return [{"modality": modality, "tokenCount": count} for modality, count in prompt_counts(req).items()]
 
 
 def usage(req: ParsedRequest, spec: ModelSpec, image_tokens: int, text_tokens: int, thoughts: int | None = None) -> dict:
     """usageMetadata with Google's field names and order; see the module docstring for the counting."""
     details = prompt_details(req)
-    prompt_tokens = sum(d["tokenCount"] for d in details)
-    candidate_details = [d for d in ({"modality": "IMAGE", "tokenCount": image_tokens},
-                                     {"modality": "TEXT", "tokenCount": text_tokens}) if d["tokenCount"]]
-    candidates = sum(d["tokenCount"] for d in candidate_details)
+    prompt_tokens = sum(prompt_counts(req).values())
+    candidate_details = [{"modality": modality, "tokenCount": count}
+                         for modality, count in (("IMAGE", image_tokens), ("TEXT", text_tokens)) if count]
+    candidates = image_tokens + text_tokens
     thoughts = thought_tokens(req, spec) if thoughts is None else thoughts
     tool = SEARCH_TOOL_TOKENS if req.search else 0
     out: dict = {"promptTokenCount": prompt_tokens}
@@ -70,5 +75,4 @@ def usage(req: ParsedRequest, spec: ModelSpec, image_tokens: int, text_tokens: i
 
 def count_tokens(req: ParsedRequest) -> dict:
     """The ``countTokens`` answer: what ``promptTokenCount`` would be for these contents."""
-    details = prompt_details(req)
-    return {"totalTokens": sum(d["tokenCount"] for d in details), "promptTokensDetails": details}
+    return {"totalTokens": sum(prompt_counts(req).values()), "promptTokensDetails": prompt_details(req)}
