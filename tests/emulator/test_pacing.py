@@ -38,7 +38,7 @@ def test_timing_must_be_ascending_fractions(bad: object) -> None:
 
 
 def test_first_thought_arrives_well_before_the_final_image(fresh_emulator) -> None:
-    server = fresh_emulator(latency_s=1.0)
+    server = fresh_emulator(latency_s=1.5)
     sdk = sdk_client(server)
     started = time.monotonic()
     arrivals: list[tuple[float, bool]] = []
@@ -48,10 +48,10 @@ def test_first_thought_arrives_well_before_the_final_image(fresh_emulator) -> No
     first_thought = next(t for t, thought in arrivals if thought)
     final = max(t for t, thought in arrivals if not thought)
     assert [thought for _, thought in arrivals][:3] == [True, True, True]
-    assert final >= 0.95  # the image waits the whole latency
-    assert final - first_thought >= 0.3  # planned gap 0.7 s: generous margin for a slow machine
+    assert final >= 1.45  # the image waits the whole latency
+    assert final - first_thought >= 0.4  # planned gap 1.05 s: generous margin for a loaded machine
     drafts = [t for t, thought in arrivals if thought][1:]
-    assert drafts[1] - drafts[0] >= 0.1  # the second draft comes later than the first (planned 0.3 s)
+    assert drafts[1] - drafts[0] >= 0.1  # the second draft comes later than the first (planned 0.45 s)
 
 
 def test_plain_answer_waits_the_whole_latency_then_answers_at_once(fresh_emulator) -> None:
