@@ -6,6 +6,7 @@ lives under ``/_emulator/``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -29,11 +30,17 @@ class GeminiHandler(FileRoutes):
         err = errors.not_found_path(urlsplit(self.path).path)
         self.send_json(err.code, err.body())
 
-    do_PUT = do_PATCH = _not_found  # the emulator serves no such method
+    def _refuse(self) -> None:
+        """A method the emulator serves nowhere: read the body (the connection stays usable), then 404."""
+        with contextlib.suppress(errors.ApiError):  # too large: read_body already marked the connection to close
+            self.read_body()
+        self._not_found()
+
+    do_PUT = do_PATCH = _refuse
 
     def do_DELETE(self) -> None:
         if not self.files_delete():
-            self._not_found()
+            self._refuse()
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
