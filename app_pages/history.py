@@ -50,7 +50,7 @@ def render() -> None:
                                  offset=(page - 1) * history_views.PAGE_SIZE, **filters.as_kwargs())
     history_views.render_undo(store, namespace)
     if not entries:
-        st.info("Nothing here yet." if total == 0 else "No entry matches these filters.")
+        st.info("Nothing here yet." if store.count_entries(namespace) == 0 else "No entry matches these filters.")
         return
 
     event = st.dataframe(history_views.table_rows(store, namespace, entries), key="history_table",

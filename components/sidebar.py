@@ -52,6 +52,11 @@ def render_sidebar(connected: bool) -> ModelSpec:
     catalogue = services.get_catalogue()
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
+    for key in (*DEFAULTS, services.PRIVATE):
+        if key in st.session_state:
+            # re-own the value: a page switch from inside a run (History → Generate) would otherwise
+            # reset widget-held settings to their defaults (streamlit#8425)
+            st.session_state[key] = st.session_state[key]
     with st.sidebar:
         st.selectbox("Model", [m.key for m in catalogue], key="model_key",
                      format_func=lambda k: f"{catalogue.by_key(k).label} · {catalogue.by_key(k).model_id}",

@@ -244,14 +244,6 @@ def test_restore_prompt_goes_to_generate_with_the_prompt(studio_app, emulator, e
     assert len(at.session_state["session_entry_ids"]) == 1, "nothing is generated"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "History's actions (Restore prompt, Restore everything, Re-run, Retry, Generate new version) switch pages "
-    "with st.switch_page inside the run that handles the click (history_views.switch_if_asked); Streamlit "
-    "resets widget state when a run is interrupted by a page change (streamlit#8425), so every sidebar widget "
-    "the action did not set falls back to its default. Seen in a real browser on the studio: aspect ratio 4:3 "
-    "-> 1:1 and Images 2 -> 1 after Restore prompt; with Private session on, that run also draws Generate with "
-    "the toggle off in the backend (grid 'This session · 1 generation' with no card, session total $0.000) "
-    "until the next rerun re-sends the toggle. AppTest keeps it off."))
 def test_restore_prompt_keeps_the_sidebar_settings_and_the_private_session(studio_app, emulator) -> None:
     at = studio_app(emulator)
     at.toggle(key="private_session").set_value(True).run()
@@ -266,7 +258,7 @@ def test_restore_prompt_keeps_the_sidebar_settings_and_the_private_session(studi
     assert _on_generate(at) and at.text_area(key="prompt").value == "the prompt to restore"
     assert at.selectbox(key="aspect_ratio").value == "4:3", "only the prompt is restored"
     assert at.slider(key="count").value == 2
-    assert _labels(at).count("Open") == 1, "the private session's image is still in the grid"
+    assert _labels(at).count("Open") == 2, "the private session's two images are still in the grid"
     assert at.toggle(key="private_session").value is True, "the session stays private"
 
 
@@ -440,10 +432,6 @@ def test_status_filter_and_the_entries_caption(studio_app, emulator) -> None:
     assert len(at.dataframe[0].value) == 3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "app_pages/history.py picks the empty message from the filtered count (`total == 0`), so a filter that "
-    "matches nothing says 'Nothing here yet.' as if History were empty; 'No entry matches these filters.' "
-    "is only reachable for a page past the end"))
 def test_a_filter_that_matches_nothing_says_so(studio_app, emulator) -> None:
     at = _history(_generate(studio_app(emulator), "one good apple"))
     at.multiselect(key="history_status").set_value(["cancelled"]).run()
