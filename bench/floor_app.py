@@ -17,6 +17,8 @@ def client() -> genai.Client:
                         http_options=types.HttpOptions(base_url=os.environ["FLOOR_BASE_URL"], api_version="v1beta"))
 
 
+if st.sidebar.radio("Output format", ["PNG", "JPEG"], horizontal=True) == "JPEG":  # the floor of a sidebar change
+    st.sidebar.slider("JPEG quality", 1, 100, 90)
 prompt = st.text_area("Prompt")
 if st.button("Generate"):
     response = client().models.generate_content(model="gemini-3-pro-image", contents=prompt, config=types.GenerateContentConfig(

@@ -369,8 +369,13 @@ def sidebar_under_load(report: Report, quick: bool) -> None:
     emulator = _emulator(latency_s=latency)
     with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
         tmp = Path(tmpdir)
-        with _studio(emulator, tmp) as studio:
+        with _studio(emulator, tmp) as studio, _studio(emulator, tmp, "floor", FLOOR_APP) as floor_app:
             browser = launch_chromium(pw)
+            floor_page = _new_page(browser)  # the same change in the floor app: Streamlit and this machine's share
+            floor_page.goto(floor_app.url)
+            _settled(floor_page)
+            floor_times = _toggle_times(floor_page, repeats, "floor app")
+            floor_page.context.close()
             page = _new_page(browser)
             _connect_with_key(page, studio.url)
             idle = _toggle_times(page, repeats, "idle")
@@ -393,6 +398,8 @@ def sidebar_under_load(report: Report, quick: bool) -> None:
                None if quick else p90 < 150)
     report.add("sidebar", "PNG↔JPEG click→repainted, nothing in flight: median", statistics.median(idle) * 1000, "ms",
                note=f"p90 {percentile(idle, 90) * 1000:.0f} ms")
+    report.add("sidebar", "the same change in the floor app: median", statistics.median(floor_times) * 1000, "ms",
+               note=f"p90 {percentile(floor_times, 90) * 1000:.0f} ms (Streamlit's own round trip on this machine)")
 
 
 # ---- 4. many sessions with navigation and reloads ----------------------------------------------------------
