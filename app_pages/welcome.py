@@ -26,7 +26,10 @@ def _render_google(column: DeltaGenerator) -> None:
 
 if team.limited_to_team():  # keys and the emulator cannot tell who is using them: Google sign-in only
     st.info(team.welcome_note(), icon="🔒")
-    _render_google(st.columns([1, 2])[0])
+    if auth.oauth_config() is None:
+        st.error(team.NO_SIGN_IN, icon="⚙️")
+    else:
+        _render_google(st.columns([1, 2])[0])
 else:
     key_col, google_col, offline_col = st.columns(3, gap="large")
     with key_col, st.container(border=True):

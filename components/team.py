@@ -41,6 +41,10 @@ def _who_is_welcome(team: TeamPolicy) -> str:
     return f"Google accounts at {domains}" + (" and a few named accounts" if team.allowed_emails else "")
 
 
+NO_SIGN_IN = ("Sign in with Google is not set up on this deployment yet, so nobody can get in. The owner must add "
+              "an `[oauth]` section to the secrets (see docs/DEPLOY.md, \"Who may use the link\").")
+
+
 def welcome_note() -> str:
     """Why the Welcome page offers only Google sign-in when a list is set."""
     return (f"This studio is limited to its team ({_who_is_welcome(policy())}). Sign in with Google using your "

@@ -86,10 +86,12 @@ def team_app(userinfo: Userinfo) -> Callable[..., AppTest]:
     """The whole app with ``[team]`` (and ``[oauth]`` pointing at the userinfo server) in its secrets."""
 
     def make(team: dict[str, Any] | None = None, connection: Connection | None = None,
-             secrets: dict[str, Any] | None = None, script: Callable[[], None] | None = None) -> AppTest:
+             secrets: dict[str, Any] | None = None, script: Callable[[], None] | None = None,
+             oauth: bool = True) -> AppTest:
         at = AppTest.from_function(script, default_timeout=60) if script else AppTest.from_file(APP, default_timeout=60)
         settling(at)
-        at.secrets["oauth"] = userinfo.oauth_section()
+        if oauth:
+            at.secrets["oauth"] = userinfo.oauth_section()
         if team is not None:
             at.secrets["team"] = team
         for name, value in (secrets or {}).items():
@@ -198,6 +200,14 @@ def test_welcome_offers_only_google_sign_in_with_a_list(team_app) -> None:
     assert "api_key_input" not in [t.key for t in at.text_input]
     assert "Try offline" not in [b.label for b in at.button]
     assert len(at.get("component_instance")) == 1, "the Sign in with Google button"
+
+
+def test_a_list_without_google_sign_in_says_nobody_can_get_in(team_app) -> None:
+    at = team_app(TEAM, oauth=False)
+    assert not at.exception, at.exception
+    assert any("nobody can get in" in e.value for e in at.error)
+    assert "Meanwhile you can connect with a Gemini API key" not in _texts(at), "no offer that does not exist"
+    assert "api_key_input" not in [t.key for t in at.text_input] and "Try offline" not in [b.label for b in at.button]
 
 
 def test_a_malformed_team_section_stops_the_studio(team_app) -> None:
