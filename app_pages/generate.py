@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, banner, jobs, services, sidebar, uploader
+from components import auth, banner, jobs, services, sidebar, team, uploader
 from components.gallery import render_gallery
 from components.state import PARENT_ENTRY, PROMPT, RERUN_ENTRY, RETRY_ENTRY, SAVED_PROMPT
 from studio.recipes import entry_recipe, request_from_recipe
@@ -44,7 +44,7 @@ def request_from_entry(entry_id: str) -> tuple[GenerationRequest, str | None] | 
 
 
 def _generate(request: GenerationRequest, parent_id: str | None) -> None:
-    if not auth.ensure_fresh_token():
+    if not auth.ensure_fresh_token() or not team.check_spend(request):
         return
     jobs.submit(request, parent_id=parent_id)
 

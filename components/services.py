@@ -135,7 +135,8 @@ def connection() -> Connection | None:
 
 def current_namespace() -> str:
     """The identity's History namespace; the key salt is the installation's, private session or not."""
-    return namespace_for(connection(), shared_store().data_dir or default_data_dir())
+    salt = str(secrets_section("studio").get("namespace_salt") or "") or None
+    return namespace_for(connection(), shared_store().data_dir or default_data_dir(), salt=salt)
 
 
 @st.cache_resource(show_spinner=False)

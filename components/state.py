@@ -19,6 +19,8 @@ VERTEX_PROJECT: Final = "vertex_project"
 VERTEX_LOCATION: Final = "vertex_location"
 CONNECT_NOTES: Final = "connect_notes"  # notes about the key the person pasted (spaces removed…)
 
+TEAM_EMAIL_CHECK: Final = "team_email_check"  # the verified email of a Google sign-in, checked once for [team]
+
 # private sessions
 PRIVATE: Final = "private_session"  # the sidebar toggle
 PRIVATE_STORE: Final = "private_store"

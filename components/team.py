@@ -12,14 +12,14 @@ from typing import Any
 import httpx
 import streamlit as st
 
-from components import auth, services
+from components import auth, services, state
 from studio import access
 from studio.access import TeamConfigError, TeamPolicy
 from studio.credentials import Connection
 from studio.history.namespaces import SaltNotConfigured, check_salt
 from studio.request import GenerationRequest
 
-EMAIL_CHECK_KEY = "team_email_check"  # what the provider said about this subject's email, memory only
+EMAIL_CHECK_KEY = state.TEAM_EMAIL_CHECK  # what the provider said about this subject's email, memory only
 USERINFO_TIMEOUT_S = 10.0
 
 

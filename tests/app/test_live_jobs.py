@@ -74,7 +74,7 @@ def test_a_new_session_of_the_same_identity_adopts_running_work(studio_app, fres
 
 
 def test_drafts_show_while_the_image_is_made(studio_app, fresh_emulator) -> None:
-    api = fresh_emulator(latency_s=3.0)
+    api = fresh_emulator(latency_s=8.0, draft_timing=(0.05, 0.1))  # a wide window between draft and image
     at = studio_app(api, settled=False, include_thoughts=True)
     at = _generate(at, "a thinking fox")
     runner = services.get_runner()
