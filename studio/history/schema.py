@@ -1,47 +1,94 @@
-"""The history database's schema, as numbered migrations applied in order inside one transaction each."""
+"""The history database's schema: the entry columns, defined once, and the named migrations of both dialects.
+
+``ENTRY_COLUMNS`` is the only list of the ``entries`` columns: each says in which migration it arrived, and
+that migration creates or adds it (``CREATE TABLE`` / ``ALTER TABLE ... ADD COLUMN``) in the dialect's types.
+The store selects ``COLUMNS`` and the ``Entry`` dataclass has one field per column.
+
+A migration is a numbered, named step with SQL for both dialects (``statements``) and, where they differ, for
+one (``sqlite`` / ``postgresql``). Each step commits whole or not at all, with its row in ``schema_migrations``;
+on PostgreSQL the step first takes an advisory lock and looks again at the version, so two replicas starting
+at once migrate once. Never edit a shipped step: add the next.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import time
+from dataclasses import dataclass
 
-# Each migration is (version, statements). Never edit a shipped one: add the next.
-MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
-    (1, (
-        """CREATE TABLE entries (
-            id TEXT PRIMARY KEY,
-            namespace TEXT NOT NULL,
-            batch_id TEXT NOT NULL,
-            parent_id TEXT,
-            created_at REAL NOT NULL,
-            prompt TEXT NOT NULL,
-            model_id TEXT NOT NULL,
-            aspect_ratio TEXT NOT NULL,
-            image_size TEXT NOT NULL,
-            output_format TEXT NOT NULL,
-            settings_json TEXT NOT NULL,
-            status TEXT NOT NULL,
-            failure_kind TEXT,
-            failure_message TEXT,
-            failure_detail TEXT,
-            finish_reason TEXT,
-            block_reason TEXT,
-            latency_s REAL NOT NULL DEFAULT 0,
-            attempts INTEGER NOT NULL DEFAULT 1,
-            prompt_tokens INTEGER NOT NULL DEFAULT 0,
-            output_tokens INTEGER NOT NULL DEFAULT 0,
-            total_tokens INTEGER NOT NULL DEFAULT 0,
-            cost_usd REAL NOT NULL DEFAULT 0,
-            model_version TEXT,
-            response_id TEXT,
-            text TEXT,
-            request_json TEXT,
-            response_json TEXT,
-            image_file TEXT,
-            thumb_file TEXT,
-            width INTEGER,
-            height INTEGER,
-            mime_type TEXT
-        )""",
+from studio.history.database import SEARCH_TEXT, Database
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # "text" | "real" | "integer": the dialect's type (studio.history.database.Dialect.types)
+    since: int = 1  # the migration that creates or adds it
+    not_null: bool = False
+    default: str | None = None  # an SQL literal both dialects read alike
+    primary_key: bool = False
+
+    def ddl(self, types: dict[str, str]) -> str:
+        parts = [self.name, types[self.kind]]
+        if self.primary_key:
+            parts.append("PRIMARY KEY")
+        if self.not_null:
+            parts.append("NOT NULL")
+        if self.default is not None:
+            parts.append(f"DEFAULT {self.default}")
+        return " ".join(parts)
+
+
+def _c(name: str, kind: str = "text", since: int = 1, *, required: bool = False, default: str | None = None,
+       key: bool = False) -> Column:
+    return Column(name, kind, since, not_null=required, default=default, primary_key=key)
+
+
+ENTRY_COLUMNS: tuple[Column, ...] = (
+    _c("id", key=True), _c("namespace", required=True), _c("batch_id", required=True), _c("parent_id"),
+    _c("created_at", "real", required=True), _c("prompt", required=True), _c("model_id", required=True),
+    _c("aspect_ratio", required=True), _c("image_size", required=True), _c("output_format", required=True),
+    _c("settings_json", required=True), _c("status", required=True), _c("failure_kind"), _c("failure_message"),
+    _c("failure_detail"), _c("finish_reason"), _c("block_reason"),
+    _c("latency_s", "real", required=True, default="0"), _c("attempts", "integer", required=True, default="1"),
+    _c("prompt_tokens", "integer", required=True, default="0"),
+    _c("output_tokens", "integer", required=True, default="0"),
+    _c("total_tokens", "integer", required=True, default="0"), _c("cost_usd", "real", required=True, default="0"),
+    _c("model_version"), _c("response_id"), _c("text"), _c("request_json"), _c("response_json"), _c("image_file"),
+    _c("thumb_file"), _c("width", "integer"), _c("height", "integer"), _c("mime_type"),
+    # v2: favorites, soft delete (undo), and the reference count shown in tables
+    _c("favorite", "integer", 2, required=True, default="0"), _c("deleted_at", "real", 2),
+    _c("references_count", "integer", 2, required=True, default="0"),
+    # v3: jobs (an entry exists from the moment its image is queued, heartbeated while it is made)
+    _c("job_id", since=3), _c("owner", since=3), _c("heartbeat_at", "real", 3), _c("thought_text", since=3),
+    _c("thoughts_tokens", "integer", 3, required=True, default="0"),
+    # v4: the estimate shown before sending, beside cost_usd computed from the recorded usage
+    _c("estimated_cost_usd", "real", 4, required=True, default="0"),
+)
+COLUMNS: tuple[str, ...] = tuple(c.name for c in ENTRY_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...] = ()  # both dialects, after the step's columns are created or added
+    sqlite: tuple[str, ...] = ()  # this dialect only, after the shared statements
+    postgresql: tuple[str, ...] = ()
+
+    def sql(self, db: Database) -> list[str]:
+        types = db.dialect.types
+        columns = [c for c in ENTRY_COLUMNS if c.since == self.version]
+        if self.version == 1:
+            ddl = ["CREATE TABLE entries (\n    " + ",\n    ".join(c.ddl(types) for c in columns) + "\n)"]
+        else:
+            ddl = [f"ALTER TABLE entries ADD COLUMN {c.ddl(types)}" for c in columns]
+        own = self.postgresql if db.is_postgres else self.sqlite
+        return [*ddl, *self.statements, *own]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "entries and their references", (
         "CREATE INDEX entries_ns_time ON entries(namespace, created_at DESC)",
         """CREATE TABLE entry_references (
             entry_id TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
@@ -52,25 +99,14 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             PRIMARY KEY (entry_id, position)
         )""",
     )),
-    (2, (
-        # v2: favorites, soft delete (undo), and the reference count shown in tables.
-        "ALTER TABLE entries ADD COLUMN favorite INTEGER NOT NULL DEFAULT 0",
-        "ALTER TABLE entries ADD COLUMN deleted_at REAL",
-        "ALTER TABLE entries ADD COLUMN references_count INTEGER NOT NULL DEFAULT 0",
+    Migration(2, "favorites, soft delete, reference counts", (
         "UPDATE entries SET references_count = "
         "(SELECT COUNT(*) FROM entry_references r WHERE r.entry_id = entries.id)",
         "CREATE INDEX entries_ns_status ON entries(namespace, status, created_at DESC)",
         "CREATE INDEX entries_ns_model ON entries(namespace, model_id, created_at DESC)",
         "CREATE INDEX entries_parent ON entries(parent_id)",
     )),
-    (3, (
-        # v3: jobs. An entry exists from the moment its image is queued (status "running"), is
-        # heartbeated by the process sending it, and keeps the model's drafts and thinking text.
-        "ALTER TABLE entries ADD COLUMN job_id TEXT",
-        "ALTER TABLE entries ADD COLUMN owner TEXT",
-        "ALTER TABLE entries ADD COLUMN heartbeat_at REAL",
-        "ALTER TABLE entries ADD COLUMN thought_text TEXT",
-        "ALTER TABLE entries ADD COLUMN thoughts_tokens INTEGER NOT NULL DEFAULT 0",
+    Migration(3, "jobs: running entries, heartbeats, drafts and thinking", (
         "CREATE INDEX entries_running ON entries(status) WHERE status = 'running'",
         """CREATE TABLE entry_drafts (
             entry_id TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
@@ -82,14 +118,18 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             PRIMARY KEY (entry_id, position)
         )""",
     )),
-    (4, (
-        # v4: the estimate shown before sending, kept beside cost_usd, which is now computed from the
-        # usage Google recorded (thinking billed as text output) instead of the price table.
-        "ALTER TABLE entries ADD COLUMN estimated_cost_usd REAL NOT NULL DEFAULT 0",
+    Migration(4, "estimated cost beside the cost from usage", (
         "UPDATE entries SET estimated_cost_usd = cost_usd",
     )),
+    Migration(5, "prompt search", postgresql=(
+        # SQLite searches through FTS5 (enable_fts below: optional, LIKE without it), so its step is empty.
+        # PostgreSQL: a stored tsvector of the prompt ('simple': no stemming, no stop words, like FTS5's
+        # unicode61) and a GIN index on it; Dialect.search matches each word as a prefix.
+        f"ALTER TABLE entries ADD COLUMN prompt_search tsvector GENERATED ALWAYS AS ({SEARCH_TEXT}) STORED",
+        "CREATE INDEX entries_prompt_search ON entries USING GIN (prompt_search)",
+    )),
 )
-LATEST_VERSION = MIGRATIONS[-1][0]
+LATEST_VERSION = MIGRATIONS[-1].version
 FTS_STATEMENTS = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS entries_fts USING fts5(prompt, content='entries', content_rowid='rowid')",
     """CREATE TRIGGER IF NOT EXISTS entries_fts_insert AFTER INSERT ON entries BEGIN
@@ -97,42 +137,53 @@ FTS_STATEMENTS = (
     """CREATE TRIGGER IF NOT EXISTS entries_fts_delete AFTER DELETE ON entries BEGIN
         INSERT INTO entries_fts(entries_fts, rowid, prompt) VALUES ('delete', old.rowid, old.prompt); END""",
 )
+_VERSIONS_TABLE = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at {real})"
 
 
-def current_version(db: sqlite3.Connection) -> int:
-    db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)")
-    row = db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
-    return int(row[0] or 0)
+def current_version(db: Database) -> int:
+    """The last migration applied (0 for an empty database)."""
+    with db.transaction():
+        db.lock_migrations()  # two replicas creating the table at once would collide (PostgreSQL's catalog)
+        db.run(_VERSIONS_TABLE.format(real=db.dialect.types["real"]))
+        row = db.row("SELECT MAX(version) FROM schema_migrations")
+    return int(row[0] or 0) if row else 0
 
 
-def migrate(db: sqlite3.Connection, target: int = LATEST_VERSION) -> int:
+def migrate(db: Database, target: int = LATEST_VERSION, steps: tuple[Migration, ...] = MIGRATIONS) -> int:
     """Bring the database to ``target``; each step commits whole or not at all. Returns the version."""
     version = current_version(db)
-    for number, statements in MIGRATIONS:
-        if version < number <= target:
-            # explicit BEGIN: the store's connection is in autocommit mode, where `with db:` commits nothing
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in statements:
-                    db.execute(statement)
-                db.execute("INSERT INTO schema_migrations VALUES (?, strftime('%s','now'))", (number,))
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
-            version = number
+    for step in steps:
+        if not version < step.version <= target:
+            continue
+        with db.transaction():
+            db.lock_migrations()  # another replica may have migrated while we waited: look again
+            row = db.row("SELECT MAX(version) FROM schema_migrations")
+            version = int(row[0] or 0) if row else 0
+            if version >= step.version:
+                continue
+            for statement in step.sql(db):
+                db.run(statement)
+            db.run("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (step.version, time.time()))
+        version = step.version
     return version
 
 
-def enable_fts(db: sqlite3.Connection) -> bool:
-    """Full-text search over prompts when SQLite has FTS5; the store falls back to LIKE otherwise."""
-    try:
-        with db:
-            fresh = db.execute("SELECT 1 FROM sqlite_master WHERE name='entries_fts'").fetchone() is None
-            for statement in FTS_STATEMENTS:
-                db.execute(statement)
-            if fresh:
-                db.execute("INSERT INTO entries_fts(entries_fts) VALUES ('rebuild')")
+def enable_fts(db: Database) -> bool:
+    """SQLite: full-text search over prompts when it has FTS5; the store falls back to LIKE otherwise.
+
+    PostgreSQL searches its ``prompt_search`` column (migration 5), so this is True there.
+    """
+    if db.is_postgres:
+        db.fts = True
         return True
+    try:
+        with db.transaction():
+            fresh = db.row("SELECT 1 FROM sqlite_master WHERE name='entries_fts'") is None
+            for statement in FTS_STATEMENTS:
+                db.run(statement)
+            if fresh:
+                db.run("INSERT INTO entries_fts(entries_fts) VALUES ('rebuild')")
+        db.fts = True
     except sqlite3.OperationalError:
-        return False
+        db.fts = False
+    return db.fts

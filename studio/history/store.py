@@ -1,15 +1,15 @@
-"""The history store: every attempt in SQLite, its images on disk, one namespace per identity.
+"""The history store: every attempt in a database (SQLite or PostgreSQL), its images in a blob store.
 
-Writes put the files in place first (atomically) and then the row in one transaction, so a crash
-leaves either a whole entry or a few orphan files that the next open sweeps away.
+One namespace per identity. Writes put the files in place first (atomically) and then the row in one
+transaction, so a crash leaves either a whole entry or a few orphan files that a later sweep removes.
+Every statement goes through ``studio.history.database`` (the dialects) and the column list is
+``schema.COLUMNS``: pages never know which database they talk to.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -22,19 +22,16 @@ from studio import images
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue
 from studio.history import files, schema
 from studio.history.blobs import BlobStore, LocalBlobs, MemoryBlobs
+from studio.history.database import SQLITE, Database, parse_url
 from studio.request import GenerationRequest, ReferenceImage
 from studio.results import ImageResult
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "nano-banana-studio"
 SORTS = {"newest": "created_at DESC", "oldest": "created_at ASC", "cost": "cost_usd DESC, created_at DESC",
          "duration": "latency_s DESC, created_at DESC"}
-_COLUMNS = ("id", "namespace", "batch_id", "parent_id", "created_at", "prompt", "model_id", "aspect_ratio",
-            "image_size", "output_format", "settings_json", "status", "failure_kind", "failure_message",
-            "failure_detail", "finish_reason", "block_reason", "latency_s", "attempts", "prompt_tokens",
-            "output_tokens", "total_tokens", "cost_usd", "model_version", "response_id", "text", "request_json",
-            "response_json", "image_file", "thumb_file", "width", "height", "mime_type", "favorite", "deleted_at",
-            "references_count", "job_id", "owner", "heartbeat_at", "thought_text", "thoughts_tokens",
-            "estimated_cost_usd")
+_COLUMNS = schema.COLUMNS  # defined once, with their types and migrations, in schema.ENTRY_COLUMNS
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM entries"
+_DRAFT_COLUMNS = ("entry_id", "position", "file", "mime_type", "width", "height")
 RUNNING = "running"  # queued or in flight; the job runner's live state says which
 ORPHAN_GRACE_S = 600.0  # a file younger than this may belong to a row another writer is about to commit
 
@@ -113,7 +110,7 @@ class StoredDraft:
     height: int
 
 
-def _entry(row: sqlite3.Row) -> Entry:
+def _entry(row: tuple) -> Entry:
     values = dict(zip(_COLUMNS, row, strict=True))
     values["settings"] = json.loads(values.pop("settings_json") or "{}")
     values["request_json"] = json.loads(values["request_json"] or "{}")
@@ -123,40 +120,45 @@ def _entry(row: sqlite3.Row) -> Entry:
 
 
 def parse_database_url(url: str) -> Path | None:
-    """``sqlite:///abs/path.sqlite3`` → a path; ``sqlite://`` → in memory (None). Others are not built yet."""
-    if url in ("sqlite://", "sqlite:///:memory:"):
-        return None
-    if url.startswith("sqlite:///"):
-        return Path(url[len("sqlite:///"):] if url.startswith("sqlite:////") else "/" + url[len("sqlite:///"):])
-    raise ValueError(f"Only sqlite:/// database URLs are supported so far, not {url.split(':', 1)[0]}:")
+    """``sqlite:///abs/path.sqlite3`` → a path; ``sqlite://`` → in memory (None); ValueError for anything else."""
+    target = parse_url(url)
+    if target.dialect != SQLITE:
+        raise ValueError("not an SQLite URL")
+    return target.path
 
 
 class HistoryStore:
-    """Thread-safe: Streamlit runs each session's script in its own thread."""
+    """Thread-safe: Streamlit runs each session's script in its own thread, the job runner records from its own.
 
-    def __init__(self, db_path: Path | None, data_dir: Path | None, *, catalogue: Catalogue = DEFAULT_CATALOGUE,
-                 private: bool = False, blobs: BlobStore | None = None) -> None:
+    ``db`` is an SQLite file path, None (SQLite in memory), a database URL, or an open ``Database``.
+    """
+
+    def __init__(self, db: Path | str | Database | None, data_dir: Path | None, *,
+                 catalogue: Catalogue = DEFAULT_CATALOGUE, private: bool = False,
+                 blobs: BlobStore | None = None) -> None:
         self.data_dir = data_dir  # None for a private store: nothing of it is on disk
         self.is_private = private
         self.catalogue = catalogue
         self.last_used = time.monotonic()
-        self._lock = threading.RLock()
         if blobs is None:
             if data_dir is None:
                 raise ValueError("a store needs a data folder or a blob store")
             data_dir.mkdir(parents=True, exist_ok=True)
             blobs = LocalBlobs(data_dir)
         self.blobs = blobs
-        target = str(db_path) if db_path else ":memory:"
-        if db_path:
-            db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA foreign_keys = ON")
-        if db_path:
-            self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.execute("PRAGMA synchronous = NORMAL")
-        schema.migrate(self._db)
-        self.fts = schema.enable_fts(self._db)
+        if isinstance(db, Database):
+            self.db = db
+        elif isinstance(db, str):
+            self.db = Database.connect(db)
+        else:
+            self.db = Database.sqlite(db)
+        try:
+            schema.migrate(self.db)
+            self.fts = schema.enable_fts(self.db)
+        except BaseException:
+            self.db.close()
+            raise
+        self._lock = self.db.lock  # one lock for the connection and the store's own state
         self.closed = False
         self.sweep_orphans()
 
@@ -164,13 +166,20 @@ class HistoryStore:
     @classmethod
     def open(cls, url: str | None = None, data_dir: Path | None = None,
              media_url: str | None = None) -> HistoryStore:
-        """Records by ``url`` (STUDIO_DATABASE_URL), image files by ``media_url`` (STUDIO_MEDIA_URL; default data_dir)."""
+        """Records by ``url`` (else STUDIO_DATABASE_URL, else SQLite in ``data_dir``; sqlite:/// or postgresql://),
+        image files by ``media_url`` (STUDIO_MEDIA_URL; default data_dir)."""
         from studio.history.media import open_blobs
 
         data_dir = data_dir or default_data_dir()
-        url = url or os.environ.get("STUDIO_DATABASE_URL") or f"sqlite:///{data_dir / 'history.sqlite3'}"
-        db_path = parse_database_url(url)
-        return cls(db_path, data_dir, blobs=open_blobs(media_url or os.environ.get("STUDIO_MEDIA_URL"), data_dir))
+        url = url or os.environ.get("STUDIO_DATABASE_URL")
+        # a URL it cannot use: ValueError; an unreachable or refusing PostgreSQL: DatabaseUnavailable
+        database = Database.connect(url) if url else Database.sqlite(data_dir / "history.sqlite3")
+        try:
+            blobs = open_blobs(media_url or os.environ.get("STUDIO_MEDIA_URL"), data_dir)
+        except BaseException:
+            database.close()
+            raise
+        return cls(database, data_dir, blobs=blobs)
 
     @classmethod
     def private(cls) -> HistoryStore:
@@ -182,7 +191,7 @@ class HistoryStore:
             if self.closed:
                 return
             self.closed = True
-            self._db.close()
+            self.db.close()
             self.blobs.close()
 
     def sweep_orphans(self, grace_s: float = ORPHAN_GRACE_S) -> int:
@@ -192,10 +201,9 @@ class HistoryStore:
         commit the row that names them.
         """
         with self._lock:
-            known = {name for row in self._db.execute(
-                "SELECT image_file, thumb_file FROM entries") for name in row if name}
-            known |= {f"{row[0]}.bin" for row in self._db.execute("SELECT DISTINCT sha256 FROM entry_references")}
-            known |= {row[0] for row in self._db.execute("SELECT file FROM entry_drafts")}
+            known = {name for row in self.db.rows("SELECT image_file, thumb_file FROM entries") for name in row if name}
+            known |= {f"{row[0]}.bin" for row in self.db.rows("SELECT DISTINCT sha256 FROM entry_references")}
+            known |= {row[0] for row in self.db.rows("SELECT file FROM entry_drafts")}
         cutoff = time.time() - grace_s
         removed = 0
         for info in list(self.blobs.listing()):
@@ -234,8 +242,7 @@ class HistoryStore:
             "favorite": 0, "deleted_at": None, "references_count": len(request.references),
             "job_id": job_id, "owner": owner, "heartbeat_at": now,
         }
-        with self._lock, self._db:
-            self._db.execute("BEGIN")
+        with self.db.transaction():
             self._insert(row, request.references)
         return self.get(namespace, entry_id)  # type: ignore[return-value]
 
@@ -273,45 +280,39 @@ class HistoryStore:
             "height": result.image.height if result.image else None,
             "mime_type": result.image.mime_type if result.image else None, "heartbeat_at": None,
         }
-        assignments = ", ".join(f"{k} = :{k}" for k in values)
-        with self._lock, self._db:
-            self._db.execute("BEGIN")
-            self._db.execute(f"UPDATE entries SET {assignments} WHERE id = :entry_id AND namespace = :namespace",
-                             {**values, "entry_id": entry_id, "namespace": namespace})
-            self._db.executemany("INSERT OR REPLACE INTO entry_drafts (entry_id, position, file, mime_type, width, "
-                                 "height) VALUES (?, ?, ?, ?, ?, ?)", drafts)
+        assignments = ", ".join(f"{k} = ?" for k in values)
+        with self.db.transaction():
+            self.db.run(f"UPDATE entries SET {assignments} WHERE id = ? AND namespace = ?",
+                        [*values.values(), entry_id, namespace])
+            self.db.run_many(self.db.dialect.upsert("entry_drafts", _DRAFT_COLUMNS, ("entry_id", "position")), drafts)
         return self.get(namespace, entry_id, include_deleted=True)  # type: ignore[return-value]
 
     def end_entry(self, namespace: str, entry_id: str, status: str, failure_kind: str, message: str) -> bool:
         """Close a running entry without an answer (cancelled, interrupted, failed before sending)."""
-        with self._lock, self._db:
-            cursor = self._db.execute(
-                "UPDATE entries SET status = ?, failure_kind = ?, failure_message = ?, heartbeat_at = NULL "
-                "WHERE id = ? AND namespace = ? AND status = ?", (status, failure_kind, message, entry_id,
-                                                                  namespace, RUNNING))
-        return cursor.rowcount == 1
+        changed = self.db.run(
+            "UPDATE entries SET status = ?, failure_kind = ?, failure_message = ?, heartbeat_at = NULL "
+            "WHERE id = ? AND namespace = ? AND status = ?", (status, failure_kind, message, entry_id,
+                                                              namespace, RUNNING))
+        return changed == 1
 
     def heartbeat(self, entry_ids: list[str], now: float | None = None) -> None:
         """Say "still working on these": entries whose heartbeat stops are marked interrupted by anyone."""
         if not entry_ids:
             return
         marks = ", ".join("?" * len(entry_ids))
-        with self._lock, self._db:
-            self._db.execute(f"UPDATE entries SET heartbeat_at = ? WHERE status = ? AND id IN ({marks})",
-                             [now or time.time(), RUNNING, *entry_ids])
+        self.db.run(f"UPDATE entries SET heartbeat_at = ? WHERE status = ? AND id IN ({marks})",
+                    [now or time.time(), RUNNING, *entry_ids])
 
     def running_entries(self) -> list[tuple[str, str, str | None, float | None]]:
         """(namespace, id, owner, heartbeat_at) of every running entry, across identities (for the janitor)."""
-        with self._lock:
-            return [(r[0], r[1], r[2], r[3]) for r in self._db.execute(
-                "SELECT namespace, id, owner, heartbeat_at FROM entries WHERE status = ?", (RUNNING,))]
+        return [(r[0], r[1], r[2], r[3]) for r in self.db.rows(
+            "SELECT namespace, id, owner, heartbeat_at FROM entries WHERE status = ?", (RUNNING,))]
 
     def read_drafts(self, namespace: str, entry_id: str) -> list[StoredDraft]:
         if self.get(namespace, entry_id, include_deleted=True) is None:
             return []
-        with self._lock:
-            rows = self._db.execute("SELECT file, mime_type, width, height FROM entry_drafts WHERE entry_id = ? "
-                                    "ORDER BY position", (entry_id,)).fetchall()
+        rows = self.db.rows("SELECT file, mime_type, width, height FROM entry_drafts WHERE entry_id = ? "
+                            "ORDER BY position", (entry_id,))
         drafts = []
         for name, mime, width, height in rows:
             data = self.blobs.get(namespace, name)
@@ -321,9 +322,9 @@ class HistoryStore:
 
     def _insert(self, row: dict, references: tuple[ReferenceImage, ...] | list) -> None:
         names = ", ".join(row)
-        marks = ", ".join(f":{k}" for k in row)
-        self._db.execute(f"INSERT INTO entries ({names}) VALUES ({marks})", row)
-        self._db.executemany(
+        marks = ", ".join("?" * len(row))
+        self.db.run(f"INSERT INTO entries ({names}) VALUES ({marks})", list(row.values()))
+        self.db.run_many(
             "INSERT INTO entry_references (entry_id, position, sha256, name, mime_type) VALUES (?, ?, ?, ?, ?)",
             [(row["id"], i, ref.sha256, ref.name, ref.mime_type) for i, ref in enumerate(references)])
 
@@ -336,12 +337,9 @@ class HistoryStore:
         if not include_deleted:
             clauses.append("deleted_at IS NULL")
         if query and query.strip():
-            if self.fts:
-                clauses.append("rowid IN (SELECT rowid FROM entries_fts WHERE entries_fts MATCH ?)")
-                params.append(" ".join('"' + word.replace('"', '""') + '"*' for word in query.split()))
-            else:
-                clauses.append("prompt LIKE ? ESCAPE '\\'")
-                params.append("%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            clause, words = self.db.dialect.search(query, self.fts)
+            clauses.append(clause)
+            params += words
         if statuses:
             clauses.append(f"status IN ({', '.join('?' * len(statuses))})")
             params += statuses
@@ -364,24 +362,24 @@ class HistoryStore:
                      offset: int = 0) -> list[Entry]:
         where, params = self._where(namespace, query, statuses, models, since, until, favorites_only)
         order = SORTS.get(sort, SORTS["newest"])
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM entries WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
-        with self._lock:
-            rows = self._db.execute(sql, [*params, int(limit), int(offset)]).fetchall()
+        if query and query.strip():
+            order = self.db.dialect.search_order(self.db, query, self.fts, order)
+        rows = self.db.rows(f"{_SELECT} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                            [*params, int(limit), int(offset)])
         return [_entry(r) for r in rows]
 
     def count_entries(self, namespace: str, query: str | None = None, statuses: list[str] | None = None,
                       models: list[str] | None = None, since: float | None = None, until: float | None = None,
                       favorites_only: bool = False) -> int:
         where, params = self._where(namespace, query, statuses, models, since, until, favorites_only)
-        with self._lock:
-            return int(self._db.execute(f"SELECT COUNT(*) FROM entries WHERE {where}", params).fetchone()[0])
+        row = self.db.row(f"SELECT COUNT(*) FROM entries WHERE {where}", params)
+        return int(row[0]) if row else 0
 
     def get(self, namespace: str, entry_id: str, include_deleted: bool = False) -> Entry | None:
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM entries WHERE id = ? AND namespace = ?"
+        sql = f"{_SELECT} WHERE id = ? AND namespace = ?"
         if not include_deleted:
             sql += " AND deleted_at IS NULL"
-        with self._lock:
-            row = self._db.execute(sql, (str(entry_id), namespace)).fetchone()
+        row = self.db.row(sql, (str(entry_id), namespace))
         return _entry(row) if row else None
 
     def get_many(self, namespace: str, entry_ids: list[str]) -> list[Entry]:
@@ -389,10 +387,8 @@ class HistoryStore:
         if not entry_ids:
             return []
         marks = ", ".join("?" * len(entry_ids))
-        sql = (f"SELECT {', '.join(_COLUMNS)} FROM entries WHERE namespace = ? AND deleted_at IS NULL "
-               f"AND id IN ({marks})")
-        with self._lock:
-            found = {row[0]: _entry(row) for row in self._db.execute(sql, [namespace, *entry_ids])}
+        sql = f"{_SELECT} WHERE namespace = ? AND deleted_at IS NULL AND id IN ({marks})"
+        found = {row[0]: _entry(row) for row in self.db.rows(sql, [namespace, *entry_ids])}
         return [found[i] for i in entry_ids if i in found]
 
     def read_image(self, namespace: str, entry_id: str) -> bytes | None:
@@ -410,9 +406,8 @@ class HistoryStore:
     def read_references(self, namespace: str, entry_id: str) -> list[ReferenceImage]:
         if self.get(namespace, entry_id) is None:
             return []
-        with self._lock:
-            rows = self._db.execute("SELECT sha256, name, mime_type FROM entry_references WHERE entry_id = ? "
-                                    "ORDER BY position", (entry_id,)).fetchall()
+        rows = self.db.rows("SELECT sha256, name, mime_type FROM entry_references WHERE entry_id = ? "
+                            "ORDER BY position", (entry_id,))
         refs = []
         for sha, name, mime in rows:
             data = self.blobs.get(namespace, f"{sha}.bin")
@@ -422,10 +417,8 @@ class HistoryStore:
 
     # ---- changing -------------------------------------------------------------------
     def _update(self, namespace: str, entry_id: str, sql: str, params: tuple) -> bool:
-        with self._lock, self._db:
-            cursor = self._db.execute(f"UPDATE entries SET {sql} WHERE id = ? AND namespace = ?",
-                                      (*params, str(entry_id), namespace))
-        return cursor.rowcount == 1
+        return self.db.run(f"UPDATE entries SET {sql} WHERE id = ? AND namespace = ?",
+                           (*params, str(entry_id), namespace)) == 1
 
     def set_favorite(self, namespace: str, entry_id: str, on: bool) -> bool:
         return self._update(namespace, entry_id, "favorite = ?", (int(on),))
@@ -440,10 +433,10 @@ class HistoryStore:
     def purge(self, older_than_s: float = 7 * 24 * 3600) -> int:
         """Remove rows deleted long ago, then their files."""
         cutoff = time.time() - older_than_s
-        with self._lock, self._db:
-            cursor = self._db.execute("DELETE FROM entries WHERE deleted_at IS NOT NULL AND deleted_at < ?", (cutoff,))
+        with self.db.transaction():  # the rows and their references and drafts (ON DELETE CASCADE) go together
+            removed = self.db.run("DELETE FROM entries WHERE deleted_at IS NOT NULL AND deleted_at < ?", (cutoff,))
         self.sweep_orphans()  # rows go first, so their (old) files are now unreferenced; young files are kept
-        return cursor.rowcount
+        return removed
 
     def lineage(self, namespace: str, entry_id: str) -> list[Entry]:
         """The chain of prompt versions that led here, root first."""
@@ -455,9 +448,8 @@ class HistoryStore:
         return list(reversed(chain))
 
     def children(self, namespace: str, entry_id: str) -> list[Entry]:
-        with self._lock:
-            rows = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM entries WHERE parent_id = ? AND namespace = ? "
-                                    "AND deleted_at IS NULL ORDER BY created_at", (entry_id, namespace)).fetchall()
+        rows = self.db.rows(f"{_SELECT} WHERE parent_id = ? AND namespace = ? AND deleted_at IS NULL "
+                            "ORDER BY created_at", (entry_id, namespace))
         return [_entry(r) for r in rows]
 
     def total_cost(self, namespace: str, entry_ids: list[str]) -> tuple[float, float]:
@@ -465,23 +457,19 @@ class HistoryStore:
         if not entry_ids:
             return 0.0, 0.0
         marks = ", ".join("?" * len(entry_ids))
-        with self._lock:
-            row = self._db.execute(f"SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(estimated_cost_usd), 0) "
-                                   f"FROM entries WHERE namespace = ? AND id IN ({marks})",
-                                   [namespace, *entry_ids]).fetchone()
-        return float(row[0]), float(row[1])
+        row = self.db.row(f"SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(estimated_cost_usd), 0) "
+                          f"FROM entries WHERE namespace = ? AND id IN ({marks})", [namespace, *entry_ids])
+        return (float(row[0]), float(row[1])) if row else (0.0, 0.0)
 
     def status_counts(self, namespace: str) -> dict[str, int]:
         """How many entries of each status this identity has (deleted ones left out)."""
-        with self._lock:
-            return {status: int(n) for status, n in self._db.execute(
-                "SELECT status, COUNT(*) FROM entries WHERE namespace = ? AND deleted_at IS NULL GROUP BY status "
-                "ORDER BY status", (namespace,))}
+        return {status: int(n) for status, n in self.db.rows(
+            "SELECT status, COUNT(*) FROM entries WHERE namespace = ? AND deleted_at IS NULL GROUP BY status "
+            "ORDER BY status", (namespace,))}
 
     def models_used(self, namespace: str) -> list[str]:
-        with self._lock:
-            return [r[0] for r in self._db.execute(
-                "SELECT DISTINCT model_id FROM entries WHERE namespace = ? ORDER BY model_id", (namespace,))]
+        return [r[0] for r in self.db.rows(
+            "SELECT DISTINCT model_id FROM entries WHERE namespace = ? ORDER BY model_id", (namespace,))]
 
     def import_rows(self, namespace: str, rows: list[tuple[dict, list, list[tuple]]],
                     blobs: Iterable[tuple[str, Callable[[], bytes]]]) -> None:
@@ -498,12 +486,11 @@ class HistoryStore:
                     continue  # a reference shared by hash with an entry already here: not ours to remove
                 self.blobs.put(namespace, name, read())
                 written.append(name)
-            with self._lock, self._db:
-                self._db.execute("BEGIN")
+            with self.db.transaction():
                 for row, references, drafts in rows:
                     self._insert(row, references)
-                    self._db.executemany("INSERT INTO entry_drafts (entry_id, position, file, mime_type, width, "
-                                         "height) VALUES (?, ?, ?, ?, ?, ?)", drafts)
+                    self.db.run_many(f"INSERT INTO entry_drafts ({', '.join(_DRAFT_COLUMNS)}) "
+                                     "VALUES (?, ?, ?, ?, ?, ?)", drafts)
         except BaseException:
             for name in written:
                 self.blobs.delete(namespace, name)

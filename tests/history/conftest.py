@@ -1,4 +1,10 @@
-"""Fixtures for the history store: real images, real requests and results, no emulator needed."""
+"""Fixtures for the history store: real images, real requests and results, no emulator needed.
+
+The store contract runs on both databases: the ``store`` fixture (and ``database_url``) is parametrized over
+``sqlite`` and ``postgres`` in the modules named in ``BOTH_DATABASES``; elsewhere it is SQLite only. The
+PostgreSQL server is real (tests/history/postgres.py), one per session; when it cannot start, those tests
+fail, unless STUDIO_SKIP_POSTGRES=1 says to skip them.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,22 @@ import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from PIL import Image
 
 from studio.history import HistoryStore
+from studio.history.database import Database
+from studio.history.schema import migrate
 from studio.images import encode_output
 from studio.request import GenerationRequest, ReferenceImage
 from studio.results import Failure, FailureKind, ImageResult, Usage
+
+from .postgres import PostgresServer, PostgresUnavailable, skip_allowed
+
+# Modules whose `store` runs on SQLite and on PostgreSQL. test_archive stays SQLite only: its ZIP checks do
+# not touch the database, and the import/export round trip and all-or-nothing import run on both in test_store.
+BOTH_DATABASES = {"test_store"}
 
 
 def png(colour: str = "teal", size: tuple[int, int] = (96, 64)) -> bytes:
@@ -40,9 +55,69 @@ def failed_result(kind: FailureKind = FailureKind.OUTPUT_BLOCKED, index: int = 0
                        finish_reason="IMAGE_SAFETY")
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        both = metafunc.module.__name__.rsplit(".", 1)[-1] in BOTH_DATABASES
+        metafunc.parametrize("backend", ["sqlite", "postgres"] if both else ["sqlite"], scope="function")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL for the session; missing or broken: fail (skip only with STUDIO_SKIP_POSTGRES=1)."""
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as exc:
+        if skip_allowed():
+            pytest.skip(f"STUDIO_SKIP_POSTGRES=1: {exc}")
+        pytest.fail(f"PostgreSQL tests cannot run: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_shared_url(postgres_server: PostgresServer) -> str:
+    """One migrated database the store tests share, emptied before each test (much faster than one per test)."""
+    url = postgres_server.create_database()
+    db = Database.connect(url)
+    migrate(db)
+    db.close()
+    return url
+
+
+TABLES = "entries, entry_references, entry_drafts"
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    s = HistoryStore.open(data_dir=tmp_path / "data")
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The store's database URL: an SQLite file in the data folder, or the shared PostgreSQL database, empty."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / 'history.sqlite3'}"
+    url = request.getfixturevalue("postgres_shared_url")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {TABLES}")
+    return url
+
+
+@pytest.fixture
+def fresh_database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A new, empty (unmigrated) database of the backend."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'fresh' / 'history.sqlite3'}"
+    return request.getfixturevalue("postgres_server").create_database()
+
+
+@pytest.fixture
+def open_store(database_url: str) -> Callable[[Path], HistoryStore]:
+    """Open another store on the same database as ``store`` (a reopen, a second process), files in ``data_dir``."""
+    def opener(data_dir: Path) -> HistoryStore:
+        return HistoryStore.open(url=database_url, data_dir=data_dir)
+
+    return opener
+
+
+@pytest.fixture
+def store(database_url: str, tmp_path: Path) -> Iterator[HistoryStore]:
+    s = HistoryStore.open(url=database_url, data_dir=tmp_path / "data")
     yield s
     s.close()
 

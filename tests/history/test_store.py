@@ -1,4 +1,8 @@
-"""The history store: records, search, isolation, crash safety, migrations, export and import."""
+"""The history store: records, search, isolation, crash safety, migrations, export and import.
+
+Tests taking ``store``, ``database_url`` or ``fresh_database_url`` run on SQLite and on a real PostgreSQL
+(tests/history/conftest.py); the others say why they are about one database.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 import weakref
 from dataclasses import replace
@@ -17,13 +22,15 @@ from pathlib import Path
 import pytest
 
 from studio.credentials import Connection
-from studio.history import HistoryStore, namespace_for
+from studio.history import ArchiveError, Entry, HistoryStore, namespace_for, schema
+from studio.history.database import Database, DatabaseError, DatabaseUnavailable, configured_url, parse_url
 from studio.history.diff import word_diff
-from studio.history.schema import MIGRATIONS, migrate
+from studio.history.schema import MIGRATIONS, Migration, current_version, migrate
 from studio.images import read_recipe
-from studio.results import Usage
+from studio.results import GeneratedImage, Usage
 
 from .conftest import make_request, ok_result
+from .postgres import PostgresServer, PostgresUnavailable
 
 
 def test_every_attempt_is_recorded_with_its_images(store, record) -> None:
@@ -125,16 +132,57 @@ def test_lineage_and_word_diff(store, record) -> None:
     assert "".join(t for op, t in diff if op != "delete") == child.prompt
 
 
-def test_survives_reopening(tmp_path: Path, record, store) -> None:
+def test_search_leaves_out_words_without_letters_or_digits(store, record) -> None:
+    record(prompt="a red-fox at version 1.5, alpha_beta")
+    record(prompt="a grey wolf")
+    assert store.count_entries("local", query="fox *") == 1, "a word with nothing to match is left out"
+    assert store.count_entries("local", query="* ( --") == 0, "nothing to match matches nothing"
+    assert store.count_entries("local", query="RED-F") == 1, "case-insensitive, last part as a prefix"
+    assert store.count_entries("local", query="alpha_beta 1.5") == 1
+    assert store.count_entries("local", query="a", statuses=["ok"]) == 2
+    assert [e.prompt for e in store.list_entries("local", query="a", sort="oldest")] == [
+        "a red-fox at version 1.5, alpha_beta", "a grey wolf"]
+
+
+def test_concurrent_writers_and_readers_share_one_store(store) -> None:
+    """Script threads and job-runner threads call one store at once: no lost row, no broken transaction."""
+    request = make_request()
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(8):
+                entry = store.start_entry(f"ns{n}", request, i, batch_id=f"b{n}")
+                store.heartbeat([entry.id])
+                store.end_entry(f"ns{n}", entry.id, "cancelled", "cancelled", "stopped")
+                store.count_entries(f"ns{n}", query="lighthouse")
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [store.status_counts(f"ns{n}") for n in range(6)] == [{"cancelled": 8}] * 6
+
+
+def test_survives_reopening(tmp_path: Path, record, store, open_store) -> None:
     entry = record()
     store.close()
-    again = HistoryStore.open(data_dir=tmp_path / "data")
+    again = open_store(tmp_path / "data")
     assert again.get("local", entry.id).prompt == entry.prompt
     assert again.read_image("local", entry.id) is not None
+    again.close()
 
 
 def test_interrupted_write_leaves_no_half_entry(tmp_path: Path) -> None:
-    """A process killed between writing the files and committing the row: no row, and no orphan files after reopen."""
+    """A process killed between writing the files and committing the row: no row, and no orphan files after reopen.
+
+    SQLite only: it kills a process holding an SQLite file's write transaction (PostgreSQL rolls back a dead
+    client's transaction itself; the same order of files then row is covered by the import tests on both).
+    """
     data = tmp_path / "data"
     script = textwrap.dedent(f"""
         import os, sys
@@ -164,23 +212,159 @@ def test_interrupted_write_leaves_no_half_entry(tmp_path: Path) -> None:
     store.close()
 
 
-def test_migration_from_a_v1_database(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    db = sqlite3.connect(data / "history.sqlite3")
+def test_migration_from_a_v1_database(tmp_path: Path, fresh_database_url: str) -> None:
+    db = Database.connect(fresh_database_url)
     assert migrate(db, target=1) == 1
-    db.execute("INSERT INTO entries (id, namespace, batch_id, created_at, prompt, model_id, aspect_ratio, image_size, "
+    with db.transaction():
+        db.run("INSERT INTO entries (id, namespace, batch_id, created_at, prompt, model_id, aspect_ratio, image_size, "
                "output_format, settings_json, status) VALUES ('abc', 'local', 'b', 1.0, 'old prompt', "
                "'gemini-3-pro-image', '1:1', '1K', 'PNG', '{}', 'ok')")
-    db.execute("INSERT INTO entry_references VALUES ('abc', 0, 'f00d', 'r.png', 'image/png')")
-    db.commit()
+        db.run("INSERT INTO entry_references VALUES ('abc', 0, 'f00d', 'r.png', 'image/png')")
     db.close()
-    store = HistoryStore.open(data_dir=data)
+    store = HistoryStore.open(url=fresh_database_url, data_dir=tmp_path / "data")
     entry = store.get("local", "abc")
     assert entry.prompt == "old prompt" and entry.favorite is False and entry.references_count == 1
     assert store.count_entries("local", query="old") == 1, "search works on migrated rows"
-    version = store._db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
-    assert version == MIGRATIONS[-1][0]
+    assert current_version(store.db) == MIGRATIONS[-1].version
+    store.close()
+
+
+def test_a_v1_sqlite_file_written_by_the_old_code_migrates(tmp_path: Path) -> None:
+    """SQLite only: a history.sqlite3 made by the shipped code (its own v1 DDL, plain sqlite3) opens and migrates."""
+    data = tmp_path / "data"
+    data.mkdir()
+    db = sqlite3.connect(data / "history.sqlite3")
+    db.executescript("""
+        CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL);
+        INSERT INTO schema_migrations VALUES (1, 0);
+        CREATE TABLE entries (id TEXT PRIMARY KEY, namespace TEXT NOT NULL, batch_id TEXT NOT NULL, parent_id TEXT,
+            created_at REAL NOT NULL, prompt TEXT NOT NULL, model_id TEXT NOT NULL, aspect_ratio TEXT NOT NULL,
+            image_size TEXT NOT NULL, output_format TEXT NOT NULL, settings_json TEXT NOT NULL, status TEXT NOT NULL,
+            failure_kind TEXT, failure_message TEXT, failure_detail TEXT, finish_reason TEXT, block_reason TEXT,
+            latency_s REAL NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 1,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0, output_tokens INTEGER NOT NULL DEFAULT 0,
+            total_tokens INTEGER NOT NULL DEFAULT 0, cost_usd REAL NOT NULL DEFAULT 0, model_version TEXT,
+            response_id TEXT, text TEXT, request_json TEXT, response_json TEXT, image_file TEXT, thumb_file TEXT,
+            width INTEGER, height INTEGER, mime_type TEXT);
+        CREATE INDEX entries_ns_time ON entries(namespace, created_at DESC);
+        CREATE TABLE entry_references (entry_id TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL, sha256 TEXT NOT NULL, name TEXT NOT NULL, mime_type TEXT NOT NULL,
+            PRIMARY KEY (entry_id, position));
+        INSERT INTO entries (id, namespace, batch_id, created_at, prompt, model_id, aspect_ratio, image_size,
+            output_format, settings_json, status, cost_usd) VALUES ('abc', 'local', 'b', 1.0, 'old prompt',
+            'gemini-3-pro-image', '1:1', '1K', 'PNG', '{}', 'ok', 0.25);
+    """)
+    db.close()
+    store = HistoryStore.open(data_dir=data)
+    entry = store.get("local", "abc")
+    assert entry.prompt == "old prompt" and entry.estimated_cost_usd == 0.25
+    assert store.count_entries("local", query="old") == 1
+    assert current_version(store.db) == MIGRATIONS[-1].version
+    store.close()
+
+
+def test_a_failed_migration_step_leaves_nothing_behind(fresh_database_url: str) -> None:
+    """A step commits whole or not at all: its first statement is undone when its second fails, and it runs
+    again (whole) next time."""
+    db = Database.connect(fresh_database_url)
+    migrate(db)
+    broken = Migration(MIGRATIONS[-1].version + 1, "broken", ("CREATE TABLE half_done (x INTEGER)",
+                                                              "CREATE TABLE no_such_column_type (x"))
+    with pytest.raises(sqlite3.Error):
+        migrate(db, target=broken.version, steps=(*MIGRATIONS, broken))
+    assert current_version(db) == MIGRATIONS[-1].version
+    with db.transaction():  # the half-done table is not there: creating it again works
+        db.run("CREATE TABLE half_done (x INTEGER)")
+        db.run("DROP TABLE half_done")
+    fixed = Migration(broken.version, "fixed", ("CREATE TABLE half_done (x INTEGER)",))
+    assert migrate(db, target=fixed.version, steps=(*MIGRATIONS, fixed)) == fixed.version
+    db.close()
+
+
+def test_two_replicas_opening_a_fresh_postgres_database_migrate_it_once(postgres_server: PostgresServer,
+                                                                        tmp_path: Path) -> None:
+    """PostgreSQL only (replicas share a server): two stores open one empty database at the same moment."""
+    url = postgres_server.create_database()
+    start = threading.Barrier(2)
+    stores: list[HistoryStore] = []
+    errors: list[BaseException] = []
+
+    def open_one(n: int) -> None:
+        try:
+            start.wait()
+            stores.append(HistoryStore.open(url=url, data_dir=tmp_path / f"replica{n}"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(stores) == 2
+    rows = stores[0].db.rows("SELECT version FROM schema_migrations ORDER BY version")
+    assert [r[0] for r in rows] == [m.version for m in MIGRATIONS], "each step applied once"
+    request = make_request("made on one replica")
+    entry = stores[0].record_attempt("local", request, ok_result(request), batch_id="b")
+    assert stores[1].get("local", entry.id).prompt == "made on one replica"
+    for s in stores:
+        s.close()
+
+
+def test_postgres_errors_are_plain_and_name_no_password(postgres_server: PostgresServer) -> None:
+    """PostgreSQL only: a refused connection at open and a failed statement, as one family of errors."""
+    url = postgres_server.url("no_such_database").replace("studio@", "studio:s3cret-pw@")
+    with pytest.raises(DatabaseUnavailable) as error:
+        HistoryStore.open(url=url, data_dir=Path(tempfile.mkdtemp()))
+    message = str(error.value)
+    assert "no_such_database" in message and "s3cret-pw" not in message and "STUDIO_DATABASE_URL" in message
+    assert isinstance(error.value, sqlite3.Error), "callers catch one family of database errors"
+    db = Database.connect(postgres_server.create_database())
+    with pytest.raises(DatabaseError, match="no_such_table"):
+        db.rows("SELECT * FROM no_such_table")
+    assert db.row("SELECT 1") == (1,), "the connection is usable after a failed statement"
+    db.close()
+
+
+def test_database_urls() -> None:
+    assert parse_url("sqlite:///tmp/h.sqlite3").path == Path("/tmp/h.sqlite3")
+    assert parse_url("sqlite://").path is None
+    for url in ("postgresql://u:pw@db.example:5432/studio", "postgres://u:pw@db.example/studio",
+                "postgresql+psycopg://u:pw@db.example:5432/studio?sslmode=require"):
+        target = parse_url(url)
+        assert target.dialect == "postgresql" and "pw" not in target.shown and target.shown.endswith("/studio")
+        assert target.conninfo.startswith("postgresql://u:pw@db.example")
+    for bad, expected in (("mysql://u:secret@h/db", "not a supported database"),
+                          ("postgresql://u:secret@h", "needs a host and a database"),
+                          ("postgresql://u:secret@h:port/db", "port")):
+        with pytest.raises(ValueError, match=expected) as error:
+            parse_url(bad)
+        assert "secret" not in str(error.value)
+
+
+def test_the_database_url_comes_from_the_environment_else_streamlit_secrets() -> None:
+    secrets = {"studio": {"url": "postgresql://u@h/from_secrets"}}
+    assert configured_url(secrets, {"STUDIO_DATABASE_URL": "postgresql://u@h/from_env"}) == "postgresql://u@h/from_env"
+    assert configured_url(secrets, {}) == "postgresql://u@h/from_secrets"
+    assert configured_url({}, {}) is None and configured_url(None, {"STUDIO_DATABASE_URL": " "}) is None
+
+
+def test_missing_postgres_binaries_fail_unless_skipping_is_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI must not pass by skipping: no server binaries is an error; STUDIO_SKIP_POSTGRES=1 is the only way out."""
+    from . import postgres
+
+    monkeypatch.setattr(postgres, "find_bin_dir", lambda: None)
+    with pytest.raises(PostgresUnavailable, match="STUDIO_SKIP_POSTGRES=1"):
+        postgres.PostgresServer()
+    monkeypatch.delenv("STUDIO_SKIP_POSTGRES", raising=False)
+    assert not postgres.skip_allowed()
+    monkeypatch.setenv("STUDIO_SKIP_POSTGRES", "1")
+    assert postgres.skip_allowed()
+
+
+def test_the_column_list_is_written_once() -> None:
+    assert [f for f in Entry.__dataclass_fields__ if f not in ("settings",)] == [
+        "settings_json" if c == "settings_json" else c for c in schema.COLUMNS if c != "settings_json"]
 
 
 def test_a_private_store_never_touches_the_disk_and_frees_its_bytes_at_close(tmp_path: Path) -> None:
@@ -206,3 +390,63 @@ def test_a_dropped_private_store_is_released() -> None:
     del private
     gc.collect()
     assert gone() is None, "nothing else holds a private session's store"
+
+
+def test_export_then_import_round_trip_on_this_database(store, record) -> None:
+    """The archive on each database: rows, lineage, drafts, references and images come back as new entries."""
+    root = record(prompt="first version", refs=1)
+    record(prompt="second version", parent_id=root.id)
+    request = make_request("with thoughts")
+    drafts = (GeneratedImage(data=ok_result(request).image.data, mime_type="image/png", width=96, height=64),)
+    store.record_attempt("local", request, replace(ok_result(request), drafts=drafts, thought_text="a sketch"),
+                         batch_id="b")
+    store.start_entry("local", make_request("in flight"), 0, batch_id="b")
+    imported = store.import_zip("google:me", store.export_zip("local"))
+    by_prompt = {e.prompt: e for e in imported}
+    assert {p: e.status for p, e in by_prompt.items()} == {
+        "first version": "ok", "second version": "ok", "with thoughts": "ok", "in flight": "interrupted"}
+    assert by_prompt["second version"].parent_id == by_prompt["first version"].id
+    assert store.read_image("google:me", by_prompt["first version"].id) == store.read_image("local", root.id)
+    assert len(store.read_references("google:me", by_prompt["first version"].id)) == 1
+    assert [d.data for d in store.read_drafts("google:me", by_prompt["with thoughts"].id)] == [drafts[0].data]
+    assert store.count_entries("google:me", query="version") == 2
+
+
+def test_a_failed_import_leaves_no_row_and_no_file(store, record, monkeypatch: pytest.MonkeyPatch) -> None:
+    """All files, then all rows in one transaction: a database failure on the second row undoes everything."""
+    record(prompt="one", refs=1)
+    record(prompt="two")
+    data = store.export_zip("local")
+    files_before = sorted(p for p in store.data_dir.rglob("*") if p.is_file() and "ns" in p.parts)
+    insert = store._insert
+    calls: list[str] = []
+
+    def fail_on_second(row: dict, references: list) -> None:
+        calls.append(row["id"])
+        if len(calls) == 2:
+            store.db.run("INSERT INTO no_such_table VALUES (1)")  # a real error of this database
+        insert(row, references)
+
+    monkeypatch.setattr(store, "_insert", fail_on_second)
+    with pytest.raises(ArchiveError, match="could not be written"):
+        store.import_zip("google:me", data)
+    assert len(calls) == 2
+    assert store.count_entries("google:me") == 0
+    assert sorted(p for p in store.data_dir.rglob("*") if p.is_file() and "ns" in p.parts) == files_before
+    assert store.count_entries("local") == 2, "the store still works"
+
+
+@pytest.mark.parametrize("few_hits", [1, 10**6])
+def test_search_lists_the_same_whichever_plan_the_database_takes(store, record, few_hits: int,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL sorts a few hits itself and walks the time index for many (Dialect.search_order): same answer."""
+    from studio.history import database
+
+    monkeypatch.setattr(database, "FEW_HITS", few_hits)
+    for i in range(6):
+        record(prompt=f"harbour lights {i}" if i % 2 else f"meadow {i}")
+    for sort in ("newest", "oldest", "cost"):
+        listed = [e.prompt for e in store.list_entries("local", query="harb", sort=sort, limit=2, offset=1)]
+        expected = ["harbour lights 3", "harbour lights 1"] if sort != "oldest" else ["harbour lights 3",
+                                                                                     "harbour lights 5"]
+        assert listed == expected, sort
