@@ -594,3 +594,53 @@ def _verify(data_dir: Path, sessions: int, images: int, rounds: int) -> dict[str
 
 
 SECTIONS = {"floor": floor, "drafts": drafts, "sidebar": sidebar_under_load, "jobs": jobs_load}
+
+
+# ---- experiments: the same figures for patched copies of the live panel (docs/PERFORMANCE.md, "Jobs") ------------
+_PATCHES = {
+    "longpoll": [("st.fragment(_body, run_every=POLL_S if active else None)()",
+                  "st.fragment(_body, run_every=0.1 if active else None)()")],
+    "defer": [("""    if st.session_state.get(LIVE_ACTIVE) and not active:
+        st.session_state[LIVE_ACTIVE] = False
+        st.rerun()""", """    if st.session_state.get(LIVE_ACTIVE) and not active:
+        if st.session_state.get("_final_drawn"):
+            st.session_state[LIVE_ACTIVE] = False
+            st.session_state.pop("_final_drawn", None)
+            st.rerun()
+        st.session_state["_final_drawn"] = True""")],
+}
+
+
+def patched_studio(folder: Path, variant: str) -> Path:
+    """A copy of the studio with ``components/gallery.py`` patched ("longpoll", "longpoll+defer"); the tree is untouched."""
+    import shutil
+
+    root = folder / variant
+    root.mkdir(parents=True)
+    shutil.copy(ROOT / "app.py", root / "app.py")
+    for name in ("app_pages", "components", "studio", ".streamlit"):
+        shutil.copytree(ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
+    gallery = root / "components" / "gallery.py"
+    text = gallery.read_text()
+    for part in variant.split("+"):
+        for old, new in _PATCHES[part]:
+            if old not in text:
+                raise RuntimeError(f"components/gallery.py changed: cannot apply {part!r}")
+            text = text.replace(old, new)
+    gallery.write_text(text)
+    return root
+
+
+def experiment(variants: tuple[str, ...] = ("longpoll", "longpoll+defer")) -> Report:
+    """``python -m bench.jobs_bench``: the floor and drafts figures for each patched copy."""
+    report = Report()
+    with tempfile.TemporaryDirectory() as tmpdir:
+        for variant in variants:
+            root = patched_studio(Path(tmpdir), variant)
+            floor(report, quick=False, studio_root=root, label=f" [{variant}]")
+            drafts(report, quick=False, studio_root=root, label=f" [{variant}]")
+    return report
+
+
+if __name__ == "__main__":
+    experiment()
