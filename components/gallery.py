@@ -14,14 +14,17 @@ import streamlit as st
 
 from components import auth, detail, jobs, live_wait, services
 from components.plain import md_escape, thought_headline
-from components.state import LIVE_ACTIVE, LIVE_VERSION, RETRY_ENTRY
+from components.state import LIVE_ACTIVE, LIVE_FINISHING, LIVE_VERSION, RETRY_ENTRY
 from studio.history import Entry
 from studio.jobs import ImageState, ImageView, JobView
 
 PAGE_SIZE = 24
 COLUMNS = 4
-POLL_S = float(os.environ.get("STUDIO_POLL_S") or 1.0)  # timer interval while something runs
-WAIT_BUDGET_S = POLL_S * 0.9  # each timer run waits this long for an image to land
+# While something runs the timer ticks often, and each timer run waits (up to WAIT_BUDGET_S) on the runner's
+# change signal: Streamlit drops ticks that queue behind a running fragment, so runs follow one another and an
+# image is drawn as it lands, not at the next tick.
+POLL_S = float(os.environ.get("STUDIO_POLL_S") or 0.1)
+WAIT_BUDGET_S = float(os.environ.get("STUDIO_WAIT_S") or 0.9)
 STATE_WORDS = {ImageState.QUEUED: "Waiting in line", ImageState.SENDING: "Sent to the model",
                ImageState.DRAFTING: "Drafting"}
 
@@ -29,6 +32,9 @@ STATE_WORDS = {ImageState.QUEUED: "Waiting in line", ImageState.SENDING: "Sent t
 def _running_card(entry: Entry, live: ImageView | None, job_id: str | None) -> None:
     if live is None:
         st.info("Being made by another session or server…", icon="⏳")
+        return
+    if live.preview:
+        st.image(live.preview, caption="Saving to History…", width="stretch")
         return
     if live.draft is not None:
         st.image(live.draft.data, caption=f"Draft {live.drafts_seen} · the final image follows", width="stretch")
@@ -108,7 +114,8 @@ def _job_summary(job: JobView) -> None:
 def _body() -> None:
     runner = services.get_runner() if services.connection() is not None else None
     namespace = services.current_namespace()
-    if runner is not None and live_wait.in_fragment_run() and st.session_state.get(LIVE_ACTIVE):
+    finishing = st.session_state.get(LIVE_FINISHING, False)
+    if runner is not None and live_wait.in_fragment_run() and st.session_state.get(LIVE_ACTIVE) and not finishing:
         seen = st.session_state.get(LIVE_VERSION, -1)
         if runner.version(namespace) == seen:
             live_wait.wait_for(lambda timeout: runner.wait_for_change(namespace, seen, timeout), WAIT_BUDGET_S)
@@ -123,8 +130,12 @@ def _body() -> None:
     live = {image.entry_id: (image, job.id) for job in followed for image in job.images}
     _grid(live)
     if st.session_state.get(LIVE_ACTIVE) and not active:
-        st.session_state[LIVE_ACTIVE] = False
-        st.rerun()  # the whole page once: polling stops and the page shows the finished batch
+        # the whole page once, one tick after this run drew the last image (a rerun started now would drop
+        # this run's unsent drawing): polling stops and the page shows the finished batch
+        if st.session_state.pop(LIVE_FINISHING, False):
+            st.session_state[LIVE_ACTIVE] = False
+            st.rerun()
+        st.session_state[LIVE_FINISHING] = True
 
 
 def _grid(live: dict[str, tuple[ImageView, str]]) -> None:

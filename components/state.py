@@ -39,6 +39,7 @@ SESSION_ENTRIES: Final = "session_entry_ids"  # this session's grid, newest firs
 FOLLOWED_JOBS: Final = "followed_job_ids"  # runner jobs this page shows
 LIVE_ACTIVE: Final = "live_jobs_active"  # whether the live panel is polling
 LIVE_VERSION: Final = "live_jobs_version"  # the runner's change counter at the last drawing
+LIVE_FINISHING: Final = "live_jobs_finishing"  # the last image is drawn: rerun the page on the next tick
 DELETED_ENTRIES: Final = "deleted_entry_ids"  # for Undo
 
 # requests between pages and callbacks

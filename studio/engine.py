@@ -308,8 +308,10 @@ class Engine:
                                   text=text, secrets=self.secrets)
         model_version = str(raw.get("modelVersion") or "")
         image = self._final_image(request, state, finals[0], model_version) if finals else None
+        thumbnail = images.make_thumbnail(image.data) if image is not None and failure is None else b""
         return ImageResult(
-            index=state.index, image=image, failure=failure, drafts=drafts, text=text, thought_text=thought_text,
+            index=state.index, image=image, failure=failure, drafts=drafts, thumbnail=thumbnail, text=text,
+            thought_text=thought_text,
             finish_reason=finish, finish_message=finish_message, block_reason=block_reason,
             usage=_usage(raw.get("usageMetadata") or {}), model_version=model_version,
             response_id=str(raw.get("responseId") or ""), latency_s=state.elapsed(), attempts=state.attempts,

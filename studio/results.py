@@ -85,6 +85,7 @@ class ImageResult:
     image: GeneratedImage | None = None
     failure: Failure | None = None
     drafts: tuple[GeneratedImage, ...] = ()  # interim thought images, never results
+    thumbnail: bytes = field(default=b"", repr=False)  # made beside the decode, so a page can show it at once
     text: str = ""  # the model's final text
     thought_text: str = ""
     finish_reason: str | None = None

@@ -253,7 +253,7 @@ class HistoryStore:
             image_file = f"{entry_id}.{files.extension(result.image.mime_type)}"
             thumb_file = f"{entry_id}.thumb.jpg"
             self.blobs.put(namespace, image_file, result.image.data)
-            self.blobs.put(namespace, thumb_file, images.make_thumbnail(result.image.data))
+            self.blobs.put(namespace, thumb_file, result.thumbnail or images.make_thumbnail(result.image.data))
         drafts = []
         for position, draft in enumerate(result.drafts[:9]):
             if not draft.data or files.extension(draft.mime_type) == "bin":

@@ -88,6 +88,7 @@ class ImageSlot:
     note: str = ""  # e.g. "Retrying in 4 s: the model is overloaded."
     message: str = ""  # the failure's plain message
     draft: GeneratedImage | None = field(default=None, repr=False)  # the latest draft, while in flight
+    preview: bytes = field(default=b"", repr=False)  # the final image's thumbnail while History records it
     drafts_seen: int = 0
     thought_text: str = ""
     started_at: float | None = None
@@ -129,6 +130,7 @@ class ImageView:
     note: str
     message: str
     draft: GeneratedImage | None = field(repr=False)
+    preview: bytes = field(repr=False)
     drafts_seen: int
     thought_text: str
     queue_position: int | None  # 1 = next to start, when queued

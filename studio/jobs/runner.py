@@ -48,6 +48,7 @@ class RunnerLimits:
     stale_after_s: float = 90.0  # another process's running entry with no heartbeat this long is interrupted
     keep_finished_s: float = 900.0  # finished jobs stay visible this long (a reload still finds them)
     purge_every_s: float = 3600.0  # soft-deleted History entries past their undo window are removed this often
+    engine_idle_s: float = 300.0  # a connection's client (its HTTP pools, ~2 MB) is closed after this long unused
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> RunnerLimits:
@@ -90,6 +91,7 @@ class JobRunner:
         self._waiting: deque[ImageSlot] = deque()
         self._in_flight: Counter[str] = Counter()
         self._engines: dict[Connection, Engine] = {}
+        self._engine_used: dict[Connection, float] = {}  # monotonic time each engine was last handed out
         self._stores: dict[int, HistoryStore] = {}  # stores to watch for abandoned work (the shared ones)
         self._lock = threading.Lock()  # guards _jobs and the slots' fields for snapshots
         self._changed = threading.Condition(self._lock)
@@ -223,6 +225,10 @@ class JobRunner:
         job = slot.job
         try:
             result = await self._generate(slot)
+            if result.ok and result.thumbnail:
+                with self._lock:
+                    slot.preview, slot.draft = result.thumbnail, None
+                self._touch(job.namespace)  # pages draw it now, while History writes the files
             await self._finish(slot, result)
         except asyncio.CancelledError:
             await self._close_entry(slot, ImageState.CANCELLED, "cancelled", CANCELLED_MESSAGE)
@@ -260,6 +266,7 @@ class JobRunner:
             return result
 
     async def _engine(self, connection: Connection) -> Engine:
+        self._engine_used[connection] = time.monotonic()
         engine = self._engines.get(connection)
         if engine is None:
             engine = self._engine_factory(connection, self.catalogue, self.limits)
@@ -297,13 +304,14 @@ class JobRunner:
             slot.state = ImageState.DONE if result.ok else ImageState.FAILED
             slot.message = result.failure.message if result.failure else ""
             slot.finished_at = time.time()
-            slot.draft = None  # kept in History now; free the memory
+            slot.draft, slot.preview = None, b""  # kept in History now; free the memory
             slot.note = ""
 
     async def _close_entry(self, slot: ImageSlot, state: ImageState, kind: str, message: str) -> None:
         job = slot.job
         with self._lock:
-            slot.state, slot.message, slot.finished_at, slot.draft, slot.note = state, message, time.time(), None, ""
+            slot.state, slot.message, slot.finished_at, slot.note = state, message, time.time(), ""
+            slot.draft, slot.preview = None, b""
         with contextlib.suppress(Exception):  # the store may be what failed; the live view still says why
             await asyncio.to_thread(job.store.end_entry, job.namespace, slot.entry_id, state.value, kind, message)
 
@@ -360,6 +368,7 @@ class JobRunner:
                 del self._jobs[job_id]
         for key, store in beating.items():
             await asyncio.to_thread(store.heartbeat, running[key])
+        await self._close_idle_engines()
         purge = time.monotonic() - self._last_purge >= self.limits.purge_every_s
         for store in watched.values():
             await asyncio.to_thread(interrupt_abandoned, store, self.owner, self.limits.stale_after_s)
@@ -367,6 +376,21 @@ class JobRunner:
                 await asyncio.to_thread(store.purge)
         if purge:
             self._last_purge = time.monotonic()
+
+    async def _close_idle_engines(self) -> None:
+        """Release the clients of connections no running image uses and nobody used lately."""
+        with self._lock:
+            busy = {job.credentials.connection for job in self._jobs.values() if job.active}
+        cutoff = time.monotonic() - self.limits.engine_idle_s
+        for connection in [c for c, used in self._engine_used.items() if used < cutoff and c not in busy]:
+            engine = self._engines.pop(connection, None)
+            self._engine_used.pop(connection, None)
+            if engine is not None:
+                await engine.aclose()
+
+    def engines_open(self) -> int:
+        """How many connection clients the runner holds (memory figures and tests)."""
+        return len(self._engines)
 
     async def _shutdown(self) -> None:
         self._housekeeping.result().cancel()
@@ -383,7 +407,7 @@ class JobRunner:
         now = time.time()
         images = tuple(ImageView(
             index=s.index, entry_id=s.entry_id, state=s.state, attempt=s.attempt, note=s.note, message=s.message,
-            draft=s.draft, drafts_seen=s.drafts_seen, thought_text=s.thought_text,
+            draft=s.draft, preview=s.preview, drafts_seen=s.drafts_seen, thought_text=s.thought_text,
             queue_position=(waiting_by_ns.index(s) + 1) if s in waiting_by_ns else None,
             elapsed_s=((s.finished_at or now) - s.started_at) if s.started_at else 0.0) for s in job.slots)
         finished = max((s.finished_at or 0) for s in job.slots) if not job.active and job.slots else None

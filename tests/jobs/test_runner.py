@@ -280,3 +280,40 @@ def test_housekeeping_heartbeats_running_work_and_forgets_old_jobs(fresh_emulato
     finally:
         runner.close()
     assert store.get("local", slow.images[0].entry_id).status == "cancelled", "closing the runner cancels"
+
+
+def test_idle_connections_release_their_clients(fresh_emulator, store) -> None:
+    server = fresh_emulator()
+    runner = JobRunner(limits=RunnerLimits(heartbeat_s=0.05, engine_idle_s=0.1))
+    try:
+        for key in ("k1", "k2", "k3"):
+            source = CredentialSource(Connection(mode="api_key", api_key=key, base_url=server.base_url))
+            runner.submit(f"ns-{key}", request("one each"), store, source)
+        seen: list[int] = []
+        wait_until(lambda: seen.append(runner.engines_open()) or (runner.engines_open() == 0 and max(seen) > 0),
+                   what="engines made, then closed when idle")
+        assert max(seen) >= 1
+    finally:
+        runner.close()
+
+
+def test_the_thumbnail_is_shown_before_history_has_written_the_image(fresh_emulator, runner, tmp_path: Path) -> None:
+    server = fresh_emulator()
+    gate = threading.Event()
+    previews: list[bytes] = []
+
+    class SlowStore(HistoryStore):
+        def finish_entry(self, namespace, entry_id, request, result):  # type: ignore[override]
+            gate.wait(10)  # History is slow to write; the page must not wait for it
+            return super().finish_entry(namespace, entry_id, request, result)
+
+    store = SlowStore.open(data_dir=tmp_path / "slow")
+    job = runner.submit("local", request("a preview first"), store, key_source(server))
+    wait_until(lambda: bool(runner.view(job.id).images[0].preview), what="the preview")
+    previews.append(runner.view(job.id).images[0].preview)
+    assert runner.view(job.id).images[0].state.active, "still being recorded"
+    gate.set()
+    done = wait_job(runner, job.id)
+    assert done.images[0].state is ImageState.DONE and done.images[0].preview == b""
+    assert store.read_thumbnail("local", done.images[0].entry_id) == previews[0], "the same thumbnail is stored"
+    store.close()
