@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 ENV_VAR = "STUDIO_DATABASE_URL"
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
@@ -50,16 +50,31 @@ class DatabaseUnavailable(DatabaseError):
 
 def configured_url(connections: Mapping[str, Any] | None = None,
                    environ: Mapping[str, str] | None = None) -> str | None:
-    """STUDIO_DATABASE_URL, else Streamlit's ``[connections.studio] url`` from secrets, else None (SQLite default).
+    """STUDIO_DATABASE_URL, else Streamlit's ``[connections.studio]`` from secrets, else None (SQLite default).
 
-    ``connections`` is the ``[connections]`` section of st.secrets (``st.connection``'s convention).
+    ``connections`` is the ``[connections]`` section of st.secrets, in ``st.connection``'s convention: ``url = "…"``,
+    or ``dialect``, ``username``, ``password``, ``host``, ``port``, ``database`` and an optional ``[…query]`` table.
     """
     env = os.environ if environ is None else environ
     if (env.get(ENV_VAR) or "").strip():
         return env[ENV_VAR].strip()
     studio = (connections or {}).get("studio")
-    url = studio.get("url") if isinstance(studio, Mapping) else None
-    return str(url).strip() if url and str(url).strip() else None
+    if not isinstance(studio, Mapping):
+        return None
+    url = str(studio.get("url") or "").strip()
+    if url:
+        return url
+    if not studio.get("host") or not studio.get("database"):
+        return None
+    # st.connection's other form: dialect, username, password, host, port, database (and query) as keys
+    dialect = str(studio.get("dialect") or "postgresql").split("+", 1)[0]
+    user = quote(str(studio.get("username") or ""), safe="")
+    password = quote(str(studio.get("password") or ""), safe="")
+    login = f"{user}{':' + password if password else ''}@" if user else ""
+    port = f":{studio['port']}" if studio.get("port") else ""
+    query = studio.get("query")
+    params = "?" + urlencode({str(k): str(v) for k, v in query.items()}) if isinstance(query, Mapping) and query else ""
+    return f"{dialect}://{login}{studio['host']}{port}/{quote(str(studio['database']), safe='')}{params}"
 
 
 # ---- URLs ---------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ through ``runuser``; anyone else runs it as themselves. Trust authentication on 
 
 from __future__ import annotations
 
+import atexit
 import glob
 import os
 import pwd
@@ -104,6 +105,7 @@ class PostgresServer:
                         log.read_text(errors="replace")[-800:] if log.exists() else "no log")) from None
                 time.sleep(0.2)
         self.started = True
+        atexit.register(self.stop)  # also when the session ends without its fixture teardown
         return self
 
     @property

@@ -18,6 +18,7 @@ import time
 import weakref
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -347,6 +348,12 @@ def test_the_database_url_comes_from_the_environment_else_streamlit_secrets() ->
     assert configured_url(secrets, {"STUDIO_DATABASE_URL": "postgresql://u@h/from_env"}) == "postgresql://u@h/from_env"
     assert configured_url(secrets, {}) == "postgresql://u@h/from_secrets"
     assert configured_url({}, {}) is None and configured_url(None, {"STUDIO_DATABASE_URL": " "}) is None
+    keys = {"studio": {"dialect": "postgresql", "username": "me", "password": "p@ss:/word", "host": "db.example",
+                       "port": 5432, "database": "studio", "query": {"sslmode": "require"}}}
+    url = configured_url(keys, {})
+    assert url == "postgresql://me:p%40ss%3A%2Fword@db.example:5432/studio?sslmode=require"
+    assert urlsplit(url).password and unquote(urlsplit(url).password) == "p@ss:/word"
+    assert parse_url(url).shown == "postgresql://me@db.example:5432/studio"
 
 
 def test_missing_postgres_binaries_fail_unless_skipping_is_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -450,3 +457,23 @@ def test_search_lists_the_same_whichever_plan_the_database_takes(store, record, 
         expected = ["harbour lights 3", "harbour lights 1"] if sort != "oldest" else ["harbour lights 3",
                                                                                      "harbour lights 5"]
         assert listed == expected, sort
+
+
+def test_a_dropped_postgres_connection_fails_one_call_plainly_and_the_next_reconnects(
+        postgres_server: PostgresServer, tmp_path: Path) -> None:
+    """PostgreSQL only: the server ends the studio's connection (a restart, a failover); nothing recorded is lost."""
+    import psycopg
+
+    url = postgres_server.create_database()
+    store = HistoryStore.open(url=url, data_dir=tmp_path / "data")
+    request = make_request()
+    entry = store.record_attempt("local", request, ok_result(request), batch_id="b")
+    with psycopg.connect(postgres_server.admin_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                      (url.rsplit("/", 1)[1],))
+    with pytest.raises(DatabaseError) as error:
+        store.start_entry("local", request, 1, batch_id="b")
+    assert "PostgreSQL" in str(error.value) and "Traceback" not in str(error.value)
+    assert store.get("local", entry.id).prompt == request.prompt, "the next call reconnects"
+    assert store.count_entries("local") == 1, "the failed write left nothing half-done"
+    store.close()
