@@ -25,6 +25,7 @@ from studio.emulator.server import (
 )
 from studio.history import HistoryStore, default_data_dir, namespace_for
 from studio.history.blobs_s3 import BlobStoreError
+from studio.history.database import DatabaseUnavailable, configured_url
 from studio.jobs import JobRunner, RunnerLimits
 
 
@@ -81,8 +82,8 @@ def offline_connection() -> Connection:
 def shared_store() -> HistoryStore:
     """The History every session shares; a store that cannot open raises StoreUnavailable (a plain message)."""
     try:
-        return HistoryStore.open()
-    except (BlobStoreError, ValueError) as exc:  # their messages are written for people
+        return HistoryStore.open(url=configured_url(secrets_section("connections")))
+    except (BlobStoreError, DatabaseUnavailable, ValueError) as exc:  # their messages are written for people
         raise StoreUnavailable(f"History cannot be opened: {exc}") from None
     except (OSError, sqlite3.Error) as exc:
         raise StoreUnavailable(f"History cannot be opened: the database or image folder is not usable "

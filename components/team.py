@@ -16,6 +16,7 @@ from components import auth, services, state
 from studio import access
 from studio.access import TeamConfigError, TeamPolicy
 from studio.credentials import Connection
+from studio.history.database import configured_url
 from studio.history.namespaces import SaltNotConfigured, check_salt
 from studio.request import GenerationRequest
 
@@ -141,7 +142,7 @@ def configuration_problem() -> str | None:
     except TeamConfigError as exc:
         return f"The team settings cannot be read: {exc} Fix the secrets and reload."
     try:
-        check_salt(_studio_salt())
+        check_salt(_studio_salt(), database_url=configured_url(services.secrets_section("connections")))
     except SaltNotConfigured as exc:
         return str(exc)
     return None

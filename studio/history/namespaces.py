@@ -21,14 +21,14 @@ class SaltNotConfigured(RuntimeError):
     """A shared History needs the same salt on every replica, so it must come from configuration."""
 
 
-def salt_required(env: Mapping[str, str] | None = None) -> bool:
+def salt_required(env: Mapping[str, str] | None = None, database_url: str | None = None) -> bool:
     """A shared backend (any non-SQLite database URL) or an explicit demand needs a configured salt.
 
     A salt file in one replica's data folder would hash the same API key into a different namespace
     on every other replica, splitting a person's History.
     """
     env = os.environ if env is None else env
-    url = (env.get(DATABASE_URL_ENV) or "").strip()
+    url = (database_url or env.get(DATABASE_URL_ENV) or "").strip()
     demanded = (env.get(REQUIRE_SALT_ENV) or "").strip().lower() in ("1", "true", "yes", "on")
     return demanded or bool(url and not url.lower().startswith("sqlite:"))
 
@@ -38,13 +38,14 @@ def _configured(configured: str | None, env: Mapping[str, str]) -> str | None:
     return value or None
 
 
-def check_salt(configured: str | None = None, env: Mapping[str, str] | None = None) -> None:
+def check_salt(configured: str | None = None, env: Mapping[str, str] | None = None,
+               database_url: str | None = None) -> None:
     """Raise ``SaltNotConfigured`` (a plain message) when a salt is required but none is configured.
 
     ``configured`` is ``[studio] namespace_salt`` from the secrets; the environment wins over it.
     """
     env = os.environ if env is None else env
-    if salt_required(env) and _configured(configured, env) is None:
+    if salt_required(env, database_url) and _configured(configured, env) is None:
         raise SaltNotConfigured(
             "This studio shares its History (a database other than the local SQLite file, or "
             f"{REQUIRE_SALT_ENV}=1), so every replica must file API-key users under the same names. "

@@ -225,3 +225,12 @@ def test_two_replicas_share_a_configured_salt(tmp_path: Path, clean_env: pytest.
     from_env = namespace_for(KEY, tmp_path / "replica-1", salt="from-secrets")
     assert from_env == namespace_for(KEY, tmp_path / "replica-2") != from_secrets, "the environment wins"
     assert not list(tmp_path.rglob("namespace.salt"))
+
+
+def test_a_postgres_url_from_the_secrets_also_requires_a_configured_salt() -> None:
+    from studio.history.namespaces import SaltNotConfigured, check_salt
+
+    with pytest.raises(SaltNotConfigured):
+        check_salt(None, env={}, database_url="postgresql://studio@db.internal/history")
+    check_salt("a-long-random-salt", env={}, database_url="postgresql://studio@db.internal/history")
+    check_salt(None, env={}, database_url="sqlite:///tmp/history.sqlite3")
