@@ -160,7 +160,8 @@ class HistoryStore:
             raise
         self._lock = self.db.lock  # one lock for the connection and the store's own state
         self.closed = False
-        self.sweep_orphans()
+        # no sweep here: the job runner's housekeeping sweeps on a schedule (with a grace period), so opening
+        # a store never reads every file name, nor races another writer
 
     # ---- opening --------------------------------------------------------------------
     @classmethod

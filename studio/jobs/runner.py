@@ -372,7 +372,7 @@ class JobRunner:
         purge = time.monotonic() - self._last_purge >= self.limits.purge_every_s
         for store in watched.values():
             await asyncio.to_thread(interrupt_abandoned, store, self.owner, self.limits.stale_after_s)
-            if purge:
+            if purge:  # purge() then sweeps the blobs no row names any more (older than the grace period)
                 await asyncio.to_thread(store.purge)
         if purge:
             self._last_purge = time.monotonic()

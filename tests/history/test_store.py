@@ -203,12 +203,14 @@ def test_interrupted_write_leaves_no_half_entry(tmp_path: Path) -> None:
     assert files_before, "the files were written before the row"
     store = HistoryStore.open(data_dir=data)
     assert store.count_entries("local") == 0
+    assert store.sweep_orphans() == 0
     assert [p for p in (data / "ns").rglob("*") if p.is_file()], "young files are kept: a writer may be mid-commit"
     store.close()
     an_hour_ago = time.time() - 3600
     for path in files_before:
         os.utime(path, (an_hour_ago, an_hour_ago))
     store = HistoryStore.open(data_dir=data)
+    assert store.sweep_orphans() == len(files_before)  # what the runner's housekeeping does on its schedule
     assert not [p for p in (data / "ns").rglob("*") if p.is_file()], "orphans past the grace period are swept"
     store.close()
 

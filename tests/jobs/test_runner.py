@@ -317,3 +317,25 @@ def test_the_thumbnail_is_shown_before_history_has_written_the_image(fresh_emula
     assert done.images[0].state is ImageState.DONE and done.images[0].preview == b""
     assert store.read_thumbnail("local", done.images[0].entry_id) == previews[0], "the same thumbnail is stored"
     store.close()
+
+
+def test_housekeeping_purges_old_deletions_and_sweeps_old_orphans(tmp_path: Path) -> None:
+    from studio.history import files
+
+    store = HistoryStore.open(data_dir=tmp_path / "data")
+    gone = store.start_entry("local", request("deleted long ago"), 0, batch_id="b")
+    store.end_entry("local", gone.id, "failed", "internal", "x")
+    store.delete("local", gone.id)
+    store.db.run("UPDATE entries SET deleted_at = ? WHERE id = ?", (time.time() - 30 * 24 * 3600, gone.id))
+    store.blobs.put("local", "ab" * 16 + ".png", b"left by a crash")
+    orphan = files.safe_path(tmp_path / "data", "local", "ab" * 16 + ".png")
+    an_hour_ago = time.time() - 3600
+    os.utime(orphan, (an_hour_ago, an_hour_ago))
+    runner = JobRunner(limits=RunnerLimits(heartbeat_s=0.05, purge_every_s=0))
+    try:
+        runner.recover(store)
+        wait_until(lambda: store.get("local", gone.id, include_deleted=True) is None, what="the purge")
+        wait_until(lambda: not orphan.exists(), what="the orphan sweep")
+    finally:
+        runner.close()
+        store.close()
