@@ -7,12 +7,6 @@ from streamlit.delta_generator import DeltaGenerator
 
 from components import auth, connect, services, team
 
-st.title("🍌 Nano Banana Pro studio")
-st.markdown(
-    "Generate and edit images with Google's Gemini image models — **Nano Banana Pro**, **Nano Banana 2** and "
-    "**Nano Banana** — with up to 14 reference images, batches that run in parallel, the exact output pixels "
-    "before you press Generate, and a searchable history where every file carries its recipe.")
-st.caption("You connect with your own credentials, so you spend only your own quota.")
 
 def _render_google(column: DeltaGenerator) -> None:
     with column, st.container(border=True):
@@ -24,24 +18,34 @@ def _render_google(column: DeltaGenerator) -> None:
             auth.render_vertex_fields()
 
 
-if team.limited_to_team():  # keys and the emulator cannot tell who is using them: Google sign-in only
-    st.info(team.welcome_note(), icon="🔒")
-    if auth.oauth_config() is None:
-        st.error(team.NO_SIGN_IN, icon="⚙️")
+def render() -> None:
+    st.title("🍌 Nano Banana Pro studio")
+    st.markdown(
+        "Generate and edit images with Google's Gemini image models — **Nano Banana Pro**, **Nano Banana 2** and "
+        "**Nano Banana** — with up to 14 reference images, batches that run in parallel, the exact output pixels "
+        "before you press Generate, and a searchable history where every file carries its recipe.")
+    st.caption("You connect with your own credentials, so you spend only your own quota.")
+    if team.limited_to_team():  # keys and the emulator cannot tell who is using them: Google sign-in only
+        st.info(team.welcome_note(), icon="🔒")
+        if auth.oauth_config() is None:
+            st.error(team.NO_SIGN_IN, icon="⚙️")
+        else:
+            _render_google(st.columns([1, 2])[0])
     else:
-        _render_google(st.columns([1, 2])[0])
-else:
-    key_col, google_col, offline_col = st.columns(3, gap="large")
-    with key_col, st.container(border=True):
-        st.subheader("API key")
-        connect.render_api_key_form()
-    _render_google(google_col)
-    if services.offline_allowed():
-        with offline_col, st.container(border=True):
-            st.subheader("Try offline")
-            st.markdown("No account needed: the studio starts its own **Gemini API emulator** and draws "
-                        "stand-in images, so you can explore every feature. Images are clearly labelled as "
-                        "emulated.")
-            if st.button("Try offline", key="try_offline", type="secondary", width="stretch"):
-                connect.go_offline()
-                st.rerun()
+        key_col, google_col, offline_col = st.columns(3, gap="large")
+        with key_col, st.container(border=True):
+            st.subheader("API key")
+            connect.render_api_key_form()
+        _render_google(google_col)
+        if services.offline_allowed():
+            with offline_col, st.container(border=True):
+                st.subheader("Try offline")
+                st.markdown("No account needed: the studio starts its own **Gemini API emulator** and draws "
+                            "stand-in images, so you can explore every feature. Images are clearly labelled as "
+                            "emulated.")
+                if st.button("Try offline", key="try_offline", type="secondary", width="stretch"):
+                    connect.go_offline()
+                    st.rerun()
+
+
+render()
