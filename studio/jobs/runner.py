@@ -17,7 +17,7 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Coroutine
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,6 +97,9 @@ class JobRunner:
         self._changed = threading.Condition(self._lock)
         self._versions: Counter[str] = Counter()
         self._loop = asyncio.new_event_loop()
+        # decoding, thumbnails and History writes run here: more workers than asyncio's default (cores + 4)
+        # so 64 images in flight do not queue their bookkeeping behind one another
+        self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="studio-job-worker")
         self._thread = threading.Thread(target=self._run_loop, name="studio-job-runner", daemon=True)
         self._thread.start()
         self._last_purge = 0.0
@@ -105,6 +108,7 @@ class JobRunner:
     # ---- the loop thread ------------------------------------------------------------------
     def _run_loop(self) -> None:
         asyncio.set_event_loop(self._loop)
+        self._loop.set_default_executor(self._executor)
         self._loop.set_exception_handler(self._on_loop_error)
         self._loop.run_forever()
 
@@ -195,9 +199,10 @@ class JobRunner:
     def close(self) -> None:
         """Cancel everything and stop the loop (tests, and process shutdown)."""
         with contextlib.suppress(Exception):
-            self._call(self._shutdown()).result(timeout=15)
+            self._call(self._shutdown()).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     # ---- scheduling (loop thread) ---------------------------------------------------------
     async def _admit(self, job: Job) -> None:
@@ -393,11 +398,14 @@ class JobRunner:
         return len(self._engines)
 
     async def _shutdown(self) -> None:
+        """Cancel and record what runs (bounded: a stuck store or socket must not hold up the process's exit)."""
         self._housekeeping.result().cancel()
         for job in list(self._jobs.values()):
-            await self._cancel(job, None)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._cancel(job, None), timeout=5)
         for engine in self._engines.values():
-            await engine.aclose()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(engine.aclose(), timeout=2)
         self._engines.clear()
 
     # ---- snapshots ------------------------------------------------------------------------
