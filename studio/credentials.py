@@ -7,7 +7,7 @@ key and injected httpx clients whose auth hook drops ``x-goog-api-key`` and send
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 import httpx
@@ -76,21 +76,25 @@ def normalize_api_key(raw: str | None) -> tuple[str, list[str]]:
 
 
 class _BearerAuth(httpx.Auth):
-    """Swap the placeholder API key for the user's OAuth token on every request."""
+    """Swap the placeholder API key for the user's OAuth token on every request.
 
-    def __init__(self, token: str, quota_project: str | None) -> None:
+    The token is read when each request goes out, so a retry after a long wait sends a renewed one.
+    """
+
+    def __init__(self, token: Callable[[], str], quota_project: str | None) -> None:
         self._token = token
         self._quota_project = quota_project
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers.pop("x-goog-api-key", None)
-        request.headers["Authorization"] = f"Bearer {self._token}"
+        request.headers["Authorization"] = f"Bearer {self._token()}"
         if self._quota_project:
             request.headers["x-goog-user-project"] = self._quota_project
         yield request
 
 
-def _http_options(connection: Connection, timeout_s: float | None) -> types.HttpOptions:
+def _http_options(connection: Connection, timeout_s: float | None,
+                  token_source: Callable[[], str] | None = None) -> types.HttpOptions:
     # attempts=1: the engine owns retries (and tells the person about each); without retry_options the SDK
     # silently retries refused aiohttp connections after a 1-10 s sleep.
     kwargs: dict = {"api_version": "v1beta", "retry_options": types.HttpRetryOptions(attempts=1)}
@@ -99,18 +103,23 @@ def _http_options(connection: Connection, timeout_s: float | None) -> types.Http
     if timeout_s:
         kwargs["timeout"] = int(timeout_s * 1000)
     if connection.mode == "oauth":
-        auth = _BearerAuth(connection.access_token or "", connection.quota_project)
+        fixed = connection.access_token or ""
+        auth = _BearerAuth(token_source or (lambda: fixed), connection.quota_project)
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
         kwargs["httpx_client"] = httpx.Client(auth=auth, timeout=timeout_s, limits=limits)
         kwargs["httpx_async_client"] = httpx.AsyncClient(auth=auth, timeout=timeout_s, limits=limits)
     return types.HttpOptions(**kwargs)
 
 
-def make_client(connection: Connection, timeout_s: float | None = None) -> genai.Client:
-    """A genai.Client for the connection. Keep a reference while its calls run."""
+def make_client(connection: Connection, timeout_s: float | None = None,
+                token_source: Callable[[], str] | None = None) -> genai.Client:
+    """A genai.Client for the connection. Keep a reference while its calls run.
+
+    ``token_source`` (Google sign-in) gives the access token at send time, so one client outlives renewals.
+    """
     if connection.mode not in MODES:
         raise ValueError(f"unknown connection mode {connection.mode!r}")
-    options = _http_options(connection, timeout_s)
+    options = _http_options(connection, timeout_s, token_source)
     if connection.mode == "vertex":
         from google.oauth2.credentials import Credentials
 
@@ -120,7 +129,7 @@ def make_client(connection: Connection, timeout_s: float | None = None) -> genai
                                                 quota_project_id=connection.quota_project),
                             http_options=options)
     if connection.mode == "oauth":
-        if not connection.access_token:
+        if not connection.access_token and token_source is None:
             raise ValueError("This Google sign-in has no access token; sign in again.")
         return genai.Client(api_key=_PLACEHOLDER_KEY, http_options=options)
     if connection.mode == "offline":

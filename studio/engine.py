@@ -15,7 +15,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -190,7 +190,8 @@ class Engine:
         return bool(request.include_thoughts and spec.supports_thoughts)
 
     async def generate_one(self, request: GenerationRequest, index: int, *, spec: ModelSpec | None = None,
-                           on_event: OnEvent | None = None) -> ImageResult:
+                           on_event: OnEvent | None = None,
+                           before_attempt: Callable[[], Awaitable[None]] | None = None) -> ImageResult:
         """Image ``index`` of an already validated request, with retries; never raises but CancelledError.
 
         ``on_event`` is called on the event loop's thread for each attempt, retry, draft and thought.
@@ -205,6 +206,8 @@ class Engine:
         emit = on_event or (lambda event: None)
         while True:
             state.attempts += 1
+            if before_attempt is not None:
+                await before_attempt()  # e.g. renew a Google token that expires soon, before this attempt
             emit(ImageEvent(index, "sending", attempt=state.attempts))
             try:
                 if streaming:

@@ -84,6 +84,8 @@ def _api_kind(code: int, message: str, details: list[dict]) -> tuple[FailureKind
     reasons = _reasons(details)
     if reasons & BAD_KEY_REASONS or (code == 400 and "API key not valid" in message):
         return FailureKind.INVALID_API_KEY, ""
+    if code == 401 and "ACCESS_TOKEN_TYPE_UNSUPPORTED" in reasons:
+        return FailureKind.WRONG_TOKEN, ""
     if code == 401:
         return FailureKind.TOKEN_EXPIRED, ""
     if code == 403 and "ACCESS_TOKEN_SCOPE_INSUFFICIENT" in reasons:

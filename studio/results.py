@@ -11,6 +11,7 @@ class FailureKind(enum.StrEnum):
 
     INVALID_API_KEY = "invalid_api_key"
     TOKEN_EXPIRED = "token_expired"  # expired or revoked OAuth token
+    WRONG_TOKEN = "wrong_token"  # 401 ACCESS_TOKEN_TYPE_UNSUPPORTED: not an OAuth token (an API key as a token)
     INSUFFICIENT_SCOPE = "insufficient_scope"
     PERMISSION = "permission"  # permission denied or billing not enabled
     QUOTA = "quota"  # 429, with retry_after_s when the server says
@@ -29,6 +30,8 @@ class FailureKind(enum.StrEnum):
 PLAIN_MESSAGES: dict[FailureKind, str] = {
     FailureKind.INVALID_API_KEY: "API key not valid. Check the key, or make a new one at https://aistudio.google.com/apikey.",
     FailureKind.TOKEN_EXPIRED: "Your Google sign-in has expired or was revoked. Sign in again; your work here is kept.",
+    FailureKind.WRONG_TOKEN: "Google did not accept this as a sign-in token (it looks like an API key). Connect with "
+                             "the API key instead, or sign in with Google again.",
     FailureKind.INSUFFICIENT_SCOPE: "Your Google sign-in did not grant access to the Gemini API. Sign in again and allow the requested access.",
     FailureKind.PERMISSION: "Permission denied: this project cannot use the model, or billing is not enabled on it.",
     FailureKind.QUOTA: "Quota reached for this model. Wait a moment and try again, or use another project or key.",

@@ -73,6 +73,8 @@ class CredentialBook:
             return
         if self.userinfo_url and self._vouched_by_userinfo(token):
             return
+        if token.startswith("AIza"):  # an API key pasted where a Google token belongs
+            raise errors.unauthenticated("ACCESS_TOKEN_TYPE_UNSUPPORTED")
         raise errors.unauthenticated()
 
     def _vouched_by_userinfo(self, token: str) -> bool:

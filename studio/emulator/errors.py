@@ -67,12 +67,13 @@ def no_credentials() -> ApiError:
                     "Please use API Key or other form of API consumer identity to call this API.")
 
 
-def unauthenticated() -> ApiError:
+def unauthenticated(reason: str = "ACCESS_TOKEN_EXPIRED") -> ApiError:
+    """401 as Google sends it; ``ACCESS_TOKEN_TYPE_UNSUPPORTED`` when the bearer is not an OAuth token (a key)."""
     return ApiError(401, "UNAUTHENTICATED",
                     "Request had invalid authentication credentials. Expected OAuth 2 access token, "
                     "login cookie or other valid authentication credential. "
                     "See https://developers.google.com/identity/sign-in/web/devconsole-project.",
-                    [error_info("ACCESS_TOKEN_EXPIRED", method="google.ai.generativelanguage.v1beta."
+                    [error_info(reason, method="google.ai.generativelanguage.v1beta."
                                 "GenerativeService.GenerateContent")])
 
 

@@ -18,7 +18,7 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue
@@ -70,12 +70,14 @@ def owner_token() -> str:
     return f"{socket.gethostname()}|{os.getpid()}|{uuid.uuid4().hex[:12]}"
 
 
-EngineFactory = Callable[[Connection, Catalogue, RunnerLimits], Engine]
+EngineFactory = Callable[[Connection, Catalogue, RunnerLimits, Callable[[], str] | None], Engine]
+RENEW_MARGIN_S = 60.0  # a Google token this close to expiry is renewed before the next attempt
 
 
-def default_engine(connection: Connection, catalogue: Catalogue, limits: RunnerLimits) -> Engine:
-    return Engine(make_client(connection, timeout_s=limits.timeout_s), catalogue, timeout_s=limits.timeout_s,
-                  secrets=connection.secrets(), vertex=connection.mode == "vertex")
+def default_engine(connection: Connection, catalogue: Catalogue, limits: RunnerLimits,
+                   token_source: Callable[[], str] | None = None) -> Engine:
+    return Engine(make_client(connection, timeout_s=limits.timeout_s, token_source=token_source), catalogue,
+                  timeout_s=limits.timeout_s, secrets=connection.secrets(), vertex=connection.mode == "vertex")
 
 
 class JobRunner:
@@ -92,6 +94,7 @@ class JobRunner:
         self._in_flight: Counter[str] = Counter()
         self._engines: dict[Connection, Engine] = {}
         self._engine_used: dict[Connection, float] = {}  # monotonic time each engine was last handed out
+        self._tokens: dict[Connection, str] = {}  # the newest Google token per engine key, read at send time
         self._stores: dict[int, HistoryStore] = {}  # stores to watch for abandoned work (the shared ones)
         self._lock = threading.Lock()  # guards _jobs and the slots' fields for snapshots
         self._changed = threading.Condition(self._lock)
@@ -251,17 +254,25 @@ class JobRunner:
     async def _generate(self, slot: ImageSlot) -> ImageResult:
         """Send one image; after an expired sign-in, renew once and send again, else fail the rest plainly."""
         job = slot.job
-        while True:
+        async def before_attempt() -> None:
+            """Read the token at send time: renew one about to expire, and every send uses the newest."""
             connection = job.credentials.connection
             expires_in = connection.expires_in_s()
-            if expires_in is not None and expires_in < 60 and job.credentials.can_renew and not slot.renewed:
+            if expires_in is not None and expires_in < RENEW_MARGIN_S and job.credentials.can_renew \
+                    and not slot.renewed:
                 slot.renewed = True
-                renewed = await asyncio.to_thread(job.credentials.renew)
-                connection = renewed or connection
-            engine = await self._engine(connection)
-            result = await engine.generate_one(job.request, slot.index, on_event=lambda e: self._on_event(slot, e))
-            expired = result.failure is not None and result.failure.kind is FailureKind.TOKEN_EXPIRED
-            if not expired:
+                await asyncio.to_thread(job.credentials.renew)
+            self._remember_token(job.credentials.connection)
+
+        while True:
+            engine = await self._engine(job.credentials.connection)
+            result = await engine.generate_one(job.request, slot.index, on_event=lambda e: self._on_event(slot, e),
+                                               before_attempt=before_attempt)
+            kind = result.failure.kind if result.failure is not None else None
+            if kind in (FailureKind.WRONG_TOKEN, FailureKind.INVALID_API_KEY, FailureKind.INSUFFICIENT_SCOPE):
+                await self._fail_waiting(job, result.failure)  # the same credential would fail them all
+                return result
+            if kind is not FailureKind.TOKEN_EXPIRED:
                 return result
             if job.credentials.can_renew and not slot.renewed:
                 slot.renewed = True
@@ -270,12 +281,26 @@ class JobRunner:
             await self._fail_waiting(job, result.failure)  # the same credential would fail them all
             return result
 
+    @staticmethod
+    def _engine_key(connection: Connection) -> Connection:
+        """Google sign-in clients read their token at send time, so one client serves every renewal."""
+        if connection.mode == "oauth":
+            return replace(connection, access_token=None, expires_at=None)
+        return connection
+
+    def _remember_token(self, connection: Connection) -> None:
+        if connection.mode == "oauth" and connection.access_token:
+            self._tokens[self._engine_key(connection)] = connection.access_token
+
     async def _engine(self, connection: Connection) -> Engine:
-        self._engine_used[connection] = time.monotonic()
-        engine = self._engines.get(connection)
+        key = self._engine_key(connection)
+        self._remember_token(connection)
+        self._engine_used[key] = time.monotonic()
+        engine = self._engines.get(key)
         if engine is None:
-            engine = self._engine_factory(connection, self.catalogue, self.limits)
-            self._engines[connection] = engine
+            token_source = (lambda: self._tokens.get(key, "")) if connection.mode == "oauth" else None
+            engine = self._engine_factory(connection, self.catalogue, self.limits, token_source)
+            self._engines[key] = engine
         return engine
 
     def _on_event(self, slot: ImageSlot, event: ImageEvent) -> None:
@@ -337,10 +362,12 @@ class JobRunner:
         return cancelled
 
     async def _fail_waiting(self, job: Job, failure: Failure | None) -> None:
-        message = failure.message if failure else PLAIN_MESSAGES[FailureKind.TOKEN_EXPIRED]
+        """The job's credential was refused: its queued images fail with the same words, unsent."""
+        kind = failure.kind if failure else FailureKind.TOKEN_EXPIRED
+        message = failure.message if failure else PLAIN_MESSAGES[kind]
         for slot in [s for s in self._waiting if s.job is job]:
             self._waiting.remove(slot)
-            await self._close_entry(slot, ImageState.FAILED, FailureKind.TOKEN_EXPIRED.value, message)
+            await self._close_entry(slot, ImageState.FAILED, kind.value, message)
 
     def _touch(self, namespace: str) -> None:
         with self._changed:
@@ -385,11 +412,12 @@ class JobRunner:
     async def _close_idle_engines(self) -> None:
         """Release the clients of connections no running image uses and nobody used lately."""
         with self._lock:
-            busy = {job.credentials.connection for job in self._jobs.values() if job.active}
+            busy = {self._engine_key(job.credentials.connection) for job in self._jobs.values() if job.active}
         cutoff = time.monotonic() - self.limits.engine_idle_s
         for connection in [c for c, used in self._engine_used.items() if used < cutoff and c not in busy]:
             engine = self._engines.pop(connection, None)
             self._engine_used.pop(connection, None)
+            self._tokens.pop(connection, None)
             if engine is not None:
                 await engine.aclose()
 

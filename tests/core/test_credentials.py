@@ -36,11 +36,11 @@ def test_normalize_api_key() -> None:
 
 def test_bearer_auth_swaps_key_for_token_and_sets_quota_project() -> None:
     request = httpx.Request("POST", "http://x/v1beta/models", headers={"x-goog-api-key": "placeholder"})
-    sent = next(_BearerAuth("tok", "billing-proj").auth_flow(request))
+    sent = next(_BearerAuth(lambda: "tok", "billing-proj").auth_flow(request))
     assert "x-goog-api-key" not in sent.headers
     assert sent.headers["authorization"] == "Bearer tok"
     assert sent.headers["x-goog-user-project"] == "billing-proj"
-    plain = next(_BearerAuth("tok", None).auth_flow(httpx.Request("GET", "http://x/")))
+    plain = next(_BearerAuth(lambda: "tok", None).auth_flow(httpx.Request("GET", "http://x/")))
     assert "x-goog-user-project" not in plain.headers
 
 

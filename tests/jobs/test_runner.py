@@ -339,3 +339,38 @@ def test_housekeeping_purges_old_deletions_and_sweeps_old_orphans(tmp_path: Path
     finally:
         runner.close()
         store.close()
+
+
+def test_a_key_pasted_as_a_token_is_said_plainly_and_not_sent_again(fresh_emulator, store) -> None:
+    server = fresh_emulator()
+    runner = JobRunner(limits=RunnerLimits(per_identity=1))
+    try:
+        source = CredentialSource(Connection(mode="oauth", access_token="AIzaSy-a-key-not-a-token",
+                                             base_url=server.base_url, subject="s"))
+        job = wait_job(runner, runner.submit("google:s", request("wrong kind", count=3), store, source).id)
+    finally:
+        runner.close()
+    assert all("looks like an API key" in image.message for image in job.images)
+    assert server.stats()["served"] == 1
+
+
+def test_a_retry_sends_the_token_renewed_meanwhile(fresh_emulator, store) -> None:
+    server = fresh_emulator()
+    soon = time.time() + 5  # expires within the renewal margin: renewed before the first attempt
+    renewals: list[str] = []
+
+    def renew(connection: Connection) -> Connection:
+        renewals.append(connection.access_token or "")
+        return Connection(mode="oauth", access_token=TEST_TOKEN, base_url=server.base_url, subject="s",
+                          expires_at=time.time() + 3600)
+
+    source = CredentialSource(Connection(mode="oauth", access_token="about-to-expire", base_url=server.base_url,
+                                         subject="s", expires_at=soon), renew)
+    runner = JobRunner()
+    try:
+        job = wait_job(runner, runner.submit("google:s", request("fresh at send time"), store, source).id)
+    finally:
+        runner.close()
+    assert job.images[0].state is ImageState.DONE
+    assert renewals == ["about-to-expire"], "renewed once, before sending: the old token never went out"
+    assert server.stats()["served"] == 1
