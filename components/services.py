@@ -13,9 +13,9 @@ from collections.abc import Mapping
 
 import streamlit as st
 
-from components.state import CONNECTION, PRIVATE, PRIVATE_RELEASED, PRIVATE_STORE
+from components.state import CONNECTION, MODEL_CHECK, PRIVATE, PRIVATE_RELEASED, PRIVATE_STORE
 from studio.catalogue import Catalogue
-from studio.credentials import Connection
+from studio.credentials import Connection, make_client
 from studio.emulator.server import (
     OFFLINE_API_KEY,
     STUDIO_DEFAULT_LATENCY_BY_SIZE,
@@ -27,6 +27,7 @@ from studio.history import HistoryStore, default_data_dir, namespace_for
 from studio.history.blobs_s3 import BlobStoreError
 from studio.history.database import DatabaseUnavailable, configured_url
 from studio.jobs import JobRunner, RunnerLimits
+from studio.model_check import ModelCheck, compare, listed_model_ids
 
 
 def secrets_section(name: str) -> Mapping[str, object]:
@@ -128,6 +129,22 @@ def get_store() -> HistoryStore:
         st.session_state[PRIVATE_STORE] = store
     store.last_used = time.monotonic()
     return store
+
+
+def model_check() -> ModelCheck | None:
+    """What the connected credential's model list says about the catalogue; asked once per connection."""
+    conn = connection()
+    if conn is None:
+        return None
+    cached = st.session_state.get(MODEL_CHECK)
+    if cached is not None and cached[0] == conn:
+        return cached[1]
+    try:
+        check: ModelCheck | None = compare(get_catalogue(), listed_model_ids(make_client(conn, timeout_s=15)))
+    except Exception:  # listing is advice only: a failure here must not stand in the way of generating
+        check = None
+    st.session_state[MODEL_CHECK] = (conn, check)
+    return check
 
 
 def connection() -> Connection | None:

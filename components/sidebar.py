@@ -38,6 +38,24 @@ def _randomize_seed() -> None:
     st.session_state["seed"] = random.randint(0, 2**31 - 1)
 
 
+def _use_model(model_id: str) -> None:
+    st.session_state["custom_model_id"] = model_id
+
+
+def _render_model_news(spec: ModelSpec) -> None:
+    """Say when Google stopped listing the chosen model, and offer image models the catalogue lacks."""
+    check = services.model_check()
+    if check is None:
+        return
+    note = check.missing_note(spec.model_id)
+    if note:
+        st.warning(note, icon="🔎")
+    for model_id in check.new_image_models[:3]:
+        st.button(f"Try {model_id}", key=f"use_model_{model_id}", on_click=_use_model, args=(model_id,),
+                  help="An image model your credentials can use that the studio does not know yet: it is sent "
+                       "as is, with generic limits.")
+
+
 def _render_session_totals(connected: bool) -> None:
     """What this session's images cost, from the usage Google recorded (blocked images are free)."""
     ids = st.session_state.get(SESSION_ENTRIES) or []
@@ -63,6 +81,8 @@ def render_sidebar(connected: bool) -> ModelSpec:
                      help="Nano Banana Pro is the most faithful; Nano Banana 2 adds 512 px and extreme ratios; "
                           "Nano Banana is the cheapest, 1K only.")
         spec = selected_spec(catalogue)
+        if connected:
+            _render_model_news(spec)
         sizes = spec.sizes if connected else tuple(s for s in spec.sizes if s != "4K")
         _fit_to_model(spec, sizes)
         st.selectbox("Aspect ratio", list(spec.ratios), key="aspect_ratio")

@@ -60,3 +60,26 @@ def test_seed_randomize(studio_app, emulator) -> None:
     assert at.session_state["seed"] is None
     at.button(key="seed_randomize").click().run()
     assert isinstance(at.session_state["seed"], int)
+
+
+def test_the_sidebar_offers_new_image_models_and_flags_vanished_ones(studio_app, fresh_emulator) -> None:
+    api = fresh_emulator(extra_models=("gemini-4-pro-image",))
+    at = studio_app(api)
+    offer = next(b for b in at.sidebar.button if b.label == "Try gemini-4-pro-image")
+    offer.click().run()
+    assert at.session_state["custom_model_id"] == "gemini-4-pro-image"
+
+
+def test_the_sidebar_flags_a_model_google_no_longer_lists(fresh_emulator) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from studio.credentials import Connection
+    from tests.app.conftest import APP
+
+    api = fresh_emulator()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["models"] = {"pro": "gemini-3-pro-image-retired"}  # the catalogue's ID, renamed at Google
+    at.session_state["connection"] = Connection(mode="api_key", api_key="test-key", base_url=api.base_url)
+    at.run()
+    assert any("no longer lists gemini-3-pro-image-retired" in w.value for w in at.sidebar.warning)
+    assert any(b.label == "Try gemini-3-pro-image" for b in at.sidebar.button), "the ID Google lists is offered"
