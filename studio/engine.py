@@ -43,7 +43,8 @@ class ImageEvent:
     """Something that happened to one image before its result: what a live view shows.
 
     ``kind`` is ``sending`` (attempt n goes out), ``retrying`` (after ``failure``, in ``delay_s``),
-    ``draft`` (an interim thought image arrived) or ``thought`` (the thinking text so far).
+    ``draft`` (an interim thought image arrived), ``thought`` (the thinking text so far) or ``preview``
+    (the final image's thumbnail, sent from a worker thread before the image is re-encoded).
     """
 
     index: int
@@ -53,6 +54,7 @@ class ImageEvent:
     delay_s: float = 0.0
     draft: GeneratedImage | None = field(default=None, repr=False)
     thought_text: str = ""
+    preview: bytes = field(default=b"", repr=False)
 
 
 OnEvent = Callable[[ImageEvent], None]
@@ -231,7 +233,7 @@ class Engine:
                 await asyncio.sleep(delay)
                 continue
             # decoding and re-encoding a 4K image is CPU work: keep it off the event loop
-            return await asyncio.to_thread(self._read_answer, request, state, raw)
+            return await asyncio.to_thread(self._read_answer, request, state, raw, emit)
 
     async def _streamed_answer(self, spec: ModelSpec, contents: list, config: types.GenerateContentConfig,
                                index: int, emit: OnEvent) -> object:
@@ -271,7 +273,8 @@ class Engine:
             return None  # no quota at all: waiting will not help
         return backoff_delay(state.attempts, failure, self.retry_base_s, self.max_retry_delay_s)
 
-    def _read_answer(self, request: GenerationRequest, state: _Attempt, raw: object) -> ImageResult:
+    def _read_answer(self, request: GenerationRequest, state: _Attempt, raw: object,
+                     emit: OnEvent | None = None) -> ImageResult:
         """Google's raw answer as an ImageResult; an answer we cannot read is a MALFORMED result."""
         if isinstance(raw, types.GenerateContentResponse):
             raw = _raw_body(raw)
@@ -280,7 +283,7 @@ class Engine:
                 raise raw
             if not isinstance(raw, dict):
                 raise ValueError(f"the answer is a JSON {type(raw).__name__}, not an object")
-            return self._result(request, state, raw)
+            return self._result(request, state, raw, emit)
         except Exception as exc:
             detail = classify_exception(exc, self.secrets).detail  # redacted "Type: text"
             failure = Failure(FailureKind.MALFORMED, PLAIN_MESSAGES[FailureKind.MALFORMED], detail)
@@ -289,7 +292,8 @@ class Engine:
                                request_json=state.sent, response_json=_redacted_dict(shown, self.secrets),
                                latency_s=state.elapsed())
 
-    def _result(self, request: GenerationRequest, state: _Attempt, raw: dict) -> ImageResult:
+    def _result(self, request: GenerationRequest, state: _Attempt, raw: dict,
+                emit: OnEvent | None = None) -> ImageResult:
         candidates = raw.get("candidates") or []
         candidate = candidates[0] if candidates and isinstance(candidates[0], dict) else None
         parts = [p for p in ((candidate or {}).get("content") or {}).get("parts") or [] if isinstance(p, dict)]
@@ -310,8 +314,12 @@ class Engine:
                                   finish_reason=finish, finish_message=finish_message, has_image=bool(finals),
                                   text=text, secrets=self.secrets)
         model_version = str(raw.get("modelVersion") or "")
+        thumbnail = _thumbnail(_inline_bytes(finals[0])) if finals and failure is None else b""
+        if thumbnail and emit is not None:
+            emit(ImageEvent(state.index, "preview", preview=thumbnail))  # seen before the re-encode below
         image = self._final_image(request, state, finals[0], model_version) if finals else None
-        thumbnail = images.make_thumbnail(image.data) if image is not None and failure is None else b""
+        if image is not None and failure is None and not thumbnail:
+            thumbnail = images.make_thumbnail(image.data)
         return ImageResult(
             index=state.index, image=image, failure=failure, drafts=drafts, thumbnail=thumbnail, text=text,
             thought_text=thought_text,
@@ -386,6 +394,14 @@ class Engine:
 def _redacted_dict(value: dict, secrets: tuple[str, ...]) -> dict:
     redacted = redact_json(value, secrets)
     return redacted if isinstance(redacted, dict) else {}
+
+
+def _thumbnail(data: bytes) -> bytes:
+    """A thumbnail straight from the API's bytes; empty when they cannot be read (the re-encode says why)."""
+    try:
+        return images.make_thumbnail(data)
+    except Exception:
+        return b""
 
 
 def _raw_body(response: types.GenerateContentResponse) -> object:

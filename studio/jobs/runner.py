@@ -318,6 +318,8 @@ class JobRunner:
             elif event.kind == "thought":
                 slot.state = ImageState.DRAFTING
                 slot.thought_text = event.thought_text
+            elif event.kind == "preview":  # from the engine's worker thread: the lock makes that safe
+                slot.preview, slot.draft = event.preview, None
         self._touch(slot.namespace)
 
     async def _finish(self, slot: ImageSlot, result: ImageResult) -> None:
