@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app_pages import welcome as welcome_page
 from components import auth, services, sidebar, team
 from components.state import CONNECT_NOTES, REFERENCES, SESSION_ENTRIES
+
+GATED = (("Generate", "generate"), ("History", "history"), ("Account", "account"))
 
 
 def bootstrap_session() -> None:
@@ -35,7 +38,10 @@ def main() -> None:
     history = st.Page("app_pages/history.py", title="History", icon="🗂️")
     account = st.Page("app_pages/account.py", title="Account", icon="👤")
     if connection is None:
-        page = st.navigation([welcome], position="hidden")
+        # a reload of /history or /account starts a session that is not connected yet: those addresses show
+        # the sign-in too (instead of "Page not found"), and the page asked for opens once connected
+        gates = [st.Page(welcome_page.render, title=title, url_path=path) for title, path in GATED]
+        page = st.navigation([welcome, *gates], position="hidden")
     else:
         page = st.navigation([generate, history, account])
     sidebar.render_sidebar(connected=connection is not None)

@@ -48,4 +48,5 @@ def render() -> None:
                     st.rerun()
 
 
-render()
+if __name__ == "__main__":  # run as a page; app.py also calls render() for the gated page addresses
+    render()

@@ -144,3 +144,14 @@ def test_a_process_restart_marks_running_work_interrupted(studio, browser: Brows
     connect(page, studio.url)
     history_count(page, 1, "1 interrupted")
     page.close()
+
+
+def test_a_reload_on_history_asks_to_connect_then_opens_history(studio, page: Page) -> None:
+    page.goto(f"{studio.url}/history")  # what a reload of the History page does in a new, unconnected session
+    wait_for_app_run(page)
+    expect(page.get_by_label("Gemini API key", exact=True)).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    page.get_by_label("Gemini API key", exact=True).fill(TEST_KEY)
+    page.get_by_role("button", name="Connect with API key").click()
+    expect(page.get_by_role("heading", name="History")).to_be_visible(timeout=LANDED_S)
+    expect(page.get_by_text("0 entries", exact=True)).to_be_visible()
