@@ -62,7 +62,8 @@ class RunnerLimits:
 
         return cls(per_identity=max(1, int(number("STUDIO_MAX_IN_FLIGHT_PER_PERSON", 8))),
                    per_process=max(1, int(number("STUDIO_MAX_IN_FLIGHT", 64))),
-                   timeout_s=number("STUDIO_TIMEOUT_S", 300.0))
+                   timeout_s=number("STUDIO_TIMEOUT_S", 300.0),
+                   engine_idle_s=number("STUDIO_ENGINE_IDLE_S", 300.0))
 
 
 def owner_token() -> str:
