@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +35,7 @@ _COLUMNS = schema.COLUMNS  # defined once, with their types and migrations, in s
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM entries"
 _DRAFT_COLUMNS = ("entry_id", "position", "file", "mime_type", "width", "height")
 RUNNING = "running"  # queued or in flight; the job runner's live state says which
+THUMBNAIL_CACHE = 512  # thumbnails (~15 kB each) kept in memory per store when blobs live in a bucket
 ORPHAN_GRACE_S = 600.0  # a file younger than this may belong to a row another writer is about to commit
 
 
@@ -146,6 +149,11 @@ class HistoryStore:
             data_dir.mkdir(parents=True, exist_ok=True)
             blobs = LocalBlobs(data_dir)
         self.blobs = blobs
+        # thumbnails never change once written: on an object store keep the recent ones, so a page of 50
+        # cards does not fetch 50 blobs on every rerun
+        self._thumbs: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        self._thumbs_cached = not isinstance(blobs, LocalBlobs | MemoryBlobs)
+        self._thumbs_lock = threading.Lock()
         if isinstance(db, Database):
             self.db = db
         elif isinstance(db, str):
@@ -402,7 +410,19 @@ class HistoryStore:
         entry = self.get(namespace, entry_id)
         if entry is None or not entry.thumb_file:
             return None
-        return self.blobs.get(namespace, entry.thumb_file)
+        key = (namespace, entry.thumb_file)
+        if self._thumbs_cached:
+            with self._thumbs_lock:
+                if key in self._thumbs:
+                    self._thumbs.move_to_end(key)
+                    return self._thumbs[key]
+        data = self.blobs.get(namespace, entry.thumb_file)
+        if self._thumbs_cached and data is not None:
+            with self._thumbs_lock:
+                self._thumbs[key] = data
+                while len(self._thumbs) > THUMBNAIL_CACHE:
+                    self._thumbs.popitem(last=False)
+        return data
 
     def read_references(self, namespace: str, entry_id: str) -> list[ReferenceImage]:
         if self.get(namespace, entry_id) is None:

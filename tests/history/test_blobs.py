@@ -443,3 +443,21 @@ def test_bad_media_urls_are_plain_value_errors(url: str, expected: str, tmp_path
         open_blobs(url, tmp_path)
     assert SECRET not in str(caught.value)
     assert not any(tmp_path.iterdir())
+
+
+def test_thumbnails_from_a_bucket_are_read_once_then_from_memory(bucket: str, s3_env: str, tmp_path: Path) -> None:
+    store = HistoryStore.open(data_dir=tmp_path / "data", media_url=f"s3://{bucket}/cached")
+    request = make_request("a cached thumbnail")
+    entry = store.record_attempt("alice", request, ok_result(request), batch_id="b")
+    reads: list[str] = []
+    original = store.blobs.get
+
+    def counting(namespace: str, name: str) -> bytes | None:
+        reads.append(name)
+        return original(namespace, name)
+
+    store.blobs.get = counting  # type: ignore[method-assign]
+    first = store.read_thumbnail("alice", entry.id)
+    assert first and [store.read_thumbnail("alice", entry.id) for _ in range(5)] == [first] * 5
+    assert reads == [entry.thumb_file], "one read from the bucket, then memory"
+    store.close()
