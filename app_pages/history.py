@@ -6,10 +6,15 @@ redraws when an image lands, then stops watching.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from components import banner, history_views, live_wait, services
 from components.state import LIVE_VERSION
+from studio.durability import disk_is_ephemeral, history_is_lost_on_restart
+from studio.history.blobs import LocalBlobs
+from studio.history.database import SQLITE
 
 WATCH_S = 1.0
 
@@ -32,6 +37,12 @@ def render() -> None:
     if store.is_private:
         st.caption("🔒 Private session: this history lives in memory only, never on disk, and is released when the "
                    "session ends or after an hour unused.")
+    elif history_is_lost_on_restart(database_is_local=store.db.dialect.name == SQLITE,
+                                    blobs_are_local=isinstance(store.blobs, LocalBlobs),
+                                    ephemeral_disk=disk_is_ephemeral(Path(__file__))):
+        st.warning("History on this deployment is kept on the app's own disk, which this host wipes on a reboot, "
+                   "a redeploy or waking from sleep. To keep it, give the studio a PostgreSQL database and a bucket, "
+                   "as the studio's guide docs/DEPLOY.md (\"Team deployment\") explains step by step.", icon="⚠️")
     runner = services.get_runner()
     st.session_state[LIVE_VERSION] = runner.version(namespace)
     if runner.has_active(namespace):

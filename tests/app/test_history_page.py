@@ -52,3 +52,13 @@ def test_search_and_status_filters(studio_app, emulator, isolated_studio) -> Non
 def test_empty_history_says_so(studio_app, emulator) -> None:
     at = _history(studio_app, emulator)
     assert any("Nothing here yet" in i.value for i in at.info)
+
+
+def test_history_says_when_this_host_wipes_it(studio_app, emulator, monkeypatch) -> None:
+    monkeypatch.setenv("STUDIO_EPHEMERAL_DISK", "1")
+    at = studio_app(emulator)
+    at.switch_page("app_pages/history.py").run()
+    assert any("wipes on a reboot" in w.value for w in at.warning)
+    monkeypatch.setenv("STUDIO_EPHEMERAL_DISK", "0")
+    at.run()
+    assert not any("wipes on a reboot" in w.value for w in at.warning)
