@@ -1,0 +1,156 @@
+"""Two replicas, one History: two `streamlit run` processes on one PostgreSQL database and one S3 bucket.
+
+Real parts only: PostgreSQL from Debian's binaries (tests/history/postgres.py), moto's S3 server on loopback,
+two studio processes with their own data folders and the same namespace salt, both calling one test
+emulator, each driven by its own Chromium context. An image made on A shows in B's History with its files
+in the bucket (none on either replica's disk); a favorite and a delete made through the shared store show on
+B; stopping A loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+from playwright.sync_api import Browser, Page, expect
+
+from bench.studio_process import StudioProcess
+from studio.credentials import Connection
+from studio.emulator.server import EmulatorServer
+from studio.history import HistoryStore
+from studio.history.namespaces import namespace_for
+from tests.conftest import TEST_KEY
+from tests.history.postgres import PostgresServer, PostgresUnavailable, skip_allowed
+
+from .test_jobs import LANDED_S, connect, generate, go, history_count, open_buttons
+
+pytestmark = pytest.mark.browser
+SALT = "replica-test-salt-" + "0" * 32
+KEY_ID = "AKIATESTREPLICAS"
+SECRET = "replica-secret-never-shown"
+REGION = "us-east-1"
+PREFIX = "team/media"
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL for this module (fail when missing, skip only with STUDIO_SKIP_POSTGRES=1)."""
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as exc:
+        if skip_allowed():
+            pytest.skip(f"STUDIO_SKIP_POSTGRES=1: {exc}")
+        pytest.fail(f"PostgreSQL cannot run: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Iterator[str]:
+    """moto's standalone S3 server in a thread on a free loopback port."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def _s3(endpoint: str) -> Any:
+    return boto3.client("s3", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=KEY_ID,
+                        aws_secret_access_key=SECRET)
+
+
+@pytest.fixture
+def shared(postgres: PostgresServer, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A fresh database and bucket; the environment both replicas (and this test's own store) share."""
+    bucket = f"replicas-{uuid.uuid4().hex[:12]}"
+    _s3(s3_endpoint).create_bucket(Bucket=bucket)
+    env = {"STUDIO_DATABASE_URL": postgres.create_database(), "STUDIO_MEDIA_URL": f"s3://{bucket}/{PREFIX}",
+           "AWS_ENDPOINT_URL": s3_endpoint, "AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET,
+           "AWS_REGION": REGION, "STUDIO_NAMESPACE_SALT": SALT}
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):
+        monkeypatch.setenv(name, env[name])  # for the HistoryStore this test opens on the same backends
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    return {**env, "bucket": bucket}
+
+
+def _keys(endpoint: str, bucket: str) -> list[str]:
+    listing = _s3(endpoint).list_objects_v2(Bucket=bucket)
+    return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+def _local_files(data_dir: Path) -> list[Path]:
+    return [p for p in (data_dir / "ns").rglob("*") if p.is_file()] if (data_dir / "ns").exists() else []
+
+
+def test_two_replicas_share_one_history(start_studio: Callable[..., StudioProcess], fresh_emulator: Callable[
+        ..., EmulatorServer], shared: dict[str, str], page: Page, browser: Browser, tmp_path: Path) -> None:
+    api = fresh_emulator(latency_s=0.2)
+    env = {k: v for k, v in shared.items() if k != "bucket"}
+    env["STUDIO_GEMINI_BASE_URL"] = api.base_url
+    data_a, data_b = tmp_path / "data", tmp_path / "data-b"
+    replica_a = start_studio(env={**env, "STUDIO_DATA_DIR": str(data_a)})
+    replica_b = start_studio(env={**env, "STUDIO_DATA_DIR": str(data_b)})
+    assert replica_a.port != replica_b.port
+
+    context_b = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page_b = context_b.new_page()
+    store = HistoryStore.open(url=shared["STUDIO_DATABASE_URL"], data_dir=tmp_path / "test-store",
+                              media_url=shared["STUDIO_MEDIA_URL"])
+    try:
+        # an image made on A ...
+        connect(page, replica_a.url)
+        generate(page, "a lighthouse shared by two replicas")
+        expect(open_buttons(page)).to_have_count(1, timeout=LANDED_S)
+        history_count(page, 1)
+
+        # ... is in B's History (B never made it: its own job runner is idle)
+        connect(page_b, replica_b.url)
+        history_count(page_b, 1)
+        expect(page_b.locator('[data-testid="stException"]')).to_have_count(0)
+        assert api.stats()["requests"]["ok"] == 1
+
+        # one namespace on both replicas (same salt), the files in the bucket, none on either disk
+        namespace = namespace_for(Connection(mode="api_key", api_key=TEST_KEY), tmp_path / "unused", salt=SALT)
+        entries = store.list_entries(namespace)
+        assert len(entries) == 1 and entries[0].status == "ok"
+        entry = entries[0]
+        assert store.read_image(namespace, entry.id) and store.read_thumbnail(namespace, entry.id)
+        keys = _keys(shared["AWS_ENDPOINT_URL"], shared["bucket"])
+        assert all(key.startswith(f"{PREFIX}/ns/") for key in keys), keys
+        assert any(key.endswith(".thumb.jpg") for key in keys), keys
+        assert any(not key.endswith(".thumb.jpg") and key.rsplit("/", 1)[-1].startswith(entry.id) for key in keys), \
+            (entry.id, keys)
+        assert _local_files(data_a) == [] and _local_files(data_b) == []
+
+        # a favorite set elsewhere shows on B
+        favorites_only = page_b.get_by_text("★ only", exact=True)
+        favorites_only.click()
+        expect(page_b.get_by_text("0 entries", exact=True)).to_be_visible(timeout=LANDED_S)
+        assert store.set_favorite(namespace, entry.id, True)
+        go(page_b, "Generate")
+        go(page_b, "History")
+        expect(page_b.get_by_text("1 entry", exact=True)).to_be_visible(timeout=LANDED_S)
+        favorites_only.click()  # back to everything
+
+        # stopping A loses nothing
+        replica_a.stop()
+        go(page_b, "Generate")
+        history_count(page_b, 1)
+        assert len(store.list_entries(namespace)) == 1
+
+        # a delete made elsewhere shows on B
+        assert store.delete(namespace, entry.id)
+        go(page_b, "Generate")
+        history_count(page_b, 0)
+        expect(page_b.get_by_text("Nothing here yet.")).to_be_visible()
+    finally:
+        store.close()
+        context_b.close()
