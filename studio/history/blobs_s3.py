@@ -54,15 +54,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def check_endpoint(endpoint: str) -> str:
-    """The endpoint without any credentials in it; plain http only on loopback, since keys would travel in clear."""
+def check_endpoint(endpoint: str, allow_http: bool = False) -> str:
+    """The endpoint without any credentials in it; plain http only on loopback, since keys would travel in clear.
+
+    ``allow_http`` (STUDIO_MEDIA_ALLOW_HTTP=1) is for a private network such as a compose file's MinIO.
+    """
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise BlobStoreError("AWS_ENDPOINT_URL must be an http(s) address such as https://s3.example.com.")
     if parts.username or parts.password:
         raise BlobStoreError("AWS_ENDPOINT_URL must not carry credentials; use AWS_ACCESS_KEY_ID and "
                              "AWS_SECRET_ACCESS_KEY.")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not _is_loopback(parts.hostname) and not allow_http:
         raise BlobStoreError(f"Refused plain http to the object store at {parts.hostname}: use https "
                              "(plain http is allowed only for a loopback address such as 127.0.0.1).")
     port = f":{parts.port}" if parts.port else ""
@@ -80,11 +83,11 @@ class S3Blobs:
     def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None, region: str | None = None,
                  access_key_id: str | None = None, secret_access_key: str | None = None,
                  session_token: str | None = None, page_size: int = 1000, timeout_s: float = 10.0,
-                 max_attempts: int = 3) -> None:
+                 max_attempts: int = 3, allow_http: bool = False) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.page_size = page_size
-        self.endpoint = check_endpoint(endpoint_url) if endpoint_url else None
+        self.endpoint = check_endpoint(endpoint_url, allow_http) if endpoint_url else None
         self._where = f"bucket '{bucket}'" + (f" at {self.endpoint}" if self.endpoint else "")
         config = Config(
             # Path-style keys work on every S3-compatible service (MinIO, R2, GCS); AWS picks its own style.
@@ -119,7 +122,9 @@ class S3Blobs:
         return cls(bucket, prefix, endpoint_url=endpoint_url or env.get("AWS_ENDPOINT_URL") or None,
                    region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
                    access_key_id=key_id, secret_access_key=secret,
-                   session_token=env.get("AWS_SESSION_TOKEN") or None, **kwargs)
+                   session_token=env.get("AWS_SESSION_TOKEN") or None,
+                   allow_http=(env.get("STUDIO_MEDIA_ALLOW_HTTP") or "").strip().lower() in ("1", "true", "yes"),
+                   **kwargs)
 
     # ---- keys -----------------------------------------------------------------------
     def _key(self, namespace: str, name: str) -> str:

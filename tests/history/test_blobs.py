@@ -461,3 +461,11 @@ def test_thumbnails_from_a_bucket_are_read_once_then_from_memory(bucket: str, s3
     assert first and [store.read_thumbnail("alice", entry.id) for _ in range(5)] == [first] * 5
     assert reads == [entry.thumb_file], "one read from the bucket, then memory"
     store.close()
+
+
+def test_plain_http_to_a_private_host_only_when_the_deployment_says_so() -> None:
+    from studio.history.blobs_s3 import check_endpoint
+
+    with pytest.raises(BlobStoreError, match="plain http"):
+        check_endpoint("http://minio:9000")
+    assert check_endpoint("http://minio:9000", allow_http=True) == "http://minio:9000"
