@@ -472,6 +472,10 @@ def _reconnect(page: Page, url: str, key: str) -> None:
             if attempt == 2:
                 raise
     page.get_by_role("button", name="Connect with API key").click()
+    # a reload on /history opens History once connected (the address is kept): come back to Generate
+    page.get_by_role("link", name="Generate").wait_for(timeout=120_000)
+    if not page.get_by_label("Prompt", exact=True).count():
+        page.get_by_role("link", name="Generate").click()
     page.get_by_label("Prompt", exact=True).wait_for(timeout=120_000)
     _settled(page)
 

@@ -42,10 +42,16 @@ def connect(page: Page, url: str) -> None:
 
 
 def set_count(page: Page, count: int) -> None:
+    """Step the Images slider with the keyboard until it shows ``count`` (a key press can be lost to a rerun)."""
     slider = page.locator('[data-testid="stSidebar"]').get_by_role("slider", name="Images")
-    slider.focus()
-    for _ in range(count - 1):
-        slider.press("ArrowRight")
+    for _ in range(5):
+        current = int(slider.input_value())
+        if current == count:
+            break
+        slider.focus()
+        for _ in range(abs(count - current)):
+            slider.press("ArrowRight" if count > current else "ArrowLeft")
+        wait_for_app_run(page)
     expect(slider).to_have_value(str(count))
     # the slider sends its value after a pause: wait for the server's estimate for that many images
     expect(page.locator('[data-testid="stSidebar"]').get_by_text(f"${PRO.estimate_cost('1K', count):.3f}")
