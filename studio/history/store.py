@@ -20,9 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from studio import images
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue
-from studio.history import files, schema
+from studio.history import files, recorder, schema
 from studio.history.blobs import BlobStore, LocalBlobs, MemoryBlobs
 from studio.history.database import SQLITE, Database, parse_url
 from studio.request import GenerationRequest, ReferenceImage
@@ -34,7 +33,7 @@ SORTS = {"newest": "created_at DESC", "oldest": "created_at ASC", "cost": "cost_
 _COLUMNS = schema.COLUMNS  # defined once, with their types and migrations, in schema.ENTRY_COLUMNS
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM entries"
 _DRAFT_COLUMNS = ("entry_id", "position", "file", "mime_type", "width", "height")
-RUNNING = "running"  # queued or in flight; the job runner's live state says which
+RUNNING = recorder.RUNNING
 THUMBNAIL_CACHE = 512  # thumbnails (~15 kB each) kept in memory per store when blobs live in a bucket
 ORPHAN_GRACE_S = 600.0  # a file younger than this may belong to a row another writer is about to commit
 
@@ -235,60 +234,18 @@ class HistoryStore:
         for ref in request.references:
             if not self.blobs.exists(namespace, f"{ref.sha256}.bin"):
                 self.blobs.put(namespace, f"{ref.sha256}.bin", ref.data)
-        now = time.time()
-        row = {
-            "id": entry_id, "namespace": namespace, "batch_id": batch_id, "parent_id": parent_id,
-            "created_at": now, "prompt": request.prompt, "model_id": request.model_id,
-            "aspect_ratio": request.aspect_ratio, "image_size": request.image_size,
-            "output_format": request.output_format,
-            "settings_json": json.dumps({**request.recipe(), "include_thoughts": request.include_thoughts,
-                                         "index": index, "seed": request.seed_for(index),
-                                         "batch_seed": request.seed}),
-            "status": RUNNING, "latency_s": 0.0, "attempts": 0, "prompt_tokens": 0, "output_tokens": 0,
-            "total_tokens": 0, "cost_usd": 0.0, "request_json": "{}", "response_json": "{}",
-            "estimated_cost_usd": self.catalogue.resolve(request.model_id).estimate_cost(
-                request.image_size, 1, len(request.references)),
-            "favorite": 0, "deleted_at": None, "references_count": len(request.references),
-            "job_id": job_id, "owner": owner, "heartbeat_at": now,
-        }
+        row = recorder.started_row(self.catalogue, entry_id, namespace, request, index, batch_id=batch_id,
+                                   parent_id=parent_id, job_id=job_id, owner=owner)
         with self.db.transaction():
             self._insert(row, request.references)
         return self.get(namespace, entry_id)  # type: ignore[return-value]
 
     def finish_entry(self, namespace: str, entry_id: str, request: GenerationRequest, result: ImageResult) -> Entry:
         """Files first (image, thumbnail, drafts), then the row in one transaction: never a row without its files."""
-        image_file = thumb_file = None
-        if result.image is not None:
-            image_file = f"{entry_id}.{files.extension(result.image.mime_type)}"
-            thumb_file = f"{entry_id}.thumb.jpg"
-            self.blobs.put(namespace, image_file, result.image.data)
-            self.blobs.put(namespace, thumb_file, result.thumbnail or images.make_thumbnail(result.image.data))
-        drafts = []
-        for position, draft in enumerate(result.drafts[:9]):
-            if not draft.data or files.extension(draft.mime_type) == "bin":
-                continue
-            name = f"{entry_id}.d{position}.{files.extension(draft.mime_type)}"
-            self.blobs.put(namespace, name, draft.data)
-            drafts.append((entry_id, position, name, draft.mime_type, draft.width, draft.height))
-        spec = self.catalogue.resolve(request.model_id)
-        cost = spec.cost_from_usage(request.image_size, result.usage.prompt_tokens, result.usage.output_tokens,
-                                    result.usage.thoughts_tokens, images=1 if result.ok else 0)
-        failure = result.failure
-        values = {
-            "status": result.status, "failure_kind": failure.kind.value if failure else None,
-            "failure_message": failure.message if failure else None,
-            "failure_detail": failure.detail if failure else None, "finish_reason": result.finish_reason,
-            "block_reason": result.block_reason, "latency_s": result.latency_s, "attempts": result.attempts,
-            "prompt_tokens": result.usage.prompt_tokens, "output_tokens": result.usage.output_tokens,
-            "total_tokens": result.usage.total_tokens, "thoughts_tokens": result.usage.thoughts_tokens,
-            "cost_usd": round(cost, 6), "model_version": result.model_version, "response_id": result.response_id,
-            "text": result.text, "thought_text": result.thought_text or None,
-            "request_json": json.dumps(result.request_json), "response_json": json.dumps(result.response_json),
-            "image_file": image_file, "thumb_file": thumb_file,
-            "width": result.image.width if result.image else None,
-            "height": result.image.height if result.image else None,
-            "mime_type": result.image.mime_type if result.image else None, "heartbeat_at": None,
-        }
+        record = recorder.finished_record(self.catalogue, entry_id, request, result)
+        for name, data in record.blobs.items():
+            self.blobs.put(namespace, name, data)
+        values, drafts = record.values, record.drafts
         assignments = ", ".join(f"{k} = ?" for k in values)
         with self.db.transaction():
             self.db.run(f"UPDATE entries SET {assignments} WHERE id = ? AND namespace = ?",

@@ -1,0 +1,89 @@
+"""The recorder: what History will hold for an attempt, built before anything is persisted.
+
+Pure functions from a request and a result to the row, its blobs and its draft rows. The store then
+writes the blobs first and the row after, in one transaction, whatever database and blob store it has.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+from studio import images
+from studio.catalogue import Catalogue
+from studio.history import files
+from studio.request import GenerationRequest
+from studio.results import ImageResult
+
+RUNNING = "running"  # queued or in flight; the job runner's live state says which
+MAX_DRAFTS = 9
+
+
+def started_row(catalogue: Catalogue, entry_id: str, namespace: str, request: GenerationRequest, index: int, *,
+                batch_id: str, parent_id: str | None, job_id: str | None, owner: str | None,
+                now: float | None = None) -> dict:
+    """The row of an image about to be made: visible at once as running, with its recipe and its estimate."""
+    now = time.time() if now is None else now
+    return {
+        "id": entry_id, "namespace": namespace, "batch_id": batch_id, "parent_id": parent_id,
+        "created_at": now, "prompt": request.prompt, "model_id": request.model_id,
+        "aspect_ratio": request.aspect_ratio, "image_size": request.image_size,
+        "output_format": request.output_format,
+        "settings_json": json.dumps({**request.recipe(), "include_thoughts": request.include_thoughts,
+                                     "index": index, "seed": request.seed_for(index), "batch_seed": request.seed}),
+        "status": RUNNING, "latency_s": 0.0, "attempts": 0, "prompt_tokens": 0, "output_tokens": 0,
+        "total_tokens": 0, "cost_usd": 0.0, "request_json": "{}", "response_json": "{}",
+        "estimated_cost_usd": catalogue.resolve(request.model_id).estimate_cost(
+            request.image_size, 1, len(request.references)),
+        "favorite": 0, "deleted_at": None, "references_count": len(request.references),
+        "job_id": job_id, "owner": owner, "heartbeat_at": now,
+    }
+
+
+@dataclass(frozen=True)
+class FinishedRecord:
+    """What finishing an entry writes: blobs (name → bytes), the row's new values, and the draft rows."""
+
+    blobs: dict[str, bytes] = field(repr=False)
+    values: dict
+    drafts: list[tuple]
+
+
+def finished_record(catalogue: Catalogue, entry_id: str, request: GenerationRequest,
+                    result: ImageResult) -> FinishedRecord:
+    """The answer as History keeps it: cost from recorded usage, the file, its thumbnail and the drafts."""
+    blobs: dict[str, bytes] = {}
+    image_file = thumb_file = None
+    if result.image is not None:
+        image_file = f"{entry_id}.{files.extension(result.image.mime_type)}"
+        thumb_file = f"{entry_id}.thumb.jpg"
+        blobs[image_file] = result.image.data
+        blobs[thumb_file] = result.thumbnail or images.make_thumbnail(result.image.data)
+    drafts = []
+    for position, draft in enumerate(result.drafts[:MAX_DRAFTS]):
+        if not draft.data or files.extension(draft.mime_type) == "bin":
+            continue
+        name = f"{entry_id}.d{position}.{files.extension(draft.mime_type)}"
+        blobs[name] = draft.data
+        drafts.append((entry_id, position, name, draft.mime_type, draft.width, draft.height))
+    spec = catalogue.resolve(request.model_id)
+    cost = spec.cost_from_usage(request.image_size, result.usage.prompt_tokens, result.usage.output_tokens,
+                                result.usage.thoughts_tokens, images=1 if result.ok else 0)
+    failure = result.failure
+    values = {
+        "status": result.status, "failure_kind": failure.kind.value if failure else None,
+        "failure_message": failure.message if failure else None,
+        "failure_detail": failure.detail if failure else None, "finish_reason": result.finish_reason,
+        "block_reason": result.block_reason, "latency_s": result.latency_s, "attempts": result.attempts,
+        "prompt_tokens": result.usage.prompt_tokens, "output_tokens": result.usage.output_tokens,
+        "total_tokens": result.usage.total_tokens, "thoughts_tokens": result.usage.thoughts_tokens,
+        "cost_usd": round(cost, 6), "model_version": result.model_version, "response_id": result.response_id,
+        "text": result.text, "thought_text": result.thought_text or None,
+        "request_json": json.dumps(result.request_json), "response_json": json.dumps(result.response_json),
+        "image_file": image_file, "thumb_file": thumb_file,
+        "width": result.image.width if result.image else None,
+        "height": result.image.height if result.image else None,
+        "mime_type": result.image.mime_type if result.image else None, "heartbeat_at": None,
+    }
+    return FinishedRecord(blobs=blobs, values=values, drafts=drafts)
