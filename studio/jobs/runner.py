@@ -48,7 +48,7 @@ class RunnerLimits:
     stale_after_s: float = 90.0  # another process's running entry with no heartbeat this long is interrupted
     keep_finished_s: float = 900.0  # finished jobs stay visible this long (a reload still finds them)
     purge_every_s: float = 3600.0  # soft-deleted History entries past their undo window are removed this often
-    engine_idle_s: float = 300.0  # a connection's client (its HTTP pools, ~2 MB) is closed after this long unused
+    engine_idle_s: float = 60.0  # a connection's client (its HTTP pools, ~2 MB) is closed after this long unused
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> RunnerLimits:
@@ -63,7 +63,7 @@ class RunnerLimits:
         return cls(per_identity=max(1, int(number("STUDIO_MAX_IN_FLIGHT_PER_PERSON", 8))),
                    per_process=max(1, int(number("STUDIO_MAX_IN_FLIGHT", 64))),
                    timeout_s=number("STUDIO_TIMEOUT_S", 300.0),
-                   engine_idle_s=number("STUDIO_ENGINE_IDLE_S", 300.0))
+                   engine_idle_s=number("STUDIO_ENGINE_IDLE_S", 60.0))
 
 
 def owner_token() -> str:
