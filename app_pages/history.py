@@ -25,8 +25,8 @@ def _watch_running_work() -> None:
     seen = st.session_state.get(LIVE_VERSION, -1)
     if live_wait.in_fragment_run() and runner.version(namespace) == seen:
         live_wait.wait_for(lambda timeout: runner.wait_for_change(namespace, seen, timeout), WATCH_S * 0.9)
-    if runner.version(namespace) != seen:
-        st.rerun()
+    if runner.version(namespace) != seen and not live_wait.full_rerun_pending():
+        st.rerun()  # never over a click or page switch the person just made: theirs redraws the page anyway
 
 
 def render() -> None:

@@ -132,6 +132,8 @@ def _body() -> None:
     if st.session_state.get(LIVE_ACTIVE) and not active:
         # the whole page once, one tick after this run drew the last image (a rerun started now would drop
         # this run's unsent drawing): polling stops and the page shows the finished batch
+        if live_wait.full_rerun_pending():
+            return  # the person's own rerun (a click, a page switch) is coming: never override it with ours
         if st.session_state.pop(LIVE_FINISHING, False):
             st.session_state[LIVE_ACTIVE] = False
             st.rerun()

@@ -24,7 +24,10 @@ def in_fragment_run() -> bool:
 
 
 def full_rerun_pending() -> bool:
-    """Whether the person did something that reruns the page (or the session is stopping)."""
+    """Whether the person did something that reruns the page (a click, a page switch) or the session is stopping.
+
+    A fragment must not call ``st.rerun()`` then: its rerun of the current page could replace a page switch.
+    """
     ctx = get_script_run_ctx()
     requests = getattr(ctx, "script_requests", None)
     state = getattr(requests, "_state", None)
