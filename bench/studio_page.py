@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from PIL import Image
-from playwright.sync_api import Browser, Page, Playwright, expect
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect
 
 from studio.catalogue import PRO
 
@@ -19,7 +19,7 @@ from studio.catalogue import PRO
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-quic", "--no-first-run"]
 SHOWCASE_PROMPT = "A banana-yellow vintage scooter on a rainy Tokyo street at night, neon reflections"
-SHOWCASE_VIEWPORT = {"width": 1440, "height": 1500}  # tall enough to show the whole grid
+SHOWCASE_VIEWPORT: ViewportSize = {"width": 1440, "height": 1500}  # tall enough to show the whole grid
 SHOWCASE_COUNT = 4
 
 
