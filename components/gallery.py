@@ -56,7 +56,7 @@ def _image_card(entry: Entry) -> None:
     store, namespace = services.get_store(), services.current_namespace()
     thumbnail = store.read_thumbnail(namespace, entry.id)
     if thumbnail is None:
-        st.warning("Image file missing: it was removed from the studio's folder. The entry is kept.", icon="🖼️")
+        st.warning(detail.MISSING_FILE, icon="🖼️")
     else:
         st.image(thumbnail, width="stretch")
     st.caption(f"{entry.aspect_ratio} · {entry.image_size} · {entry.output_format} · {entry.latency_s:.1f} s")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -11,6 +12,7 @@ from google.genai import types
 from studio.credentials import Connection, make_client
 from studio.emulator.server import EmulatorConfig, EmulatorServer
 from studio.engine import Engine
+from tests.history.postgres import PostgresServer, PostgresUnavailable, skip_allowed
 
 TEST_KEY = "test-key"
 TEST_TOKEN = "test-token"
@@ -43,6 +45,32 @@ def fresh_emulator() -> Iterator[Callable[..., EmulatorServer]]:
     yield make
     for server in made:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL for the session; missing or broken: fail (skip only with STUDIO_SKIP_POSTGRES=1)."""
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as exc:
+        if skip_allowed():
+            pytest.skip(f"STUDIO_SKIP_POSTGRES=1: {exc}")
+        pytest.fail(f"PostgreSQL tests cannot run: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's standalone S3 server in a thread on a free loopback port, for the whole session."""
+    from moto.server import ThreadedMotoServer  # heavy: imported only by the tests that need it
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
 
 
 @pytest.fixture

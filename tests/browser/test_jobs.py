@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from bench.studio_page import set_images
 from bench.studio_process import StudioProcess
 from studio.catalogue import PRO
 from studio.emulator.server import EmulatorServer
@@ -42,17 +43,7 @@ def connect(page: Page, url: str) -> None:
 
 
 def set_count(page: Page, count: int) -> None:
-    """Step the Images slider with the keyboard until it shows ``count`` (a key press can be lost to a rerun)."""
-    slider = page.locator('[data-testid="stSidebar"]').get_by_role("slider", name="Images")
-    for _ in range(5):
-        current = int(slider.input_value())
-        if current == count:
-            break
-        slider.focus()
-        for _ in range(abs(count - current)):
-            slider.press("ArrowRight" if count > current else "ArrowLeft")
-        wait_for_app_run(page)
-    expect(slider).to_have_value(str(count))
+    set_images(page, count)
     # the slider sends its value after a pause: wait for the server's estimate for that many images
     expect(page.locator('[data-testid="stSidebar"]').get_by_text(f"${PRO.estimate_cost('1K', count):.3f}")
            ).to_be_visible()

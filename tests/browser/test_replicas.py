@@ -9,15 +9,13 @@ B; stopping A loses nothing.
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from playwright.sync_api import Browser, Page, expect
 
 from bench.studio_process import StudioProcess
@@ -26,7 +24,7 @@ from studio.emulator.server import EmulatorServer
 from studio.history import HistoryStore
 from studio.history.namespaces import namespace_for
 from tests.conftest import TEST_KEY
-from tests.history.postgres import PostgresServer, PostgresUnavailable, skip_allowed
+from tests.history.postgres import PostgresServer
 
 from .test_jobs import LANDED_S, connect, generate, go, history_count, open_buttons
 
@@ -38,41 +36,17 @@ REGION = "us-east-1"
 PREFIX = "team/media"
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    """A real PostgreSQL for this module (fail when missing, skip only with STUDIO_SKIP_POSTGRES=1)."""
-    try:
-        server = PostgresServer().start()
-    except PostgresUnavailable as exc:
-        if skip_allowed():
-            pytest.skip(f"STUDIO_SKIP_POSTGRES=1: {exc}")
-        pytest.fail(f"PostgreSQL cannot run: {exc}", pytrace=False)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    """moto's standalone S3 server in a thread on a free loopback port."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 def _s3(endpoint: str) -> Any:
     return boto3.client("s3", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=KEY_ID,
                         aws_secret_access_key=SECRET)
 
 
 @pytest.fixture
-def shared(postgres: PostgresServer, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def shared(postgres_server: PostgresServer, s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """A fresh database and bucket; the environment both replicas (and this test's own store) share."""
     bucket = f"replicas-{uuid.uuid4().hex[:12]}"
     _s3(s3_endpoint).create_bucket(Bucket=bucket)
-    env = {"STUDIO_DATABASE_URL": postgres.create_database(), "STUDIO_MEDIA_URL": f"s3://{bucket}/{PREFIX}",
+    env = {"STUDIO_DATABASE_URL": postgres_server.create_database(), "STUDIO_MEDIA_URL": f"s3://{bucket}/{PREFIX}",
            "AWS_ENDPOINT_URL": s3_endpoint, "AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET,
            "AWS_REGION": REGION, "STUDIO_NAMESPACE_SALT": SALT}
     for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"):

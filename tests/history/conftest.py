@@ -23,7 +23,7 @@ from studio.images import encode_output
 from studio.request import GenerationRequest, ReferenceImage
 from studio.results import Failure, FailureKind, ImageResult, Usage
 
-from .postgres import PostgresServer, PostgresUnavailable, skip_allowed
+from .postgres import PostgresServer
 
 # Modules whose `store` runs on SQLite and on PostgreSQL. test_archive stays SQLite only: its ZIP checks do
 # not touch the database, and the import/export round trip and all-or-nothing import run on both in test_store.
@@ -59,19 +59,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         both = metafunc.module.__name__.rsplit(".", 1)[-1] in BOTH_DATABASES
         metafunc.parametrize("backend", ["sqlite", "postgres"] if both else ["sqlite"], scope="function")
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """A real PostgreSQL for the session; missing or broken: fail (skip only with STUDIO_SKIP_POSTGRES=1)."""
-    try:
-        server = PostgresServer().start()
-    except PostgresUnavailable as exc:
-        if skip_allowed():
-            pytest.skip(f"STUDIO_SKIP_POSTGRES=1: {exc}")
-        pytest.fail(f"PostgreSQL tests cannot run: {exc}", pytrace=False)
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")

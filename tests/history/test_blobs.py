@@ -6,7 +6,6 @@ missing bucket, refused credentials and an unreachable endpoint, and a 4K-sized 
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import threading
@@ -20,7 +19,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from studio.history import HistoryStore, files
 from studio.history import store as store_module
@@ -38,17 +36,6 @@ OTHER = "fedcba9876543210fedcba9876543210.thumb.jpg"
 
 
 # ---- servers ------------------------------------------------------------------------
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """moto's standalone S3 server in a thread on a free loopback port, for the whole session."""
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @pytest.fixture
 def s3_env(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
