@@ -9,11 +9,12 @@ import os
 import sqlite3
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import streamlit as st
 
-from components.state import CONNECTION, MODEL_CHECK, PRIVATE, PRIVATE_RELEASED, PRIVATE_STORE
+from components.state import CONNECTION, MODEL_CHECK, NAMESPACE, PRIVATE, PRIVATE_RELEASED, PRIVATE_STORE
 from studio.catalogue import Catalogue
 from studio.credentials import Connection, make_client
 from studio.emulator.server import (
@@ -28,6 +29,8 @@ from studio.history.blobs_s3 import BlobStoreError
 from studio.history.database import DatabaseUnavailable, configured_url
 from studio.jobs import JobRunner, RunnerLimits
 from studio.model_check import ModelCheck, compare, listed_model_ids
+
+T = TypeVar("T")
 
 
 def secrets_section(name: str) -> Mapping[str, object]:
@@ -131,30 +134,47 @@ def get_store() -> HistoryStore:
     return store
 
 
-def model_check() -> ModelCheck | None:
-    """What the connected credential's model list says about the catalogue; asked once per connection."""
+def _per_connection(key: str, compute: Callable[[Connection | None], T]) -> T:
+    """``compute(connection)`` once per connection of this session (kept with the connection it was made for)."""
     conn = connection()
-    if conn is None:
-        return None
-    cached = st.session_state.get(MODEL_CHECK)
+    cached = st.session_state.get(key)
     if cached is not None and cached[0] == conn:
         return cached[1]
+    value = compute(conn)
+    st.session_state[key] = (conn, value)
+    return value
+
+
+def _check_models(conn: Connection | None) -> ModelCheck | None:
+    if conn is None:
+        return None
     try:
-        check: ModelCheck | None = compare(get_catalogue(), listed_model_ids(make_client(conn, timeout_s=15)))
+        return compare(get_catalogue(), listed_model_ids(make_client(conn, timeout_s=15)))
     except Exception:  # listing is advice only: a failure here must not stand in the way of generating
-        check = None
-    st.session_state[MODEL_CHECK] = (conn, check)
-    return check
+        return None
+
+
+def model_check() -> ModelCheck | None:
+    """What the connected credential's model list says about the catalogue; asked once per connection."""
+    return _per_connection(MODEL_CHECK, _check_models)
 
 
 def connection() -> Connection | None:
     return st.session_state.get(CONNECTION)
 
 
-def current_namespace() -> str:
-    """The identity's History namespace; the key salt is the installation's, private session or not."""
+def _namespace_of(conn: Connection | None) -> str:
     salt = str(secrets_section("studio").get("namespace_salt") or "") or None
-    return namespace_for(connection(), shared_store().data_dir or default_data_dir(), salt=salt)
+    return namespace_for(conn, shared_store().data_dir or default_data_dir(), salt=salt)
+
+
+def current_namespace() -> str:
+    """The identity's History namespace; the key salt is the installation's, private session or not.
+
+    Worked out once per connection: the live grid asks for it on every card of every poll, and a key's
+    namespace costs a read of the salt and an HMAC.
+    """
+    return _per_connection(NAMESPACE, _namespace_of)
 
 
 @st.cache_resource(show_spinner=False)

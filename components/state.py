@@ -22,6 +22,7 @@ CONNECT_NOTES: Final = "connect_notes"  # notes about the key the person pasted 
 TEAM_EMAIL_CHECK: Final = "team_email_check"  # the verified email of a Google sign-in, checked once for [team]
 
 MODEL_CHECK: Final = "model_check"  # (connection it was made for, studio.model_check.ModelCheck or None)
+NAMESPACE: Final = "history_namespace"  # (connection it was worked out for, its History namespace)
 
 # private sessions
 PRIVATE: Final = "private_session"  # the sidebar toggle
