@@ -78,13 +78,17 @@ def _follow(job: JobView) -> None:
 
 
 def adopt_running_jobs() -> None:
-    """After a reload, or in a second tab: this identity's running jobs show again and land in this grid."""
+    """After a reload, or in a second tab: this identity's jobs show again and land in this grid.
+
+    Finished jobs count too, for as long as the runner holds them: a batch can finish during the few
+    seconds a reload takes to reconnect, and its images belong in the grid the person comes back to.
+    """
     if services.connection() is None:
         return
     runner = services.get_runner()
     namespace = services.current_namespace()
     for job in reversed(runner.jobs_for(namespace)):
-        if job.active and job.id not in followed_job_ids():
+        if job.id not in followed_job_ids():
             _follow(job)
 
 

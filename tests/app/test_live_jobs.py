@@ -73,6 +73,16 @@ def test_a_new_session_of_the_same_identity_adopts_running_work(studio_app, fres
     assert _labels(second).count("Open") == 3, "its results land in the new session's grid"
 
 
+def test_a_batch_that_finished_during_the_reload_still_shows(studio_app, fresh_emulator) -> None:
+    api = fresh_emulator(latency_s=0.2)
+    first = studio_app(api, settled=False, count=2)
+    _generate(first, "two quick boats, done before the reload connects")
+    _runner_idle()
+    second = studio_app(api, settled=False)  # the reload connects after the runner has finished
+    assert len(second.session_state["session_entry_ids"]) == 2, "a batch the runner still holds is found again"
+    assert _labels(second).count("Open") == 2
+
+
 def test_drafts_show_while_the_image_is_made(studio_app, fresh_emulator) -> None:
     api = fresh_emulator(latency_s=8.0, draft_timing=(0.05, 0.1))  # a wide window between draft and image
     at = studio_app(api, settled=False, include_thoughts=True)
