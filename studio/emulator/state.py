@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from studio.catalogue import Catalogue
+from studio.emulator.batches import BatchStore
 from studio.emulator.credentials import CredentialBook
 from studio.emulator.faults import FaultBook
 from studio.emulator.files import FileStore
@@ -38,6 +39,7 @@ class EmulatorState:
                                               config.userinfo_cache_s)
             self.faults = FaultBook()
             self.files = FileStore()
+            self.batches = BatchStore(self)
             self.counts: Counter[str] = Counter()
             self.in_flight = 0
             self.max_in_flight = 0
