@@ -66,7 +66,7 @@ class EmulatorState:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self.counts[method] += 1
-            return sum(self.counts[m] for m in ("generateContent", "streamGenerateContent"))
+            return sum(self.counts[m] for m in ("generateContent", "streamGenerateContent", "batchItem"))
 
     def end(self, outcome: str) -> None:
         with self.lock:
