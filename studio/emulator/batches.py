@@ -54,6 +54,7 @@ class Batch:
     results: list[dict] | None = field(default=None, repr=False)  # one {"key","response"|"error"} per item
     results_file: str | None = None
     finished_at: float | None = None
+    ready: threading.Event = field(default_factory=threading.Event, repr=False)  # answers made (or none due)
 
     @property
     def name(self) -> str:
@@ -152,7 +153,7 @@ class BatchStore:
         now = time.time()
         state = batch.state(now)
         done = state not in ("BATCH_STATE_PENDING", "BATCH_STATE_RUNNING")
-        if done and batch.finished_at is None:
+        if done:
             self._finish(batch, now)
         count = len(batch.items)
         answered = batch.results or []
@@ -194,6 +195,7 @@ class BatchStore:
         if batch.state(time.time()) in ("BATCH_STATE_PENDING", "BATCH_STATE_RUNNING"):
             batch.cancelled_at = time.time()
             batch.finished_at = batch.cancelled_at
+            batch.ready.set()
         self._state.count("batchCancel")
 
     def delete(self, batch_id: str) -> None:
@@ -206,11 +208,21 @@ class BatchStore:
 
     # ---- answer ----------------------------------------------------------------------------
     def _finish(self, batch: Batch, now: float) -> None:
-        """Make every answer once (outside the lock: 200 images take a few seconds of CPU)."""
+        """Make every answer once (outside the store's lock: 200 images take seconds of CPU); a concurrent
+        reader of the same batch waits for them rather than see a finished batch without its answers."""
         with self._lock:
-            if batch.finished_at is not None:
-                return
-            batch.finished_at = now
+            maker = batch.finished_at is None
+            if maker:
+                batch.finished_at = now
+        if not maker:
+            batch.ready.wait(timeout=600)
+            return
+        try:
+            self._answer_all(batch)
+        finally:
+            batch.ready.set()
+
+    def _answer_all(self, batch: Batch) -> None:
         if batch.outcome:
             return
         results = [{"key": key, **self._answer(batch.model_id, request)} for key, request in batch.items]

@@ -17,7 +17,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING
 
 from google.genai import _common, types
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 INLINE_MAX_BYTES = 10 * 1024 * 1024  # Google takes 20 MB of inline requests; half leaves room for the envelope
 COLLECT_LEASE_S = 600.0
+COLLECT_CONCURRENCY = 4  # answers recorded at once (image work releases the GIL; each holds one answer)
 QUIET_POLL_FAILURES = 3  # a lost connection while polling is retried quietly this many times before we say so
 FINAL = {"JOB_STATE_SUCCEEDED": "succeeded", "JOB_STATE_FAILED": "failed", "JOB_STATE_CANCELLED": "cancelled",
          "JOB_STATE_EXPIRED": "expired"}
@@ -200,30 +201,33 @@ class BatchLane:
             return
         self._note(job, "succeeded")
         dest = batch.dest
+        recording = _Recording(lambda *line: self._record(job, engine, *line))
         if dest is not None and dest.inlined_responses is not None:
             for item in dest.inlined_responses:
                 key = str((item.metadata or {}).get("key", ""))
                 answer = item.response.model_dump(mode="json", exclude_none=True, by_alias=True,
                                                   exclude={"sdk_http_response"}) if item.response else None
                 error = item.error.model_dump(mode="json", exclude_none=True) if item.error else None
-                await self._record(job, engine, key, answer, error)
+                await recording.add(key, answer, error)
         elif dest is not None and dest.file_name:
-            await self._record_file(job, engine, dest.file_name)
+            await self._record_file(job, engine, dest.file_name, recording)
+        await recording.finish()
         missing = "Google's batch finished without an answer for this image."
         for slot in [s for s in job.slots if s.state.active]:
             await self.runner._close_entry(slot, ImageState.FAILED, "batch_missing", missing)
         await asyncio.to_thread(job.store.batches.close, job.id, "collected")
         self.runner._touch(job.namespace)
 
-    async def _record_file(self, job: Job, engine: Engine, file_name: str) -> None:
-        """The answers file is streamed to a temp file, then recorded a line at a time: memory stays flat."""
+    async def _record_file(self, job: Job, engine: Engine, file_name: str, recording: _Recording) -> None:
+        """The answers file is streamed to a temp file, then read a line at a time: memory stays flat."""
         handle, path = tempfile.mkstemp(prefix="studio-batch-", suffix=".jsonl")
         os.close(handle)
         try:
             await engine.client.aio.files.download(file=file_name, destination=path)
             lines = _read_lines(path)
             while (line := await asyncio.to_thread(next, lines, None)) is not None:
-                await self._record(job, engine, *line)
+                await recording.add(*line)
+            await recording.finish()
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(path)
@@ -271,6 +275,31 @@ class BatchLane:
                 if slot.state.active:
                     slot.note = note
         self.runner._touch(job.namespace)
+
+
+class _Recording:
+    """Records answers a few at a time: decoding, re-encoding and writing overlap, memory stays bounded."""
+
+    def __init__(self, record: Callable[..., Awaitable[None]], at_once: int = COLLECT_CONCURRENCY) -> None:
+        self._record = record
+        self._slots = asyncio.Semaphore(at_once)
+        self._tasks: set[asyncio.Task] = set()
+
+    async def add(self, key: str, answer: dict | None, error: dict | None) -> None:
+        await self._slots.acquire()  # waits while COLLECT_CONCURRENCY answers are being recorded
+        task = asyncio.create_task(self._one(key, answer, error))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _one(self, key: str, answer: dict | None, error: dict | None) -> None:
+        try:
+            await self._record(key, answer, error)
+        finally:
+            self._slots.release()
+
+    async def finish(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks))
 
 
 CANCELLED_BATCH_MESSAGE = "Cancelled. Google does not bill a batch's images it had not made yet."
