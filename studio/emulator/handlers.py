@@ -1,5 +1,8 @@
 """The Gemini REST routes: generateContent, streamGenerateContent, countTokens, models, files; faults on the wire.
 
+Vertex AI's generateContent and streamGenerateContent (``/v1beta1/projects/…/publishers/google/models/…``)
+run the same answers behind Vertex's own rules (``vertex.py``).
+
 Anything else answers 404 in Google's error shape (JSON, never an HTML page); the admin API
 lives under ``/_emulator/``.
 """
@@ -12,7 +15,7 @@ import re
 import time
 from urllib.parse import urlsplit
 
-from studio.emulator import admin, errors, listing, pacing, responses, schema, usage, validation
+from studio.emulator import admin, errors, listing, pacing, responses, schema, usage, validation, vertex
 from studio.emulator.faults import HTTP_FAULTS, Fault
 from studio.emulator.file_routes import FileRoutes
 from studio.emulator.wire import log
@@ -80,17 +83,30 @@ class GeminiHandler(FileRoutes):
             return self.send_json(*admin.handle(self.state, path, body))
         if self.files_post(raw):
             return None
+        route = vertex.match(path)
+        if route is not None:
+            return self._serve_generate(raw, route.version, route.model_id, route.method, route)
         match = _METHOD.match(path)
         if not match or match.group(3) not in ("generateContent", "streamGenerateContent", "countTokens"):
             return self._not_found()
         version, model_id, method = match.groups()
         if method == "countTokens":
             return self._count_tokens(raw, version, model_id)
+        self._serve_generate(raw, version, model_id, method)
+
+    def _serve_generate(self, raw: bytes, version: str, model_id: str, method: str,
+                        route: vertex.Route | None = None) -> None:
+        """One generate call on a Gemini API path, or on a Vertex AI path (``route``), counted in the stats."""
         nonce = self.state.begin(method)
+        if route is not None:  # the stats show which path served: "vertex_generateContent", "vertex p/global"
+            self.state.count(f"vertex_{method}")
+            self.state.count(f"vertex {route.project}/{route.location}")
         outcome = "ok"
         try:
-            self._generate(raw, version, model_id, method == "streamGenerateContent", nonce)
+            self._generate(raw, version, model_id, method == "streamGenerateContent", nonce, route)
         except errors.ApiError as err:
+            if route is not None:
+                err = vertex.as_vertex(err, route)
             outcome = f"error_{err.code}"
             self.send_json(err.code, err.body())
         except (BrokenPipeError, ConnectionResetError):
@@ -115,12 +131,19 @@ class GeminiHandler(FileRoutes):
             self.send_json(err.code, err.body())
 
     # ---- generateContent ------------------------------------------------------------------
-    def _generate(self, raw: bytes, version: str, model_id: str, streaming: bool, nonce: int) -> None:
-        self.auth()
+    def _generate(self, raw: bytes, version: str, model_id: str, streaming: bool, nonce: int,
+                  route: vertex.Route | None = None) -> None:
+        if route is None:
+            self.auth()
+        else:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            vertex.check_credentials(self.state.credentials, route, headers, self.query().get("key"))
         if not self.state.known_model(model_id):
-            raise errors.model_not_found(model_id, version)
+            raise errors.model_not_found(model_id, version) if route is None else vertex.model_not_found(route)
         spec = self.state.catalogue.resolve(model_id)
-        request = validation.parse(self.parse_json(raw), read_file=self.state.files.read)
+        request = validation.parse(self.parse_json(raw), vertex=route is not None, read_file=self.state.files.read)
+        if route is not None:
+            request = vertex.output_options(request)
         validation.validate(request, spec)
         faults = self.state.faults.draw(request.prompt)
         names = {f.name for f in faults}
