@@ -53,6 +53,8 @@ class GeminiHandler(FileRoutes):
             return self.send_json(200, {"ok": True, "emulator": "gemini"})
         if self.files_get():
             return None
+        if vertex.LIST_PATH.match(path):
+            return self._vertex_models()
         try:
             match = _MODELS.match(path)
             if not match:
@@ -68,6 +70,17 @@ class GeminiHandler(FileRoutes):
             return self.send_json(200, listing.model_resource(self.state.catalogue.resolve(model_id)))
         except errors.ApiError as err:
             return self.send_json(err.code, err.body())
+
+    def _vertex_models(self) -> None:
+        """Vertex's publisher model list, behind Vertex's credential rules."""
+        self.state.count("vertex_listPublisherModels")
+        try:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            vertex.check_credentials(self.state.credentials, vertex.LIST_RPC, headers, self.query().get("key"))
+        except errors.ApiError as err:
+            err = vertex.as_vertex(err, vertex.LIST_RPC)
+            return self.send_json(err.code, err.body())
+        return self.send_json(200, vertex.publisher_models(self.state.catalogue, self.state.config.extra_models))
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
@@ -106,7 +119,7 @@ class GeminiHandler(FileRoutes):
             self._generate(raw, version, model_id, method == "streamGenerateContent", nonce, route)
         except errors.ApiError as err:
             if route is not None:
-                err = vertex.as_vertex(err, route)
+                err = vertex.as_vertex(err, route.rpc)
             outcome = f"error_{err.code}"
             self.send_json(err.code, err.body())
         except (BrokenPipeError, ConnectionResetError):
@@ -137,7 +150,7 @@ class GeminiHandler(FileRoutes):
             self.auth()
         else:
             headers = {k.lower(): v for k, v in self.headers.items()}
-            vertex.check_credentials(self.state.credentials, route, headers, self.query().get("key"))
+            vertex.check_credentials(self.state.credentials, route.rpc, headers, self.query().get("key"))
         if not self.state.known_model(model_id):
             raise errors.model_not_found(model_id, version) if route is None else vertex.model_not_found(route)
         spec = self.state.catalogue.resolve(model_id)

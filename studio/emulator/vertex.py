@@ -19,10 +19,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from studio.catalogue import Catalogue
 from studio.emulator import errors
 from studio.emulator.credentials import CredentialBook
 from studio.emulator.validation import ParsedRequest
 
+LIST_PATH = re.compile(r"^/(v1|v1beta1)/publishers/google/models$")
+LIST_RPC = "google.cloud.aiplatform.v1beta1.ModelGardenService.ListPublisherModels"
 PATH = re.compile(r"^/(v1|v1beta1)/projects/([^/]+)/locations/([^/]+)/publishers/google/models/([^/:]+):([A-Za-z]+)$")
 METHODS = ("generateContent", "streamGenerateContent")
 SERVICE = "aiplatform.googleapis.com"
@@ -64,14 +67,17 @@ def is_vertex_path(path: str) -> bool:
     return bool(re.match(r"^/(v1|v1beta1)/projects/", path))
 
 
-def check_credentials(book: CredentialBook, route: Route, headers: Mapping[str, str], query_key: str | None) -> None:
-    """Vertex's rules: no API keys, a bearer token checked like the Gemini paths', with cloud-platform scope."""
+def check_credentials(book: CredentialBook, rpc: str, headers: Mapping[str, str], query_key: str | None) -> None:
+    """Vertex's rules: no API keys, a bearer token checked like the Gemini paths', with cloud-platform scope.
+
+    ``rpc`` is the method Google names in the error details (``Route.rpc``, or ``LIST_RPC``).
+    """
     if headers.get("x-goog-api-key") or query_key:
         raise errors.ApiError(401, "UNAUTHENTICATED",
                               "API keys are not supported by this API. Expected OAuth2 access token or other "
                               "authentication credentials that assert a principal. "
                               "See https://cloud.google.com/docs/authentication",
-                              [_info("CREDENTIALS_MISSING", route)])
+                              [_info("CREDENTIALS_MISSING", rpc)])
     auth = headers.get("authorization", "")
     token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
     if not token:
@@ -79,7 +85,7 @@ def check_credentials(book: CredentialBook, route: Route, headers: Mapping[str, 
                               "Request is missing required authentication credential. Expected OAuth 2 access "
                               "token, login cookie or other valid authentication credential. "
                               "See https://developers.google.com/identity/sign-in/web/devconsole-project.",
-                              [_info("CREDENTIALS_MISSING", route)])
+                              [_info("CREDENTIALS_MISSING", rpc)])
     book.check_token(token, accepted_scopes=VERTEX_SCOPES)
 
 
@@ -105,19 +111,20 @@ def output_options(request: ParsedRequest) -> ParsedRequest:
     return request
 
 
-def as_vertex(err: errors.ApiError, route: Route | None) -> errors.ApiError:
-    """The same error as Vertex words its details: the aiplatform service and PredictionService method."""
-    details = []
-    for detail in err.details:
-        if str(detail.get("@type", "")).endswith("ErrorInfo"):
-            metadata = {**detail.get("metadata", {}), "service": SERVICE}
-            if "method" in metadata and route is not None:
-                metadata["method"] = route.rpc
-            detail = {**detail, "metadata": metadata}
-        details.append(detail)
+def as_vertex(err: errors.ApiError, rpc: str) -> errors.ApiError:
+    """The same error as Vertex words its details: the aiplatform service and its own method name."""
+    details = [{**d, "metadata": {**d.get("metadata", {}), "service": SERVICE, "method": rpc}}
+               if str(d.get("@type", "")).endswith("ErrorInfo") else d for d in err.details]
     return errors.ApiError(err.code, err.status, err.message, details)
 
 
-def _info(reason: str, route: Route) -> dict:
+def _info(reason: str, rpc: str) -> dict:
     return {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": "googleapis.com",
-            "metadata": {"service": SERVICE, "method": route.rpc}}
+            "metadata": {"service": SERVICE, "method": rpc}}
+
+
+def publisher_models(catalogue: Catalogue, extra: tuple[str, ...] = ()) -> dict:
+    """``GET /v1beta1/publishers/google/models`` (what ``client.models.list()`` asks on Vertex), in one page."""
+    ids = [spec.model_id for spec in catalogue] + [mid for mid in extra if not catalogue.is_known(mid)]
+    return {"publisherModels": [{"name": f"publishers/google/models/{mid}", "versionId": "001",
+                                 "openSourceCategory": "PROPRIETARY", "launchStage": "GA"} for mid in ids]}

@@ -189,3 +189,21 @@ def test_other_vertex_methods_are_404_in_google_s_shape(emulator) -> None:
     answer = httpx.post(vertex_url(emulator, method="predict"), json={}, timeout=30,
                         headers={"Authorization": f"Bearer {TOKEN}"})
     assert answer.status_code == 404 and answer.json()["error"]["status"] == "NOT_FOUND"
+
+
+def test_the_publisher_model_list_is_served_behind_vertex_s_credentials(emulator) -> None:
+    client = vertex_client(emulator)
+    names = [m.name for m in client.models.list()]
+    assert f"publishers/google/models/{PRO}" in names
+    refused = httpx.get(f"{emulator.base_url}/v1beta1/publishers/google/models", headers={"x-goog-api-key": "test-key"},
+                        timeout=30)
+    assert refused.status_code == 401 and refused.json()["error"]["details"][0]["metadata"]["method"] == vertex.LIST_RPC
+
+
+def test_the_command_line_help_names_the_vertex_paths(capsys: pytest.CaptureFixture[str]) -> None:
+    from studio.emulator.__main__ import _parse
+
+    with pytest.raises(SystemExit):
+        _parse(["--help"])
+    shown = capsys.readouterr().out
+    assert "Vertex AI" in shown and "/v1beta1/projects/{project}/locations/{location}/publishers/google/models" in shown
