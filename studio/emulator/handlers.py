@@ -169,6 +169,7 @@ class GeminiHandler(FileRoutes):
         wrong_mime = self.state.wrong_mime_by_rate(request.prompt, request.seed)
         if streaming and not names & (HTTP_FAULTS | {"hang", "malformed"}):
             chunks = responses.answer_chunks(request, spec, faults, nonce, wrong_mime=wrong_mime)
+            chunks = vertex.decorate(chunks) if route is not None else chunks
             return self._stream(pacing.schedule(chunks, self.state.config.draft_timing), deadline - delay, delay,
                                 drop_after_first="drop_stream" in names)
         if not self.wait_until(deadline):
@@ -176,6 +177,7 @@ class GeminiHandler(FileRoutes):
         self._raise_http_faults(names, model_id, faults)
         started = time.perf_counter()
         chunks = responses.answer_chunks(request, spec, faults, nonce, wrong_mime=wrong_mime)
+        chunks = vertex.decorate(chunks) if route is not None else chunks
         log.debug("answer for %s built in %.3fs", model_id, time.perf_counter() - started)
         if streaming:
             return self._stream([(1.0, chunks)], deadline, 0.0, malformed="malformed" in names,

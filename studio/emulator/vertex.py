@@ -10,7 +10,8 @@ must see before its users do:
 - the request may carry Vertex-only fields (``imageOutputOptions``, ``personGeneration``, ``labels``…)
   that the Gemini API paths refuse as unknown, and ``imageOutputOptions{mimeType, compressionQuality}``
   makes the server encode PNG or JPEG at that quality (default 75, as Vertex documents);
-- error details name ``aiplatform.googleapis.com`` and an unknown model is a "Publisher Model" 404.
+- error details name ``aiplatform.googleapis.com`` and an unknown model is a "Publisher Model" 404;
+- answers also carry ``createTime`` and ``usageMetadata.trafficType``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 from studio.catalogue import Catalogue
 from studio.emulator import errors
@@ -116,6 +118,14 @@ def as_vertex(err: errors.ApiError, rpc: str) -> errors.ApiError:
     details = [{**d, "metadata": {**d.get("metadata", {}), "service": SERVICE, "method": rpc}}
                if str(d.get("@type", "")).endswith("ErrorInfo") else d for d in err.details]
     return errors.ApiError(err.code, err.status, err.message, details)
+
+
+def decorate(chunks: list[dict]) -> list[dict]:
+    """Vertex's answers carry ``createTime`` and ``usageMetadata.trafficType`` besides the Gemini API's fields."""
+    created = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return [{**chunk, "createTime": created,
+             **({"usageMetadata": {**chunk["usageMetadata"], "trafficType": "ON_DEMAND"}}
+                if isinstance(chunk.get("usageMetadata"), dict) else {})} for chunk in chunks]
 
 
 def _info(reason: str, rpc: str) -> dict:

@@ -63,6 +63,7 @@ def test_the_sdk_reaches_the_vertex_path_with_its_bearer_token(fresh_emulator) -
     with Image.open(io.BytesIO(data)) as img:
         assert img.size == (1376, 768)
     assert mime == "image/jpeg" and data.startswith(b"\xff\xd8")  # no output options: the model's own format
+    assert response.create_time is not None and response.usage_metadata.traffic_type == types.TrafficType.ON_DEMAND
     requests = server.stats()["requests"]
     assert requests["vertex_generateContent"] == 1 and requests[f"vertex {PROJECT}/{LOCATION}"] == 1
 
