@@ -21,6 +21,9 @@ from playwright.sync_api import Page, expect
 from bench.studio_process import StudioProcess
 from studio.emulator.server import EmulatorServer
 from studio.images import read_recipe
+from studio.request import GenerationRequest
+from tests.conftest import TEST_TOKEN
+from tests.core.test_engine_vertex import jpeg_without_app_segments, server_image
 
 from .conftest import wait_for_app_run
 
@@ -72,7 +75,7 @@ def use_vertex(page: Page) -> None:
 def test_vertex_mode_generates_a_server_encoded_jpeg(
         start_studio: Callable[..., StudioProcess], fresh_emulator: Callable[..., EmulatorServer], page: Page,
         provider_url: str) -> None:
-    emulator = fresh_emulator(userinfo_url=f"{provider_url}/userinfo", api_keys=frozenset())
+    emulator = fresh_emulator(userinfo_url=f"{provider_url}/userinfo", api_keys=frozenset())  # + test-token
     studio = start_studio(env={"STUDIO_VERTEX_BASE_URL": emulator.base_url}, secrets_toml=oauth_secrets(provider_url))
     page.set_default_timeout(30_000)
     page.goto(studio.url)
@@ -109,4 +112,11 @@ def test_vertex_mode_generates_a_server_encoded_jpeg(
     data = Path(info.value.path()).read_bytes()
     with Image.open(io.BytesIO(data)) as image:
         assert image.format == "JPEG" and image.size == (1024, 1024)
-    assert read_recipe(data)["prompt"] == "a pear on a windowsill, through Vertex AI"
+    recipe = read_recipe(data)
+    assert recipe["prompt"] == "a pear on a windowsill, through Vertex AI"
+    # the emulator draws the same bytes for the same request: ask it again with the recipe's seed and quality
+    request = GenerationRequest(prompt=recipe["prompt"], model_id=recipe["model"], aspect_ratio=recipe["aspect_ratio"],
+                                image_size=recipe["image_size"], output_format="JPEG",
+                                jpeg_quality=recipe["jpeg_quality"], seed=recipe["seed"])
+    sent = server_image(emulator, request, token=TEST_TOKEN)
+    assert jpeg_without_app_segments(data) == jpeg_without_app_segments(sent)  # the server's JPEG, not re-encoded

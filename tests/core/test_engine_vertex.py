@@ -30,9 +30,9 @@ def vertex_engine(server: EmulatorServer) -> Engine:
     return Engine(make_client(connection), secrets=connection.secrets(), vertex=True, retry_base_s=0.05)
 
 
-def server_image(server: EmulatorServer, request: GenerationRequest) -> bytes:
+def server_image(server: EmulatorServer, request: GenerationRequest, token: str = TEST_TOKEN) -> bytes:
     """What the emulator sends for this request on Vertex, asked directly (its images are deterministic)."""
-    client = genai.Client(vertexai=True, project=PROJECT, location=LOCATION, credentials=Credentials(TEST_TOKEN),
+    client = genai.Client(vertexai=True, project=PROJECT, location=LOCATION, credentials=Credentials(token),
                           http_options=types.HttpOptions(base_url=server.base_url))
     fmt = request.output_format
     response = client.models.generate_content(
