@@ -11,6 +11,7 @@ must see before its users do:
   that the Gemini API paths refuse as unknown, and ``imageOutputOptions{mimeType, compressionQuality}``
   makes the server encode PNG or JPEG at that quality (default 75, as Vertex documents);
 - error details name ``aiplatform.googleapis.com`` and an unknown model is a "Publisher Model" 404;
+- a 429 is "Resource exhausted. Please try again later…" with no details (no RetryInfo);
 - answers also carry ``createTime`` and ``usageMetadata.trafficType``.
 """
 
@@ -34,6 +35,8 @@ SERVICE = "aiplatform.googleapis.com"
 VERTEX_SCOPES = frozenset({"https://www.googleapis.com/auth/cloud-platform"})
 OUTPUT_MIMES = ("image/png", "image/jpeg")
 DEFAULT_JPEG_QUALITY = 75  # Vertex's documented default compressionQuality
+QUOTA_MESSAGE = ("Resource exhausted. Please try again later. Please refer to "
+                 "https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more details.")
 _DOCS = "https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions"
 
 
@@ -63,10 +66,6 @@ def match(path: str) -> Route | None:
         return None
     return Route(*found.groups())
 
-
-def is_vertex_path(path: str) -> bool:
-    """Any ``/v1beta1/projects/…`` path: a Vertex method the emulator does not serve still answers as Vertex."""
-    return bool(re.match(r"^/(v1|v1beta1)/projects/", path))
 
 
 def check_credentials(book: CredentialBook, rpc: str, headers: Mapping[str, str], query_key: str | None) -> None:
@@ -114,7 +113,10 @@ def output_options(request: ParsedRequest) -> ParsedRequest:
 
 
 def as_vertex(err: errors.ApiError, rpc: str) -> errors.ApiError:
-    """The same error as Vertex words its details: the aiplatform service and its own method name."""
+    """The same error as Vertex words it: details name the aiplatform service and its own method, and a
+    429 is Vertex's bare "Resource exhausted" (no quota metric, no RetryInfo: the client backs off alone)."""
+    if err.code == 429:
+        return errors.ApiError(429, "RESOURCE_EXHAUSTED", QUOTA_MESSAGE)
     details = [{**d, "metadata": {**d.get("metadata", {}), "service": SERVICE, "method": rpc}}
                if str(d.get("@type", "")).endswith("ErrorInfo") else d for d in err.details]
     return errors.ApiError(err.code, err.status, err.message, details)

@@ -130,3 +130,15 @@ def test_the_same_request_on_the_gemini_api_is_re_encoded_by_the_studio(fresh_em
     assert result.image is not None and result.image.mime_type == "image/png"
     assert result.image.declared_mime_type == "image/jpeg"  # the server sent JPEG; the studio made the PNG
     assert "imageOutputOptions" not in result.request_json["generationConfig"]["imageConfig"]
+
+
+def test_vertex_quota_without_retry_info_is_retried_with_backoff(fresh_emulator) -> None:
+    server = fresh_emulator()
+    server.queue_fault("quota")
+    engine = vertex_engine(server)
+    try:
+        [result] = engine.run(GenerationRequest(prompt="a busy pear", model_id=PRO.model_id, output_format="JPEG"))
+    finally:
+        engine.close()
+    assert result.failure is None and result.attempts == 2 and result.image is not None
+    assert server.stats()["requests"]["error_429"] == 1

@@ -208,3 +208,14 @@ def test_the_command_line_help_names_the_vertex_paths(capsys: pytest.CaptureFixt
         _parse(["--help"])
     shown = capsys.readouterr().out
     assert "Vertex AI" in shown and "/v1beta1/projects/{project}/locations/{location}/publishers/google/models" in shown
+
+
+def test_quota_on_vertex_is_vertex_s_bare_resource_exhausted(fresh_emulator) -> None:
+    server = fresh_emulator()
+    server.queue_fault("quota")
+    client = vertex_client(server)
+    with pytest.raises(errors.ClientError) as caught:
+        client.models.generate_content(model=PRO, contents="a pear")
+    assert (caught.value.code, caught.value.status, caught.value.message) == (429, "RESOURCE_EXHAUSTED",
+                                                                              vertex.QUOTA_MESSAGE)
+    assert "details" not in caught.value.details["error"]  # no RetryInfo on Vertex
