@@ -67,7 +67,6 @@ def match(path: str) -> Route | None:
     return Route(*found.groups())
 
 
-
 def check_credentials(book: CredentialBook, rpc: str, headers: Mapping[str, str], query_key: str | None) -> None:
     """Vertex's rules: no API keys, a bearer token checked like the Gemini paths', with cloud-platform scope.
 
