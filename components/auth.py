@@ -269,20 +269,23 @@ def render_vertex_fields(*, key: str = "vertex") -> None:
     st.text_input("Vertex AI location", key=VERTEX_LOCATION_KEY, placeholder="global")
     cols = st.columns(2)
     if cols[0].button("Use Vertex AI", key=f"{key}_use", disabled=not st.session_state.get(VERTEX_PROJECT_KEY)):
-        _switch_mode(connection, "vertex")
+        _switch_mode(connection, "vertex", config)
     if getattr(connection, "mode", None) == "vertex" and cols[1].button("Back to the Gemini API", key=f"{key}_back"):
-        _switch_mode(connection, "oauth")
+        _switch_mode(connection, "oauth", config)
 
 
-def _switch_mode(connection: Connection | None, mode: str) -> None:
+def _switch_mode(connection: Connection | None, mode: str, config: OAuthConfig) -> None:
+    """Each API keeps its own endpoint: Vertex calls never go to a Gemini API base URL, nor the reverse."""
     if connection is None:
         return
     if mode == "vertex":
         project = str(st.session_state.get(VERTEX_PROJECT_KEY) or "").strip()
         location = str(st.session_state.get(VERTEX_LOCATION_KEY) or "").strip() or "global"
-        st.session_state[CONNECTION_KEY] = replace(connection, mode="vertex", project=project, location=location)
+        st.session_state[CONNECTION_KEY] = replace(connection, mode="vertex", project=project, location=location,
+                                                   base_url=config.vertex_base_url)
     else:
-        st.session_state[CONNECTION_KEY] = replace(connection, mode="oauth", project=None, location=None)
+        st.session_state[CONNECTION_KEY] = replace(connection, mode="oauth", project=None, location=None,
+                                                   base_url=config.gemini_base_url)
     st.rerun()
 
 

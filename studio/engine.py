@@ -330,7 +330,11 @@ class Engine:
 
     def _final_image(self, request: GenerationRequest, state: _Attempt, part: dict,
                      model_version: str) -> GeneratedImage:
-        """The image re-encoded to the requested format with its recipe; the real format comes from the bytes."""
+        """The image in the requested format with its recipe; the real format comes from the bytes.
+
+        Bytes already in that format (Vertex AI encodes what ``imageOutputOptions`` asks) keep their pixels
+        as sent: the recipe is spliced in as metadata. Only another format is decoded and re-encoded.
+        """
         recipe = {**request.recipe(), "seed": state.seed, "index": state.index,
                   "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                   "model_version": model_version, "studio": STUDIO_NAME}

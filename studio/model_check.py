@@ -36,8 +36,8 @@ def listed_model_ids(client: genai.Client) -> list[str]:
     ids: list[str] = []
     for model in client.models.list(config={"page_size": 100}):
         name = str(getattr(model, "name", "") or "")
-        if name:
-            ids.append(name.removeprefix("models/"))
+        if name:  # "models/ID" on the Gemini API, "publishers/google/models/ID" on Vertex AI
+            ids.append(name.rsplit("/", 1)[-1])
         if len(ids) >= MAX_LISTED:
             break
     return ids

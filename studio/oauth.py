@@ -40,6 +40,7 @@ REDIRECT_PATH = "/component/streamlit_oauth.authorize_button"
 REFRESH_MARGIN_S = 300.0
 HTTP_TIMEOUT_S = 15.0
 BASE_URL_ENV = "STUDIO_GEMINI_BASE_URL"
+VERTEX_BASE_URL_ENV = "STUDIO_VERTEX_BASE_URL"  # Vertex AI mode's endpoint (the emulator in tests)
 # Ask for a refresh token: Google only issues one with offline access and a fresh consent.
 AUTHORIZE_EXTRAS: dict[str, str] = {"access_type": "offline", "prompt": "consent"}
 
@@ -70,6 +71,7 @@ class OAuthConfig:
     revoke_url: str | None = GOOGLE_REVOKE_URL
     userinfo_url: str = GOOGLE_USERINFO_URL
     gemini_base_url: str | None = None
+    vertex_base_url: str | None = None  # None: Google's own (or the SDK's GOOGLE_VERTEX_BASE_URL)
 
     @property
     def scope(self) -> str:
@@ -128,6 +130,7 @@ def load_config(section: Mapping[str, Any] | None, env: Mapping[str, str] | None
         revoke_url=_url(section, "revoke_url", revoke_default),
         userinfo_url=_url(section, "userinfo_url", GOOGLE_USERINFO_URL) or GOOGLE_USERINFO_URL,
         gemini_base_url=_url(section, "gemini_base_url", None) or (env.get(BASE_URL_ENV) or None),
+        vertex_base_url=_url(section, "vertex_base_url", None) or (env.get(VERTEX_BASE_URL_ENV) or None),
     )
 
 

@@ -1,4 +1,10 @@
-"""``python -m studio.emulator --port 8765``: run the Gemini API emulator on loopback."""
+"""``python -m studio.emulator --port 8765``: run the Gemini API emulator on loopback.
+
+It serves the Gemini API paths (``/v1beta/models/…``; API keys or bearer tokens) and Vertex AI's
+(``/v1beta1/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent``
+and ``:streamGenerateContent``; bearer tokens only, ``imageOutputOptions`` honoured). Point the SDK
+at it with GOOGLE_GEMINI_BASE_URL, or GOOGLE_VERTEX_BASE_URL with ``vertexai=True``.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +21,13 @@ SIZES = ("512", "1K", "2K", "4K")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m studio.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m studio.emulator", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback)")
     parser.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
     parser.add_argument("--api-key", action="append", default=[],
                         help=f"accepted API key, repeatable (default {OFFLINE_API_KEY})")
-    parser.add_argument("--bearer-token", action="append", default=[], help="accepted OAuth bearer token, repeatable")
+    parser.add_argument("--bearer-token", action="append", default=[], help="accepted OAuth bearer token, repeatable (the only credential on the Vertex AI paths)")
     parser.add_argument("--userinfo-url", help="also accept bearer tokens this OIDC userinfo endpoint answers 200 for")
     parser.add_argument("--userinfo-cache", type=float, default=30.0, metavar="SECONDS",
                         help="how long a userinfo 200 is trusted (default 30)")
@@ -59,8 +66,9 @@ def main(argv: list[str] | None = None) -> None:
     server = EmulatorServer(config_from(args)).start()
     config = server.config
     logging.info("Gemini API emulator on %s: %d API key(s) (key=***), %d bearer token(s)%s. "
-                 "Use GOOGLE_GEMINI_BASE_URL=%s; Ctrl+C stops it.", server.base_url, len(config.api_keys),
-                 len(config.bearer_tokens), ", userinfo check on" if config.userinfo_url else "", server.base_url)
+                 "Use GOOGLE_GEMINI_BASE_URL=%s, or GOOGLE_VERTEX_BASE_URL=%s with vertexai=True (bearer tokens "
+                 "only); Ctrl+C stops it.", server.base_url, len(config.api_keys), len(config.bearer_tokens),
+                 ", userinfo check on" if config.userinfo_url else "", server.base_url, server.base_url)
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     with contextlib.suppress(KeyboardInterrupt):

@@ -60,15 +60,16 @@ class CredentialBook:
             return
         if not token:
             raise errors.no_credentials()
-        self._check_token(token)
+        self.check_token(token)
 
-    def _check_token(self, token: str) -> None:
+    def check_token(self, token: str, accepted_scopes: frozenset[str] = GEMINI_SCOPES) -> None:
+        """A bearer token: known (with one of ``accepted_scopes`` when its scopes are known) or vouched for."""
         with self._lock:
             known, scopes, revoked = token in self._tokens, self._tokens.get(token), token in self._revoked
         if revoked:
             raise errors.unauthenticated()
         if known:
-            if scopes is not None and not scopes & GEMINI_SCOPES:
+            if scopes is not None and not scopes & accepted_scopes:
                 raise errors.scope_insufficient()
             return
         if self.userinfo_url and self._vouched_by_userinfo(token):

@@ -1,5 +1,8 @@
 """The Gemini REST routes: generateContent, streamGenerateContent, countTokens, models, files, batches; faults.
 
+Vertex AI's generateContent and streamGenerateContent (``/v1beta1/projects/…/publishers/google/models/…``)
+run the same answers behind Vertex's own rules (``vertex.py``).
+
 Anything else answers 404 in Google's error shape (JSON, never an HTML page); the admin API
 lives under ``/_emulator/``.
 """
@@ -12,7 +15,7 @@ import re
 import time
 from urllib.parse import urlsplit
 
-from studio.emulator import admin, errors, listing, pacing, responses, schema, usage, validation
+from studio.emulator import admin, errors, listing, pacing, responses, schema, usage, validation, vertex
 from studio.emulator.batch_routes import BatchRoutes
 from studio.emulator.faults import HTTP_FAULTS, Fault
 from studio.emulator.file_routes import FileRoutes
@@ -51,6 +54,8 @@ class GeminiHandler(FileRoutes, BatchRoutes):
             return self.send_json(200, {"ok": True, "emulator": "gemini"})
         if self.batches_get() or self.files_get():
             return None
+        if vertex.LIST_PATH.match(path):
+            return self._vertex_models()
         try:
             match = _MODELS.match(path)
             if not match:
@@ -67,6 +72,17 @@ class GeminiHandler(FileRoutes, BatchRoutes):
         except errors.ApiError as err:
             return self.send_json(err.code, err.body())
 
+    def _vertex_models(self) -> None:
+        """Vertex's publisher model list, behind Vertex's credential rules."""
+        self.state.count("vertex_listPublisherModels")
+        try:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            vertex.check_credentials(self.state.credentials, vertex.LIST_RPC, headers, self.query().get("key"))
+        except errors.ApiError as err:
+            err = vertex.as_vertex(err, vertex.LIST_RPC)
+            return self.send_json(err.code, err.body())
+        return self.send_json(200, vertex.publisher_models(self.state.catalogue, self.state.config.extra_models))
+
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
         try:
@@ -81,17 +97,30 @@ class GeminiHandler(FileRoutes, BatchRoutes):
             return self.send_json(*admin.handle(self.state, path, body))
         if self.files_post(raw) or self.batches_post(raw):
             return None
+        route = vertex.match(path)
+        if route is not None:
+            return self._serve_generate(raw, route.version, route.model_id, route.method, route)
         match = _METHOD.match(path)
         if not match or match.group(3) not in ("generateContent", "streamGenerateContent", "countTokens"):
             return self._not_found()
         version, model_id, method = match.groups()
         if method == "countTokens":
             return self._count_tokens(raw, version, model_id)
+        self._serve_generate(raw, version, model_id, method)
+
+    def _serve_generate(self, raw: bytes, version: str, model_id: str, method: str,
+                        route: vertex.Route | None = None) -> None:
+        """One generate call on a Gemini API path, or on a Vertex AI path (``route``), counted in the stats."""
         nonce = self.state.begin(method)
+        if route is not None:  # the stats show which path served: "vertex_generateContent", "vertex p/global"
+            self.state.count(f"vertex_{method}")
+            self.state.count(f"vertex {route.project}/{route.location}")
         outcome = "ok"
         try:
-            self._generate(raw, version, model_id, method == "streamGenerateContent", nonce)
+            self._generate(raw, version, model_id, method == "streamGenerateContent", nonce, route)
         except errors.ApiError as err:
+            if route is not None:
+                err = vertex.as_vertex(err, route.rpc)
             outcome = f"error_{err.code}"
             self.send_json(err.code, err.body())
         except (BrokenPipeError, ConnectionResetError):
@@ -116,12 +145,19 @@ class GeminiHandler(FileRoutes, BatchRoutes):
             self.send_json(err.code, err.body())
 
     # ---- generateContent ------------------------------------------------------------------
-    def _generate(self, raw: bytes, version: str, model_id: str, streaming: bool, nonce: int) -> None:
-        self.auth()
+    def _generate(self, raw: bytes, version: str, model_id: str, streaming: bool, nonce: int,
+                  route: vertex.Route | None = None) -> None:
+        if route is None:
+            self.auth()
+        else:
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            vertex.check_credentials(self.state.credentials, route.rpc, headers, self.query().get("key"))
         if not self.state.known_model(model_id):
-            raise errors.model_not_found(model_id, version)
+            raise errors.model_not_found(model_id, version) if route is None else vertex.model_not_found(route)
         spec = self.state.catalogue.resolve(model_id)
-        request = validation.parse(self.parse_json(raw), read_file=self.state.files.read)
+        request = validation.parse(self.parse_json(raw), vertex=route is not None, read_file=self.state.files.read)
+        if route is not None:
+            request = vertex.output_options(request)
         validation.validate(request, spec)
         faults = self.state.faults.draw(request.prompt)
         names = {f.name for f in faults}
@@ -134,6 +170,7 @@ class GeminiHandler(FileRoutes, BatchRoutes):
         wrong_mime = self.state.wrong_mime_by_rate(request.prompt, request.seed)
         if streaming and not names & (HTTP_FAULTS | {"hang", "malformed"}):
             chunks = responses.answer_chunks(request, spec, faults, nonce, wrong_mime=wrong_mime)
+            chunks = vertex.decorate(chunks) if route is not None else chunks
             return self._stream(pacing.schedule(chunks, self.state.config.draft_timing), deadline - delay, delay,
                                 drop_after_first="drop_stream" in names)
         if not self.wait_until(deadline):
@@ -141,6 +178,7 @@ class GeminiHandler(FileRoutes, BatchRoutes):
         self._raise_http_faults(names, model_id, faults)
         started = time.perf_counter()
         chunks = responses.answer_chunks(request, spec, faults, nonce, wrong_mime=wrong_mime)
+        chunks = vertex.decorate(chunks) if route is not None else chunks
         log.debug("answer for %s built in %.3fs", model_id, time.perf_counter() - started)
         if streaming:
             return self._stream([(1.0, chunks)], deadline, 0.0, malformed="malformed" in names,

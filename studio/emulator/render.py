@@ -21,6 +21,7 @@ _CACHE_LOCK = threading.Lock()
 _CACHE_ENTRIES = 32
 _CACHE_BYTES = 64 * 1024 * 1024  # bounded so an in-process emulator stays small
 _WORK_SIDE = 640  # longest side of the canvas the picture is drawn on
+JPEG_QUALITY = 85  # the Gemini API paths' JPEGs; Vertex's imageOutputOptions.compressionQuality overrides it
 
 
 def _palette(digest: bytes) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
@@ -73,10 +74,10 @@ def _paste_references(canvas: Image.Image, references: list[bytes]) -> None:
 
 
 def render(prompt: str, seed: int | None, width: int, height: int, references: list[bytes],
-           fmt: str = "PNG", tag: str = "") -> bytes:
-    """Encoded image bytes of exactly width x height, the same for the same inputs."""
+           fmt: str = "PNG", tag: str = "", quality: int = JPEG_QUALITY) -> bytes:
+    """Encoded image bytes of exactly width x height, the same for the same inputs; ``quality`` is JPEG's."""
     ref_key = hashlib.sha256(b"".join(hashlib.sha256(r).digest() for r in references)).hexdigest()
-    key = (prompt, seed, width, height, ref_key, fmt, tag)
+    key = (prompt, seed, width, height, ref_key, fmt, tag, quality)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
@@ -84,7 +85,7 @@ def render(prompt: str, seed: int | None, width: int, height: int, references: l
     image = _canvas(prompt + tag, seed, width, height, references)
     out = io.BytesIO()
     if fmt == "JPEG":
-        image.save(out, "JPEG", quality=85)
+        image.save(out, "JPEG", quality=quality)
     else:
         image.save(out, "PNG", compress_level=1)
     data = out.getvalue()

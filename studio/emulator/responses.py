@@ -16,7 +16,7 @@ from studio.catalogue import ModelSpec
 from studio.emulator import blocked, grounding
 from studio.emulator.faults import Fault, strip_markers
 from studio.emulator.profiles import caption_kind, profile
-from studio.emulator.render import render
+from studio.emulator.render import JPEG_QUALITY, render
 from studio.emulator.thinking import b64, thought_parts
 from studio.emulator.usage import usage
 from studio.emulator.validation import ParsedRequest, output_pixels
@@ -49,11 +49,16 @@ def _output_format(req: ParsedRequest, spec: ModelSpec, wrong_mime: bool) -> tup
     return fmt, f"image/{fmt.lower()}"
 
 
+def _quality(req: ParsedRequest) -> int:
+    """Vertex's compressionQuality when asked for, else the emulator's usual JPEG quality."""
+    return req.output_quality if req.output_quality is not None else JPEG_QUALITY
+
+
 def _final_parts(req: ParsedRequest, spec: ModelSpec, names: set[str], prompt: str, size: tuple[int, int],
                  fmt: str, declared: str) -> list[dict]:
     """Caption (per the model's habits) and image, or Flash's text-image-text-image when interleaved."""
     def image(tag: str = "") -> dict:
-        data = render(prompt, req.seed, *size, req.images, fmt, tag=tag)
+        data = render(prompt, req.seed, *size, req.images, fmt, tag=tag, quality=_quality(req))
         return {"inlineData": {"mimeType": declared, "data": b64(data)}, "thoughtSignature": signature(prompt + tag)}
 
     def text(words: str) -> dict:

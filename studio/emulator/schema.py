@@ -43,12 +43,13 @@ GEMINI: dict[str, dict[str, str | None]] = {
     "ImageConfig": {"aspectRatio": None, "imageSize": None},
     "CountTokensRequest": {"contents": "Content[]", "generateContentRequest": "GenerateContentRequest"},
 }
-# Vertex AI's generateContent knows these too (kept here for when the emulator serves Vertex paths).
+# Vertex AI's generateContent knows these too (the emulator's Vertex paths, vertex.py).
 VERTEX_EXTRA: dict[str, dict[str, str | None]] = {
     "GenerateContentRequest": {"labels": None, "modelArmorConfig": None},
     "Blob": {"displayName": None},
     "FileData": {"displayName": None},
-    "ImageConfig": {"personGeneration": None, "prominentPeople": None, "imageOutputOptions": None},
+    "ImageConfig": {"personGeneration": None, "prominentPeople": None, "imageOutputOptions": "ImageOutputOptions"},
+    "ImageOutputOptions": {"mimeType": None, "compressionQuality": None},
     "GenerationConfig": {"routingConfig": None, "modelSelectionConfig": None, "audioTimestamp": None},
 }
 
@@ -65,7 +66,7 @@ def snake(name: str) -> str:
 def messages(vertex: bool = False) -> dict[str, dict[str, str | None]]:
     if not vertex:
         return GEMINI
-    return {name: {**fields, **VERTEX_EXTRA.get(name, {})} for name, fields in GEMINI.items()}
+    return {name: {**GEMINI.get(name, {}), **VERTEX_EXTRA.get(name, {})} for name in {**GEMINI, **VERTEX_EXTRA}}
 
 
 def check(body: Mapping, message: str = "GenerateContentRequest", vertex: bool = False) -> None:

@@ -42,6 +42,7 @@ class ParsedRequest:
     include_thoughts: bool
     candidate_count: int
     output_mime: str | None
+    output_quality: int | None = None  # Vertex's imageOutputOptions.compressionQuality (JPEG)
     modalities: tuple[str, ...] = ("TEXT", "IMAGE")
     all_text: str = ""  # every turn's text: what promptTokenCount is counted from
     all_images: int = 0  # every turn's input images (model turns' images are input too)
@@ -119,6 +120,7 @@ def parse(body: Mapping, vertex: bool = False, read_file: Callable[[str], bytes]
             include_thoughts=bool(pick(thinking, "includeThoughts")),
             candidate_count=int(pick(config, "candidateCount") or 1),  # type: ignore[call-overload]
             output_mime=_opt_str(pick(output_options, "mimeType")),
+            output_quality=_opt_int(pick(output_options, "compressionQuality")),
             modalities=_modalities(pick(config, "responseModalities")),
             all_text="\n".join(all_texts), all_images=all_images, contents=list(contents),
             search=_wants_search(pick(body, "tools")),
@@ -147,6 +149,10 @@ def _wants_search(tools: object) -> bool:
 
 def _opt_str(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _opt_int(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]
 
 
 def _decode_inline(inline: object, content_index: int, part_index: int) -> bytes:

@@ -209,6 +209,26 @@ def test_vertex_after_google_sign_in(provider: Any) -> None:
     assert connection.access_token == token["access_token"]
 
 
+def test_each_mode_keeps_its_own_endpoint(provider: Any) -> None:
+    """Vertex calls go to vertex_base_url, never to the Gemini API's base URL, and back again on return."""
+    token = provider.obtain_token()
+    at = _app(_vertex_script, provider, gemini_base_url="http://127.0.0.1:1111",
+              vertex_base_url="http://127.0.0.1:2222")
+    at.session_state["connection"] = _connection(token, base_url="http://127.0.0.1:1111")
+    at.session_state["oauth_token"] = token
+    at.run()
+    at.text_input(key="vertex_project").input("vertex-proj").run()
+    at.text_input(key="vertex_location").input("europe-west4").run()
+    at.button(key="vertex_use").click().run()
+    assert not at.exception, at.exception
+    connection = at.session_state["connection"]
+    assert (connection.mode, connection.location, connection.base_url) == ("vertex", "europe-west4",
+                                                                           "http://127.0.0.1:2222")
+    at.button(key="vertex_back").click().run()
+    connection = at.session_state["connection"]
+    assert (connection.mode, connection.project, connection.base_url) == ("oauth", None, "http://127.0.0.1:1111")
+
+
 def test_no_quota_failure_explained(provider: Any) -> None:
     from studio.results import Failure, FailureKind
 

@@ -86,6 +86,17 @@ def test_base_url_from_env() -> None:
     assert config is not None and config.gemini_base_url == "http://e"
 
 
+def test_vertex_base_url_from_section_or_env() -> None:
+    section = {"client_id": "id", "client_secret": "s", "vertex_base_url": "http://127.0.0.1:7777"}
+    config = oauth.load_config(section, env={"STUDIO_VERTEX_BASE_URL": "http://ignored"})
+    assert config is not None and config.vertex_base_url == "http://127.0.0.1:7777"
+    config = oauth.load_config({"client_id": "id", "client_secret": "s"},
+                               env={"STUDIO_VERTEX_BASE_URL": "http://v", "STUDIO_GEMINI_BASE_URL": "http://g"})
+    assert config is not None and (config.vertex_base_url, config.gemini_base_url) == ("http://v", "http://g")
+    config = oauth.load_config({"client_id": "id", "client_secret": "s"}, env={})
+    assert config is not None and config.vertex_base_url is None  # Google's (or the SDK's GOOGLE_VERTEX_BASE_URL)
+
+
 def test_bad_url_rejected() -> None:
     with pytest.raises(ConfigError, match="token_url"):
         oauth.load_config({"client_id": "id", "client_secret": "s", "token_url": "ftp://x"}, env={})
