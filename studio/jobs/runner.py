@@ -30,7 +30,7 @@ from studio.jobs.batch_lane import BatchLane
 from studio.jobs.janitor import interrupt_abandoned
 from studio.jobs.model import CredentialSource, ImageSlot, ImageState, ImageView, Job, JobView
 from studio.recipes import request_from_recipe
-from studio.request import GenerationRequest, validate
+from studio.request import GenerationRequest, ValidationError, validate
 from studio.results import PLAIN_MESSAGES, Failure, FailureKind, ImageResult
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,10 @@ class JobRunner:
         Every image gets its History entry now (status ``running``), so History shows the work at once.
         """
         request = validate(request, self.catalogue)
+        if request.lane == "batch" and credentials.connection.mode == "vertex":
+            raise ValidationError(["The batch lane runs on the Gemini API (an API key or Google sign-in). Vertex AI "
+                                   "batches read their requests from Cloud Storage, which the studio does not use: "
+                                   "choose Now, or connect with a key."])
         job = Job(id=uuid.uuid4().hex, namespace=namespace, request=request, store=store, credentials=credentials,
                   parent_id=parent_id)
         batch_lane = request.lane == "batch"

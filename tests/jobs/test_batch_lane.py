@@ -13,6 +13,7 @@ from studio.credentials import Connection
 from studio.emulator.server import EmulatorServer
 from studio.history import HistoryStore
 from studio.jobs import CredentialSource, ImageState, JobRunner, RunnerLimits
+from studio.request import ValidationError
 from tests.conftest import TEST_KEY
 
 from .test_runner import request, wait_job, wait_until
@@ -139,3 +140,13 @@ def test_a_refused_credential_waits_for_the_person_to_reconnect(fresh_emulator, 
     runner.update_credentials("local", Connection(mode="api_key", api_key=TEST_KEY, base_url=server.base_url))
     done = wait_job(runner, job.id)
     assert [i.state for i in done.images] == [ImageState.DONE] * 2
+
+
+def test_vertex_connections_are_told_the_batch_lane_needs_the_gemini_api(fresh_emulator, runner, store) -> None:
+    server = fresh_emulator()
+    vertex = CredentialSource(Connection(mode="vertex", access_token="t", project="p", location="global",
+                                         base_url=server.base_url))
+    with pytest.raises(ValidationError) as refused:
+        runner.submit("local", request("on vertex", count=2, lane="batch"), store, vertex)
+    assert "Vertex AI" in refused.value.problems[0] and "choose Now" in refused.value.problems[0]
+    assert store.count_entries("local") == 0 and server.stats()["served"] == 0, "refused before anything is sent"
