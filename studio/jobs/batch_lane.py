@@ -236,6 +236,12 @@ class BatchLane:
         slot = next((s for s in job.slots if s.entry_id == key and s.state.active), None)
         if slot is None:
             return  # an answer for an image already recorded or cancelled: exactly once
+        entry = await asyncio.to_thread(job.store.get, job.namespace, key, True)
+        if entry is not None and not entry.is_running:  # recorded by a collector whose lease ran out before ours
+            with self.runner._lock:
+                slot.state = ImageState.DONE if entry.status == "ok" else ImageState.FAILED
+                slot.finished_at, slot.note = time.time(), ""
+            return
         waited = time.time() - job.created_at
         sent = job.batch_sent.get(key) or engine.batch_item(job.request, slot.index)[2]  # after a restart
         result = await asyncio.to_thread(engine.read_batch_answer, job.request, slot.index, sent, answer, error,

@@ -150,3 +150,13 @@ def test_vertex_connections_are_told_the_batch_lane_needs_the_gemini_api(fresh_e
         runner.submit("local", request("on vertex", count=2, lane="batch"), store, vertex)
     assert "Vertex AI" in refused.value.problems[0] and "choose Now" in refused.value.problems[0]
     assert store.count_entries("local") == 0 and server.stats()["served"] == 0, "refused before anything is sent"
+
+
+def test_an_image_another_collector_recorded_is_not_recorded_again(fresh_emulator, runner, store) -> None:
+    server = fresh_emulator(batch_delay_s=1.0)
+    job = runner.submit("local", request("two vases", count=2, lane="batch"), store, key_source(server))
+    first = job.entry_ids[0]
+    assert store.end_entry("local", first, "failed", "batch_error", "recorded by the other replica")
+    done = wait_job(runner, job.id)
+    assert store.get("local", first).failure_message == "recorded by the other replica", "never overwritten"
+    assert store.get("local", done.entry_ids[1]).status == "ok"
