@@ -23,7 +23,7 @@ from studio.emulator.server import EmulatorServer
 from studio.history import HistoryStore, namespace_for
 from studio.request import GenerationRequest
 
-from .conftest import APP, settling
+from .conftest import APP, drawn, settling
 
 TEAM = {"allowed_domains": ["example.com"], "allowed_emails": ["guest@partner.org"]}
 REFUSAL_TITLE = "🔒 This studio is for its team"
@@ -282,11 +282,6 @@ def test_server_key_with_a_list_is_for_allowed_signed_in_people(team_app, userin
 OWNER_KEY = "AIzaSyOWNERSERVERKEY0123456789abcdefgh"  # looks like a real key, so a leak of it would be found
 
 
-def _views(at: AppTest) -> list[str]:
-    """Every element drawn, main and sidebar, as text (what a browser could be sent)."""
-    return [repr(element) for element in at.main] + [repr(element) for element in at.sidebar]
-
-
 def _owner_key_studio(monkeypatch: pytest.MonkeyPatch, fresh_emulator: Callable[..., EmulatorServer]) -> EmulatorServer:
     emulator = fresh_emulator(api_keys=frozenset({OWNER_KEY}), bearer_tokens=frozenset({TOKEN}))
     monkeypatch.setenv("GEMINI_API_KEY", OWNER_KEY)
@@ -319,7 +314,8 @@ def test_a_team_member_uses_the_server_key_and_stays_themselves(
     assert "account_back_to_google" in [b.key for b in at.button]
     assert "account_sign_out" in [b.key for b in at.button] and any(
         b.label == "Sign out of Google" for b in at.button)
-    views = _views(at)
+    views = drawn(at)
+    assert any("ann@example.com" in view for view in views), "the scan reads what was drawn"
 
     at.switch_page("app_pages/generate.py").run()  # the gate lets the same person in, without asking Google again
     assert not at.exception and not _is_refused(at) and at.title[0].value == "Generate"
@@ -329,7 +325,7 @@ def test_a_team_member_uses_the_server_key_and_stays_themselves(
     assert len(at.session_state["session_entry_ids"]) == 1
     assert "Open" in [b.label for b in at.button], "the image was made with the server's key"
     assert userinfo.asked == asked, "the carried email check is used, not the provider"
-    views += _views(at)
+    views += drawn(at)
 
     store = HistoryStore.open(data_dir=isolated_studio)
     try:
@@ -341,12 +337,12 @@ def test_a_team_member_uses_the_server_key_and_stays_themselves(
         store.close()
 
     at.switch_page("app_pages/account.py").run()
-    views += _views(at)
+    views += drawn(at)
     at.button(key="account_back_to_google").click().run()
     back = at.session_state["connection"]
     assert back.mode == "oauth" and back.access_token == TOKEN and back.api_key is None and not back.server_key
     assert back.subject == "ann-subject"
-    views += _views(at)
+    views += drawn(at)
     for view in [*views, repr(connection), str(connection), caplog.text]:
         assert OWNER_KEY not in view
 

@@ -18,23 +18,11 @@ from streamlit.testing.v1 import AppTest
 
 from studio.credentials import Connection, with_server_key
 from studio.history import HistoryStore, namespace_for
-from tests.app.conftest import APP, settling
+from tests.app.conftest import APP, drawn, settling
 from tests.browser.conftest import wait_for_app_run
 
 SECRET_KEY = "AIzaSyTESTSECRETKEY0123456789abcdefghij"
 SECRET_TOKEN = "ya29.TESTSECRETTOKEN-0123456789abcdefghijklmnop"
-
-
-def _drawn(at: AppTest) -> list[str]:
-    """Everything the last run drew, main area and sidebar, as the messages the browser is sent (an element's
-    repr leaves out its text: ``Markdown()``), every nested block included."""
-    def walk(node: object) -> list[str]:
-        found = [repr(node), str(getattr(node, "proto", ""))]
-        for child in getattr(node, "children", {}).values():
-            found += walk(child)
-        return found
-
-    return walk(at.main) + walk(at.sidebar)
 
 
 def _files_containing(root: Path, secret: str) -> list[Path]:
@@ -104,9 +92,9 @@ def test_google_token_session_leaves_no_trace(fresh_emulator, tmp_path: Path, mo
     at.text_area(key="prompt").input("blocked [[fault:image_safety]]").run()
     at.button(key="generate").click().run()
     assert len(at.session_state["session_entry_ids"]) == 2
-    views = _drawn(at)
+    views = drawn(at)
     at.switch_page("app_pages/account.py").run()
-    views += _drawn(at)
+    views += drawn(at)
     assert any("a@example.com" in view for view in views), "the scan reads what was drawn"
 
     store = HistoryStore.open(data_dir=data_dir)
@@ -150,11 +138,11 @@ def test_the_server_key_under_a_google_sign_in_leaves_no_trace(fresh_emulator, t
     at.button(key="generate").click().run()
     assert not at.exception, at.exception
     assert len(at.session_state["session_entry_ids"]) == 1
-    views = _drawn(at)
+    views = drawn(at)
     assert any("Key configured on this server" in view and "a@example.com" in view for view in views), \
         "the scan reads what was drawn (the sidebar's connection line)"
     at.switch_page("app_pages/account.py").run()
-    views += _drawn(at)
+    views += drawn(at)
     assert any("with your Google sign-in" in view for view in views), "the Account page was drawn"
 
     namespace = namespace_for(connection, data_dir)
