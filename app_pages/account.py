@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from components import auth
+from components import auth, connect, team
 
 MODE_LABELS = {
     "api_key": "Gemini API key",
@@ -16,6 +16,9 @@ MODE_LABELS = {
     "vertex": "Vertex AI, with your Google sign-in",
     "offline": "Offline emulator: images are emulated, no real API is called",
 }
+SERVER_KEY_LABEL = "The key configured on this server, with your Google sign-in"
+USE_SERVER_KEY = "Use the key configured on this server"
+BACK_TO_GOOGLE = "Use my Google account again"
 
 
 def _expiry_text(seconds_left: float | None) -> str:
@@ -42,6 +45,30 @@ def _render_quota_project(connection: object) -> None:
         st.rerun()
 
 
+def _render_server_key(connection: object) -> None:
+    """A Google sign-in the server's key is offered to may spend it and stay who they are; and go back."""
+    if getattr(connection, "server_key", False):
+        st.caption("Images are paid with the key configured on this server (the studio owner's quota). Your "
+                   "History and your access stay those of your Google account.")
+        if st.button(BACK_TO_GOOGLE, key="account_back_to_google"):
+            connect.use_google_account_again()
+            st.rerun()
+        return
+    if getattr(connection, "mode", "") not in auth.OAUTH_MODES or not connect.configured_key():
+        return
+    if not team.server_key_offered():
+        return
+    st.caption("This studio's owner lets you use the key configured on the server: images are then paid from "
+               "their quota. You stay signed in with Google, and your History stays yours.")
+    if st.button(USE_SERVER_KEY, key="account_use_server_key"):
+        try:
+            connect.use_server_key()
+        except ValueError as exc:
+            st.error(str(exc), icon="🔑")
+            return
+        st.rerun()
+
+
 def render() -> None:
     """The page body."""
     st.title("Account")
@@ -52,15 +79,17 @@ def render() -> None:
         return
 
     mode = getattr(connection, "mode", "")
-    st.markdown(f"**Connected with:** {MODE_LABELS.get(mode, mode)}")
+    server_key = bool(getattr(connection, "server_key", False))
+    st.markdown(f"**Connected with:** {SERVER_KEY_LABEL if server_key else MODE_LABELS.get(mode, mode)}")
     name, email = getattr(connection, "name", None), getattr(connection, "email", None)
-    if mode in auth.OAUTH_MODES:
+    if mode in auth.OAUTH_MODES or server_key:
         picture = getattr(connection, "picture", None)
         cols = st.columns([1, 8]) if picture else [st.container()]
         if picture:
             cols[0].image(picture, width=48)
         who = " · ".join(x for x in (name, email) if x) or "Google account"
         cols[-1].markdown(f"**Signed in as:** {who}  \n`{getattr(connection, 'subject', '')}`")
+    if mode in auth.OAUTH_MODES:
         st.markdown(f"**Access token expires:** {_expiry_text(auth.token_seconds_left())}")
     if mode == "vertex":
         st.markdown(f"**Vertex AI project:** `{getattr(connection, 'project', '')}` in "
@@ -77,8 +106,9 @@ def render() -> None:
     if mode in auth.OAUTH_MODES:
         with st.expander("Vertex AI", expanded=mode == "vertex"):
             auth.render_vertex_fields(key="account_vertex")
+    _render_server_key(connection)
 
-    label = "Sign out of Google" if mode in auth.OAUTH_MODES else "Disconnect"
+    label = "Sign out of Google" if mode in auth.OAUTH_MODES or server_key else "Disconnect"
     if st.button(label, key="account_sign_out", type="primary"):
         auth.sign_out()
         st.rerun()

@@ -61,7 +61,10 @@ def render() -> None:
                                  offset=(page - 1) * history_views.PAGE_SIZE, **filters.as_kwargs())
     history_views.render_undo(store, namespace)
     if not entries:
-        st.info("Nothing here yet." if store.count_entries(namespace) == 0 else "No entry matches these filters.")
+        empty = store.count_entries(namespace) == 0
+        st.info("Nothing here yet." if empty else "No entry matches these filters.")
+        # an empty History is where a person arriving from another studio imports theirs
+        history_views.render_export_import(store, namespace, [], export=not empty)
         return
 
     event = st.dataframe(history_views.table_rows(store, namespace, entries), key="history_table",

@@ -204,16 +204,18 @@ def render_undo(store: HistoryStore, namespace: str) -> None:
         st.rerun()
 
 
-def render_export_import(store: HistoryStore, namespace: str, selected_ids: list[str]) -> None:
+def render_export_import(store: HistoryStore, namespace: str, selected_ids: list[str], export: bool = True) -> None:
+    """Export (``export=False`` when there is nothing to export) and import of studio ZIPs."""
     import logging
 
     from studio.history import ArchiveError
 
     with st.expander("Export and import"):
         left, right = st.columns(2)
-        left.download_button("Export everything (ZIP)", data=lambda: store.export_zip(namespace),
-                             file_name="nano-banana-history.zip", mime="application/zip", on_click="ignore",
-                             key="export_all")
+        if export:
+            left.download_button("Export everything (ZIP)", data=lambda: store.export_zip(namespace),
+                                 file_name="nano-banana-history.zip", mime="application/zip", on_click="ignore",
+                                 key="export_all")
         if selected_ids:
             left.download_button("Export the selected entry", data=lambda: store.export_zip(namespace, selected_ids),
                                  file_name="nano-banana-entry.zip", mime="application/zip", on_click="ignore",

@@ -97,9 +97,10 @@ def _ask_provider(connection: Connection) -> EmailCheck:
 def google_email(connection: Connection | None) -> EmailCheck | None:
     """The verified email of a Google sign-in (``None`` for keys and the emulator), asked once per person.
 
-    A connection that already carries ``email_verified`` (from the sign-in) is taken at its word.
+    A connection that already carries ``email_verified`` (from the sign-in, or a Google sign-in using the
+    server's key, which holds no token to ask with) is taken at its word.
     """
-    if connection is None or connection.mode not in auth.OAUTH_MODES:
+    if connection is None or (connection.mode not in auth.OAUTH_MODES and not connection.server_key):
         return None
     carried = getattr(connection, "email_verified", None)
     if isinstance(carried, bool):

@@ -36,6 +36,10 @@ class Connection:
     name: str | None = None
     picture: str | None = None
     expires_at: float | None = None
+    # mode "api_key" with the key configured on the server, used by a person signed in with Google: the key
+    # spends the owner's quota, the identity (subject, email: History, the team check) stays the Google one
+    server_key: bool = False
+    email_verified: bool | None = None  # the provider's word on ``email``, carried when it cannot be asked again
 
     @property
     def vertex_project(self) -> str | None:
@@ -51,12 +55,47 @@ class Connection:
         return self.mode == "offline"
 
     @property
+    def google_subject(self) -> str | None:
+        """Who this is, when Google says so: a Google sign-in's subject, also while it uses the server's key."""
+        if self.mode in ("oauth", "vertex") or (self.mode == "api_key" and self.server_key):
+            return self.subject or None
+        return None
+
+    @property
     def label(self) -> str:
+        if self.server_key:
+            return "Key configured on this server"
         return {"api_key": "Gemini API key", "oauth": "Google account", "vertex": "Vertex AI",
                 "offline": "Offline emulator"}.get(self.mode, self.mode)
 
     def expires_in_s(self) -> float | None:
         return None if self.expires_at is None else self.expires_at - time.time()
+
+
+def with_server_key(google: Connection, key: str, *, email: str | None, email_verified: bool,
+                    base_url: str | None = None) -> Connection:
+    """A Google sign-in switched to the key configured on the server: same identity, the server's key.
+
+    ``email`` and ``email_verified`` are the provider's word (asked with the person's token), carried so the
+    team check needs no token while the key is in use. ValueError for a connection that is not a Google
+    sign-in: a key says nothing about who uses it. The quota project is kept for the way back; a key does
+    not send it.
+    """
+    if google.mode not in ("oauth", "vertex") or not google.subject:
+        raise ValueError("Only a Google sign-in can keep its identity while using the server's key.")
+    return Connection(mode="api_key", api_key=key, base_url=base_url, server_key=True, subject=google.subject,
+                      email=email, name=google.name, picture=google.picture, email_verified=email_verified,
+                      quota_project=google.quota_project)
+
+
+def back_to_google(connection: Connection, access_token: str | None, expires_at: float | None,
+                   base_url: str | None) -> Connection:
+    """The Google sign-in again (mode ``oauth``) after using the server's key; the server's key is dropped."""
+    if not connection.server_key:
+        raise ValueError("This connection is not using the server's key.")
+    return Connection(mode="oauth", access_token=access_token, expires_at=expires_at, base_url=base_url,
+                      subject=connection.subject, email=connection.email, name=connection.name,
+                      picture=connection.picture, quota_project=connection.quota_project)
 
 
 def normalize_api_key(raw: str | None) -> tuple[str, list[str]]:

@@ -76,14 +76,15 @@ def _salt(data_dir: Path, configured: str | None = None) -> bytes:
 
 
 def namespace_for(connection: Connection | None, data_dir: Path, salt: str | None = None) -> str:
-    """Google subject for signed-in people, a salted hash for API keys, ``local`` offline.
+    """Google subject for signed-in people (also while they use the server's key), a salted hash for API keys,
+    ``local`` offline.
 
     ``salt`` is ``[studio] namespace_salt`` from the secrets, if any (the environment wins over it).
     """
     if connection is None or connection.mode == "offline":
         return LOCAL
-    if connection.mode in ("oauth", "vertex") and connection.subject:
-        return f"google:{connection.subject}"
+    if connection.google_subject:
+        return f"google:{connection.google_subject}"
     if connection.api_key:
         digest = hmac.new(_salt(data_dir, salt), connection.api_key.encode(), hashlib.sha256).hexdigest()
         return f"key:{digest[:32]}"

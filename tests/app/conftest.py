@@ -83,3 +83,15 @@ def studio_app() -> Callable[..., AppTest]:
         return at.run()
 
     return make
+
+
+def drawn(at: AppTest) -> list[str]:
+    """Everything the last run drew, main area and sidebar, as the messages the browser is sent (an element's
+    repr leaves out its text: ``Markdown()``), every nested block included."""
+    def walk(node: object) -> list[str]:
+        found = [repr(node), str(getattr(node, "proto", ""))]
+        for child in getattr(node, "children", {}).values():
+            found += walk(child)
+        return found
+
+    return walk(at.main) + walk(at.sidebar)

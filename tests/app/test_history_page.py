@@ -62,3 +62,20 @@ def test_history_says_when_this_host_wipes_it(studio_app, emulator, monkeypatch)
     monkeypatch.setenv("STUDIO_EPHEMERAL_DISK", "0")
     at.run()
     assert not any("wipes on a reboot" in w.value for w in at.warning)
+
+
+def test_an_empty_history_imports_a_studio_zip(studio_app, emulator, tmp_path: Path) -> None:
+    """A person arriving with an export from another studio starts with an empty History: import is there."""
+    elsewhere = HistoryStore.open(data_dir=tmp_path / "another-studio")
+    request = make_request(prompt="a lighthouse from another studio")
+    elsewhere.record_attempt("local", request, ok_result(request), batch_id="b")
+    archive = elsewhere.export_zip("local")
+    elsewhere.close()
+    at = _history(studio_app, emulator)
+    assert any("Nothing here yet" in i.value for i in at.info)
+    at.file_uploader(key="import_zip").set_value([("history.zip", archive, "application/zip")]).run()
+    at.button(key="import_go").click().run()
+    assert not at.exception, at.exception
+    assert [s.value for s in at.success] == ["Imported 1 entries."]
+    at.run()
+    assert list(at.dataframe[0].value["prompt"]) == ["a lighthouse from another studio"]

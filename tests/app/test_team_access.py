@@ -7,6 +7,7 @@ real HTTP server on loopback that answers for the test's bearer tokens.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +23,7 @@ from studio.emulator.server import EmulatorServer
 from studio.history import HistoryStore, namespace_for
 from studio.request import GenerationRequest
 
-from .conftest import APP, settling
+from .conftest import APP, drawn, settling
 
 TEAM = {"allowed_domains": ["example.com"], "allowed_emails": ["guest@partner.org"]}
 REFUSAL_TITLE = "🔒 This studio is for its team"
@@ -273,6 +274,118 @@ def test_server_key_with_a_list_is_for_allowed_signed_in_people(team_app, userin
     at = team_app(TEAM, userinfo.person(email), script=_key_form_script)
     assert not at.exception, at.exception
     assert _server_key_button(at) is offered
+
+
+# ---- the server key, keeping a Google identity (Account page) ----------------------------------------
+
+
+OWNER_KEY = "AIzaSyOWNERSERVERKEY0123456789abcdefgh"  # looks like a real key, so a leak of it would be found
+
+
+def _owner_key_studio(monkeypatch: pytest.MonkeyPatch, fresh_emulator: Callable[..., EmulatorServer]) -> EmulatorServer:
+    emulator = fresh_emulator(api_keys=frozenset({OWNER_KEY}), bearer_tokens=frozenset({TOKEN}))
+    monkeypatch.setenv("GEMINI_API_KEY", OWNER_KEY)
+    monkeypatch.setenv("STUDIO_GEMINI_BASE_URL", emulator.base_url)
+    return emulator
+
+
+def test_a_team_member_uses_the_server_key_and_stays_themselves(
+        team_app, userinfo: Userinfo, fresh_emulator, monkeypatch: pytest.MonkeyPatch, isolated_studio: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Signed in with Google and on the list: the Account page switches to the owner's key; History, the team
+    check and the name on the page stay the Google account's, and the key is never drawn or logged."""
+    caplog.set_level(logging.DEBUG)
+    emulator = _owner_key_studio(monkeypatch, fresh_emulator)
+    at = team_app(TEAM, userinfo.person("ann@example.com", subject="ann-subject", emulator=emulator))
+    at.switch_page("app_pages/account.py").run()
+    assert not at.exception, at.exception
+    assert "account_back_to_google" not in [b.key for b in at.button]
+    asked = userinfo.asked
+    at.button(key="account_use_server_key").click().run()
+    assert not at.exception, at.exception
+
+    connection = at.session_state["connection"]
+    assert connection.mode == "api_key" and connection.server_key and connection.api_key == OWNER_KEY
+    assert (connection.subject, connection.email, connection.email_verified) == ("ann-subject", "ann@example.com",
+                                                                                 True)
+    assert at.session_state["oauth_token"]["access_token"] == TOKEN, "the Google sign-in is kept for the way back"
+    text = _texts(at)
+    assert "The key configured on this server, with your Google sign-in" in text and "ann@example.com" in text
+    assert "account_back_to_google" in [b.key for b in at.button]
+    assert "account_sign_out" in [b.key for b in at.button] and any(
+        b.label == "Sign out of Google" for b in at.button)
+    views = drawn(at)
+    assert any("ann@example.com" in view for view in views), "the scan reads what was drawn"
+
+    at.switch_page("app_pages/generate.py").run()  # the gate lets the same person in, without asking Google again
+    assert not at.exception and not _is_refused(at) and at.title[0].value == "Generate"
+    at.text_area(key="prompt").input("a lighthouse on the owner's key")
+    at.button(key="generate").click().run()
+    assert not at.exception, at.exception
+    assert len(at.session_state["session_entry_ids"]) == 1
+    assert "Open" in [b.label for b in at.button], "the image was made with the server's key"
+    assert userinfo.asked == asked, "the carried email check is used, not the provider"
+    views += drawn(at)
+
+    store = HistoryStore.open(data_dir=isolated_studio)
+    try:
+        assert namespace_for(connection, isolated_studio) == "google:ann-subject"
+        assert store.count_entries("google:ann-subject") == 1, "History is the Google identity's"
+        key_namespace = namespace_for(Connection(mode="api_key", api_key=OWNER_KEY), isolated_studio)
+        assert store.count_entries(key_namespace) == 0, "nothing is filed under the owner's key"
+    finally:
+        store.close()
+
+    at.switch_page("app_pages/account.py").run()
+    views += drawn(at)
+    at.button(key="account_back_to_google").click().run()
+    back = at.session_state["connection"]
+    assert back.mode == "oauth" and back.access_token == TOKEN and back.api_key is None and not back.server_key
+    assert back.subject == "ann-subject"
+    views += drawn(at)
+    for view in [*views, repr(connection), str(connection), caplog.text]:
+        assert OWNER_KEY not in view
+
+
+def _use_server_key_script() -> None:
+    """The click's own check, without the page around it (someone who forged the button's message)."""
+    import streamlit as st
+
+    from components import connect
+
+    try:
+        connect.use_server_key()
+    except ValueError as exc:
+        st.error(str(exc))
+
+
+def test_someone_off_the_list_cannot_use_the_server_key(team_app, userinfo: Userinfo, fresh_emulator,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator = _owner_key_studio(monkeypatch, fresh_emulator)
+    eve = userinfo.person("eve@elsewhere.net", emulator=emulator)
+    at = team_app(TEAM, eve)
+    assert _is_refused(at) and "account_use_server_key" not in [b.key for b in at.button], \
+        "the refusal page is the only page: no Account page, no key"
+    at = team_app(TEAM, eve, script=_use_server_key_script)
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == ["The key configured on this server is not offered to you."]
+    assert at.session_state["connection"] == eve, "still connected as before, with no key"
+
+
+def test_without_a_list_a_google_sign_in_gets_the_server_key_only_when_the_deployment_says_everyone(
+        team_app, userinfo: Userinfo, fresh_emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator = _owner_key_studio(monkeypatch, fresh_emulator)
+    monkeypatch.delenv("STUDIO_SERVER_KEY_FOR", raising=False)
+    ann = userinfo.person("ann@example.com", subject="ann-subject", emulator=emulator)
+    at = team_app(None, ann)
+    at.switch_page("app_pages/account.py").run()
+    assert not at.exception and "account_use_server_key" not in [b.key for b in at.button], "not on localhost"
+    at = team_app({"server_key_for": "everyone"}, ann)
+    at.switch_page("app_pages/account.py").run()
+    at.button(key="account_use_server_key").click().run()
+    assert not at.exception, at.exception
+    assert at.session_state["connection"].server_key
+    assert namespace_for(at.session_state["connection"], Path("/nonexistent")) == "google:ann-subject"
 
 
 # ---- the daily spend cap -------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 Real parts only: PostgreSQL from Debian's binaries (tests/history/postgres.py), moto's S3 server on loopback,
 two studio processes with their own data folders and the same namespace salt, both calling one test
 emulator, each driven by its own Chromium context. An image made on A shows in B's History with its files
-in the bucket (none on either replica's disk); a favorite and a delete made through the shared store show on
-B; stopping A loses nothing.
+in the bucket (none on either replica's disk). Through the History page's own controls: a favorite made on A
+shows as a favorite on B, a delete made on B is gone on A, and a ZIP exported by the studio and imported on A
+shows on B, each after the other replica's History is drawn again. Stopping A loses nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from studio.history.namespaces import namespace_for
 from tests.conftest import TEST_KEY
 from tests.history.postgres import PostgresServer
 
+from .conftest import wait_for_app_run
 from .test_jobs import LANDED_S, connect, generate, go, history_count, open_buttons
 
 pytestmark = pytest.mark.browser
@@ -64,6 +66,64 @@ def _local_files(data_dir: Path) -> list[Path]:
     return [p for p in (data_dir / "ns").rglob("*") if p.is_file()] if (data_dir / "ns").exists() else []
 
 
+HEADER_PX, ROW_PX = 35, 56  # the History table's header and rows (row_height=56 in app_pages/history.py)
+
+
+def refresh_history(page: Page) -> None:
+    """Draw History again (a browser reload would start a new session, which must connect again)."""
+    go(page, "Generate")
+    go(page, "History")
+
+
+def select_first_row(page: Page) -> None:
+    """Tick the first row of the History table (its row marker, at the left edge of the grid's canvas), unless
+    an entry is already shown: a second click would untick it."""
+    delete = page.get_by_role("button", name="Delete", exact=True)
+    if delete.count():
+        return
+    canvas = page.locator('[data-testid="stDataFrame"]').first.locator('[data-testid="data-grid-canvas"]')
+    expect(canvas).to_be_visible(timeout=LANDED_S)
+    box = canvas.bounding_box()
+    assert box is not None
+    # the grid's scroller lies over its canvas and takes the clicks: a mouse click at the marker's place
+    page.mouse.click(box["x"] + 15, box["y"] + HEADER_PX + ROW_PX / 2)
+    expect(delete).to_be_visible(timeout=LANDED_S)
+    wait_for_app_run(page)
+
+
+def click_and_wait(page: Page, name: str) -> None:
+    page.get_by_role("button", name=name, exact=True).click()
+    wait_for_app_run(page)
+
+
+def open_export_import(page: Page) -> None:
+    """Open the "Export and import" expander (it keeps its state across reruns: click only when closed)."""
+    details = page.locator('[data-testid="stExpander"] details').filter(has_text="Export and import")
+    expect(details).to_have_count(1, timeout=LANDED_S)
+    if details.get_attribute("open") is None:
+        details.get_by_text("Export and import", exact=True).click()
+    expect(details).to_have_attribute("open", "")
+
+
+def export_everything(page: Page, folder: Path) -> Path:
+    open_export_import(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export everything (ZIP)").click()
+    path = folder / download.value.suggested_filename
+    download.value.save_as(path)
+    return path
+
+
+def import_archive(page: Page, archive: Path, entries: int) -> None:
+    open_export_import(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(archive))
+    # the page draws Import once the server holds the upload
+    expect(page.get_by_role("button", name="Import", exact=True)).to_be_visible(timeout=LANDED_S)
+    wait_for_app_run(page)
+    click_and_wait(page, "Import")
+    expect(page.get_by_text(f"Imported {entries} entries.", exact=True)).to_be_visible(timeout=LANDED_S)
+
+
 def test_two_replicas_share_one_history(start_studio: Callable[..., StudioProcess], fresh_emulator: Callable[
         ..., EmulatorServer], shared: dict[str, str], page: Page, browser: Browser, tmp_path: Path) -> None:
     api = fresh_emulator(latency_s=0.2)
@@ -96,7 +156,8 @@ def test_two_replicas_share_one_history(start_studio: Callable[..., StudioProces
         entries = store.list_entries(namespace)
         assert len(entries) == 1 and entries[0].status == "ok"
         entry = entries[0]
-        assert store.read_image(namespace, entry.id) and store.read_thumbnail(namespace, entry.id)
+        original = store.read_image(namespace, entry.id)
+        assert original and store.read_thumbnail(namespace, entry.id)
         keys = _keys(shared["AWS_ENDPOINT_URL"], shared["bucket"])
         assert all(key.startswith(f"{PREFIX}/ns/") for key in keys), keys
         assert any(key.endswith(".thumb.jpg") for key in keys), keys
@@ -104,27 +165,47 @@ def test_two_replicas_share_one_history(start_studio: Callable[..., StudioProces
             (entry.id, keys)
         assert _local_files(data_a) == [] and _local_files(data_b) == []
 
-        # a favorite set elsewhere shows on B
-        favorites_only = page_b.get_by_text("★ only", exact=True)
-        favorites_only.click()
-        expect(page_b.get_by_text("0 entries", exact=True)).to_be_visible(timeout=LANDED_S)
-        assert store.set_favorite(namespace, entry.id, True)
-        go(page_b, "Generate")
-        go(page_b, "History")
+        # a favorite made on A's History page shows as a favorite in B's History
+        go(page, "History")
+        select_first_row(page)
+        click_and_wait(page, "☆ Favorite")
+        expect(page.get_by_role("button", name="★ Unfavorite", exact=True)).to_be_visible(timeout=LANDED_S)
+        refresh_history(page_b)
+        page_b.get_by_text("★ only", exact=True).click()
         expect(page_b.get_by_text("1 entry", exact=True)).to_be_visible(timeout=LANDED_S)
-        favorites_only.click()  # back to everything
+        wait_for_app_run(page_b)
+        select_first_row(page_b)
+        expect(page_b.get_by_role("button", name="★ Unfavorite", exact=True)).to_be_visible()
+        page_b.get_by_text("★ only", exact=True).click()  # back to everything
+        wait_for_app_run(page_b)
+
+        # A exports its History as the studio's ZIP (kept for the import below)
+        archive = export_everything(page, tmp_path)
+        wait_for_app_run(page)
+
+        # a delete made on B's History page is gone from A's History
+        select_first_row(page_b)
+        click_and_wait(page_b, "Delete")
+        expect(page_b.get_by_text("Nothing here yet.")).to_be_visible(timeout=LANDED_S)
+        refresh_history(page)
+        expect(page.get_by_text("Nothing here yet.")).to_be_visible(timeout=LANDED_S)
+        assert store.count_entries(namespace) == 0
+
+        # the ZIP imported on A's History page shows in B's History, with its image
+        import_archive(page, archive, 1)
+        refresh_history(page_b)
+        expect(page_b.get_by_text("1 entry", exact=True)).to_be_visible(timeout=LANDED_S)
+        imported = store.list_entries(namespace)
+        assert [e.prompt for e in imported] == ["a lighthouse shared by two replicas"] and imported[0].id != entry.id
+        assert imported[0].favorite, "the favorite travelled in the archive"
+        assert store.read_image(namespace, imported[0].id) == original
+        assert _local_files(data_a) == [] and _local_files(data_b) == [], "the import wrote to the bucket only"
 
         # stopping A loses nothing
         replica_a.stop()
-        go(page_b, "Generate")
-        history_count(page_b, 1)
+        refresh_history(page_b)
+        expect(page_b.get_by_text("1 entry", exact=True)).to_be_visible(timeout=LANDED_S)
         assert len(store.list_entries(namespace)) == 1
-
-        # a delete made elsewhere shows on B
-        assert store.delete(namespace, entry.id)
-        go(page_b, "Generate")
-        history_count(page_b, 0)
-        expect(page_b.get_by_text("Nothing here yet.")).to_be_visible()
     finally:
         store.close()
         context_b.close()

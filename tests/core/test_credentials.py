@@ -5,7 +5,16 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from studio.credentials import Connection, _BearerAuth, check_connection, make_client, normalize_api_key
+from studio.credentials import (
+    Connection,
+    _BearerAuth,
+    back_to_google,
+    check_connection,
+    make_client,
+    normalize_api_key,
+    with_server_key,
+)
+from studio.history import namespace_for
 from studio.results import FailureKind
 
 TOKEN = "test-token"  # the session emulator's bearer token (tests/conftest.py)
@@ -19,6 +28,38 @@ def test_repr_and_str_hide_secrets() -> None:
         assert "a@example.com" in shown
     assert set(conn.secrets()) == {"AIzaSECRETKEY1234567890", "ya29.SECRET-TOKEN"}
     assert Connection(mode="vertex", project="p", location="global").vertex_project == "p"
+
+
+def test_the_server_key_keeps_a_google_identity(tmp_path) -> None:
+    """History and the team check follow the Google subject; the key is the server's, hidden, and redacted."""
+    google = Connection(mode="oauth", access_token="ya29.SECRET-TOKEN", subject="108-ann", email="ann@example.com",
+                        name="Ann", quota_project="ann-project")
+    server = with_server_key(google, "AIzaOWNERSECRETKEY", email="ann@example.com", email_verified=True,
+                             base_url="http://127.0.0.1:9")
+    assert (server.mode, server.server_key, server.api_key, server.access_token) == (
+        "api_key", True, "AIzaOWNERSECRETKEY", None)
+    assert (server.subject, server.email, server.email_verified, server.name) == ("108-ann", "ann@example.com", True,
+                                                                                  "Ann")
+    assert server.google_subject == "108-ann" and server.label == "Key configured on this server"
+    assert namespace_for(server, tmp_path) == namespace_for(google, tmp_path) == "google:108-ann"
+    assert "SECRET" not in repr(server) and server.secrets() == ("AIzaOWNERSECRETKEY",), "redacted like any key"
+    assert make_client(server)._api_client.api_key == "AIzaOWNERSECRETKEY"
+    back = back_to_google(server, access_token="ya29.NEW", expires_at=123.0, base_url=None)
+    assert (back.mode, back.api_key, back.access_token, back.subject, back.quota_project) == (
+        "oauth", None, "ya29.NEW", "108-ann", "ann-project")
+
+
+def test_only_a_google_sign_in_can_carry_its_identity_to_the_server_key(tmp_path) -> None:
+    for not_google in (Connection(mode="api_key", api_key="AIzaMINE", subject="108-ann"),
+                       Connection(mode="offline", api_key="x", base_url="http://127.0.0.1:9"),
+                       Connection(mode="oauth", access_token="t")):  # no subject: nobody to be
+        with pytest.raises(ValueError, match="Google sign-in"):
+            with_server_key(not_google, "AIzaOWNER", email=None, email_verified=False)
+    claimed = Connection(mode="api_key", api_key="AIzaMINE", subject="108-ann")
+    assert claimed.google_subject is None, "a subject on a plain key connection claims nothing"
+    assert namespace_for(claimed, tmp_path).startswith("key:")
+    with pytest.raises(ValueError):
+        back_to_google(claimed, access_token="t", expires_at=None, base_url=None)
 
 
 def test_normalize_api_key() -> None:

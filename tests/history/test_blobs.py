@@ -15,9 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
 
-import boto3
 import pytest
 
 from studio.history import HistoryStore, files
@@ -26,11 +24,11 @@ from studio.history.blobs import BlobStore, LocalBlobs, MemoryBlobs
 from studio.history.blobs_s3 import BlobStoreError, S3Blobs
 from studio.history.media import open_blobs, parse_media_url
 
-from .conftest import make_request, ok_result
+from .conftest import S3_KEY_ID, S3_PREFIX, S3_SECRET, make_request, ok_result, s3_admin
 
-SECRET = "s3cr3t-Value-that-must-never-show"
-KEY_ID = "AKIATESTSTUDIO"
-PREFIX = "studio/media"
+SECRET = S3_SECRET
+KEY_ID = S3_KEY_ID
+PREFIX = S3_PREFIX
 NAME = "0123456789abcdef0123456789abcdef.png"
 OTHER = "fedcba9876543210fedcba9876543210.thumb.jpg"
 
@@ -46,15 +44,7 @@ def s3_env(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return s3_endpoint
 
 
-_admin: dict[str, Any] = {}
-
-
-def _s3(endpoint: str) -> Any:
-    """A plain boto3 client to look into the bucket from outside the store (made once: clients are slow to build)."""
-    if endpoint not in _admin:
-        _admin[endpoint] = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                                        aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET)
-    return _admin[endpoint]
+_s3 = s3_admin  # a plain client to look into the bucket from outside the store
 
 
 @pytest.fixture

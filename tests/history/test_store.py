@@ -1,13 +1,14 @@
 """The history store: records, search, isolation, crash safety, migrations, export and import.
 
-Tests taking ``store``, ``database_url`` or ``fresh_database_url`` run on SQLite and on a real PostgreSQL
-(tests/history/conftest.py); the others say why they are about one database.
+Tests taking ``store``, ``database_url`` or ``fresh_database_url`` run on SQLite and on a real PostgreSQL, each
+with image files in a folder and in an S3 bucket (moto), as a team deploys it (tests/history/conftest.py); the
+others say why they are about one database. Stored files are looked at through ``stored_objects``, whichever
+medium holds them.
 """
 
 from __future__ import annotations
 
 import gc
-import os
 import sqlite3
 import subprocess
 import sys
@@ -18,19 +19,21 @@ import time
 import weakref
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
 from studio.credentials import Connection
-from studio.history import ArchiveError, Entry, HistoryStore, namespace_for, schema
+from studio.history import ArchiveError, Entry, HistoryStore, files, namespace_for, schema
+from studio.history import store as store_module
 from studio.history.database import Database, DatabaseError, DatabaseUnavailable, configured_url, parse_url
 from studio.history.diff import word_diff
 from studio.history.schema import MIGRATIONS, Migration, current_version, migrate
 from studio.images import read_recipe
 from studio.results import GeneratedImage, Usage
 
-from .conftest import make_request, ok_result
+from .conftest import make_request, ok_result, stored_objects
 from .postgres import PostgresServer, PostgresUnavailable
 
 
@@ -99,10 +102,14 @@ def test_two_identities_never_see_each_other(store, record) -> None:
 
 
 def test_files_live_under_hashed_folders_with_store_made_names(store, record) -> None:
-    entry = record(namespace="../../etc")
-    files = [p for p in store.data_dir.rglob("*") if p.is_file() and p.suffix in (".png", ".jpg", ".bin")]
-    assert files and all(p.resolve().is_relative_to(store.data_dir.resolve()) for p in files)
-    assert all(entry.id in p.name or len(p.stem) == 64 for p in files)
+    entry = record(namespace="../../etc", refs=1)
+    listed = list(store.blobs.listing())
+    assert listed and {b.namespace_key for b in listed} == {files.namespace_key("../../etc")}, "one hashed folder"
+    assert all(entry.id in b.name or len(b.name.split(".")[0]) == 64 for b in listed), "entry ids and sha256 only"
+    assert {b.name for b in listed} == {entry.image_file, entry.thumb_file,
+                                        f"{store.read_references('../../etc', entry.id)[0].sha256}.bin"}
+    assert stored_objects(store) == sorted(f"ns/{b.namespace_key}/{b.name}" for b in listed), \
+        "nothing was written anywhere else, on the folder, in the bucket or on local disk"
 
 
 def test_namespaces_hide_the_key(tmp_path: Path) -> None:
@@ -178,11 +185,14 @@ def test_survives_reopening(tmp_path: Path, record, store, open_store) -> None:
     again.close()
 
 
-def test_interrupted_write_leaves_no_half_entry(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "sqlite+s3"])
+def test_interrupted_write_leaves_no_half_entry(tmp_path: Path, media_url: str | None,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """A process killed between writing the files and committing the row: no row, and no orphan files after reopen.
 
     SQLite only: it kills a process holding an SQLite file's write transaction (PostgreSQL rolls back a dead
     client's transaction itself; the same order of files then row is covered by the import tests on both).
+    The files are in a folder or a bucket; the sweep is the same on both.
     """
     data = tmp_path / "data"
     script = textwrap.dedent(f"""
@@ -190,7 +200,7 @@ def test_interrupted_write_leaves_no_half_entry(tmp_path: Path) -> None:
         sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
         from tests.history.conftest import make_request, ok_result
         from studio.history import HistoryStore
-        store = HistoryStore.open(data_dir=__import__('pathlib').Path({str(data)!r}))
+        store = HistoryStore.open(data_dir=__import__('pathlib').Path({str(data)!r}), media_url={media_url!r})
         original = store._insert
         def die(*args, **kwargs):
             os._exit(9)  # the process dies with the transaction open
@@ -199,23 +209,23 @@ def test_interrupted_write_leaves_no_half_entry(tmp_path: Path) -> None:
         store.record_attempt("local", request, ok_result(request), batch_id="b")
     """)
     assert subprocess.run([sys.executable, "-c", script], check=False).returncode == 9
-    files_before = [p for p in (data / "ns").rglob("*") if p.is_file()]
-    assert files_before, "the files were written before the row"
-    store = HistoryStore.open(data_dir=data)
+    store = HistoryStore.open(data_dir=data, media_url=media_url)
+    files_before = stored_objects(store)
+    assert len(files_before) == 1, "the files (the reference, for the running row) were written before the row"
     assert store.count_entries("local") == 0
     assert store.sweep_orphans() == 0
-    assert [p for p in (data / "ns").rglob("*") if p.is_file()], "young files are kept: a writer may be mid-commit"
+    assert stored_objects(store) == files_before, "young files are kept: a writer may be mid-commit"
     store.close()
-    an_hour_ago = time.time() - 3600
-    for path in files_before:
-        os.utime(path, (an_hour_ago, an_hour_ago))
-    store = HistoryStore.open(data_dir=data)
+    store = HistoryStore.open(data_dir=data, media_url=media_url)
+    real_time = time.time  # an hour later on the store's clock (a bucket's LastModified cannot be set back)
+    monkeypatch.setattr(store_module, "time", SimpleNamespace(time=lambda: real_time() + 3600,
+                                                              monotonic=time.monotonic))
     assert store.sweep_orphans() == len(files_before)  # what the runner's housekeeping does on its schedule
-    assert not [p for p in (data / "ns").rglob("*") if p.is_file()], "orphans past the grace period are swept"
+    assert stored_objects(store) == [], "orphans past the grace period are swept"
     store.close()
 
 
-def test_migration_from_a_v1_database(tmp_path: Path, fresh_database_url: str) -> None:
+def test_migration_from_a_v1_database(tmp_path: Path, fresh_database_url: str, media_url: str | None) -> None:
     db = Database.connect(fresh_database_url)
     assert migrate(db, target=1) == 1
     with db.transaction():
@@ -224,7 +234,7 @@ def test_migration_from_a_v1_database(tmp_path: Path, fresh_database_url: str) -
                "'gemini-3-pro-image', '1:1', '1K', 'PNG', '{}', 'ok')")
         db.run("INSERT INTO entry_references VALUES ('abc', 0, 'f00d', 'r.png', 'image/png')")
     db.close()
-    store = HistoryStore.open(url=fresh_database_url, data_dir=tmp_path / "data")
+    store = HistoryStore.open(url=fresh_database_url, data_dir=tmp_path / "data", media_url=media_url)
     entry = store.get("local", "abc")
     assert entry.prompt == "old prompt" and entry.favorite is False and entry.references_count == 1
     assert store.count_entries("local", query="old") == 1, "search works on migrated rows"
@@ -284,9 +294,13 @@ def test_a_failed_migration_step_leaves_nothing_behind(fresh_database_url: str) 
     db.close()
 
 
+@pytest.mark.parametrize("backend", ["postgres", "postgres+s3"])
 def test_two_replicas_opening_a_fresh_postgres_database_migrate_it_once(postgres_server: PostgresServer,
-                                                                        tmp_path: Path) -> None:
-    """PostgreSQL only (replicas share a server): two stores open one empty database at the same moment."""
+                                                                        tmp_path: Path,
+                                                                        media_url: str | None) -> None:
+    """PostgreSQL only (replicas share a server): two stores open one empty database at the same moment.
+
+    With a bucket (a team's deployment) each replica also reads the images the other made."""
     url = postgres_server.create_database()
     start = threading.Barrier(2)
     stores: list[HistoryStore] = []
@@ -295,7 +309,7 @@ def test_two_replicas_opening_a_fresh_postgres_database_migrate_it_once(postgres
     def open_one(n: int) -> None:
         try:
             start.wait()
-            stores.append(HistoryStore.open(url=url, data_dir=tmp_path / f"replica{n}"))
+            stores.append(HistoryStore.open(url=url, data_dir=tmp_path / f"replica{n}", media_url=media_url))
         except BaseException as exc:
             errors.append(exc)
 
@@ -310,6 +324,9 @@ def test_two_replicas_opening_a_fresh_postgres_database_migrate_it_once(postgres
     request = make_request("made on one replica")
     entry = stores[0].record_attempt("local", request, ok_result(request), batch_id="b")
     assert stores[1].get("local", entry.id).prompt == "made on one replica"
+    if media_url:
+        assert stores[1].read_image("local", entry.id) == stores[0].read_image("local", entry.id) is not None
+        assert stores[1].read_thumbnail("local", entry.id)[:2] == b"\xff\xd8"
     for s in stores:
         s.close()
 
@@ -426,7 +443,8 @@ def test_a_failed_import_leaves_no_row_and_no_file(store, record, monkeypatch: p
     record(prompt="one", refs=1)
     record(prompt="two")
     data = store.export_zip("local")
-    files_before = sorted(p for p in store.data_dir.rglob("*") if p.is_file() and "ns" in p.parts)
+    files_before = stored_objects(store)
+    assert len(files_before) == 5, "two images, two thumbnails, one reference"
     insert = store._insert
     calls: list[str] = []
 
@@ -441,7 +459,7 @@ def test_a_failed_import_leaves_no_row_and_no_file(store, record, monkeypatch: p
         store.import_zip("google:me", data)
     assert len(calls) == 2
     assert store.count_entries("google:me") == 0
-    assert sorted(p for p in store.data_dir.rglob("*") if p.is_file() and "ns" in p.parts) == files_before
+    assert stored_objects(store) == files_before, "the files the import wrote are gone again"
     assert store.count_entries("local") == 2, "the store still works"
 
 

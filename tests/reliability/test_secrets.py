@@ -16,9 +16,9 @@ import streamlit as st
 from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
-from studio.credentials import Connection
+from studio.credentials import Connection, with_server_key
 from studio.history import HistoryStore, namespace_for
-from tests.app.conftest import APP, settling
+from tests.app.conftest import APP, drawn, settling
 from tests.browser.conftest import wait_for_app_run
 
 SECRET_KEY = "AIzaSyTESTSECRETKEY0123456789abcdefghij"
@@ -92,9 +92,10 @@ def test_google_token_session_leaves_no_trace(fresh_emulator, tmp_path: Path, mo
     at.text_area(key="prompt").input("blocked [[fault:image_safety]]").run()
     at.button(key="generate").click().run()
     assert len(at.session_state["session_entry_ids"]) == 2
-    views = [repr(element) for element in at.main] + [repr(element) for element in at.sidebar]
+    views = drawn(at)
     at.switch_page("app_pages/account.py").run()
-    views += [repr(element) for element in at.main]
+    views += drawn(at)
+    assert any("a@example.com" in view for view in views), "the scan reads what was drawn"
 
     store = HistoryStore.open(data_dir=data_dir)
     namespace = namespace_for(connection, data_dir)
@@ -111,6 +112,53 @@ def test_google_token_session_leaves_no_trace(fresh_emulator, tmp_path: Path, mo
     assert SECRET_TOKEN not in repr(connection) and SECRET_TOKEN not in str(at.session_state["connection"])
     store.close()
 
+
+
+def test_the_server_key_under_a_google_sign_in_leaves_no_trace(fresh_emulator, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture, capfd) -> None:
+    """A Google sign-in using the key configured on the server: the owner's key is on no page, in no JSON view,
+    file or log, and the work is filed under the Google identity."""
+    emulator = fresh_emulator(api_keys=frozenset({SECRET_KEY}), bearer_tokens=frozenset({SECRET_TOKEN}))
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("GEMINI_API_KEY", SECRET_KEY)
+    monkeypatch.setenv("STUDIO_GEMINI_BASE_URL", emulator.base_url)
+    st.cache_resource.clear()
+    caplog.set_level(logging.DEBUG)
+    google = Connection(mode="oauth", access_token=SECRET_TOKEN, subject="108-subject", email="a@example.com")
+    connection = with_server_key(google, SECRET_KEY, email="a@example.com", email_verified=True,
+                                 base_url=emulator.base_url)
+    at = AppTest.from_file(APP, default_timeout=60)
+    settling(at)
+    at.session_state["connection"] = connection
+    at.session_state["oauth_token"] = {"access_token": SECRET_TOKEN, "token_type": "Bearer"}
+    at.run()
+    at.text_area(key="prompt").input("a harbour on the owner's key").run()
+    at.button(key="generate").click().run()
+    assert not at.exception, at.exception
+    assert len(at.session_state["session_entry_ids"]) == 1
+    views = drawn(at)
+    assert any("Key configured on this server" in view and "a@example.com" in view for view in views), \
+        "the scan reads what was drawn (the sidebar's connection line)"
+    at.switch_page("app_pages/account.py").run()
+    views += drawn(at)
+    assert any("with your Google sign-in" in view for view in views), "the Account page was drawn"
+
+    namespace = namespace_for(connection, data_dir)
+    assert namespace == "google:108-subject"
+    json_views = AppTest.from_function(_render_json_views, args=(str(data_dir), namespace), default_timeout=30).run()
+    assert len(json_views.json) == 3, "request, response and usage views of the entry"
+    store = HistoryStore.open(data_dir=data_dir)
+    assert [e.status for e in store.list_entries(namespace)] == ["ok"], "made with the server's key"
+    store.close()
+    views += [el.value if isinstance(el.value, str) else repr(el.value) for el in json_views.json]
+    captured = capfd.readouterr()
+    for secret in (SECRET_KEY, SECRET_TOKEN):
+        assert not [view for view in views if secret in view]
+        assert not _files_containing(data_dir, secret)
+        assert secret not in caplog.text + captured.out + captured.err
+        assert secret not in repr(connection) and secret not in str(at.session_state["connection"])
 
 def _render_json_views(data_dir: str, namespace: str) -> None:
     from pathlib import Path
