@@ -26,7 +26,7 @@ def current_request() -> GenerationRequest:
         jpeg_quality=int(state.get("jpeg_quality", 90)), count=int(state.get("count", 1)),
         references=tuple(uploader.references()), seed=None if seed is None else int(seed),
         temperature=state.get("temperature"), system_instruction=(state.get("system_instruction") or None),
-        include_thoughts=bool(state.get("include_thoughts")))
+        include_thoughts=bool(state.get("include_thoughts")), grounding=sidebar.grounding_on(spec))
 
 
 def request_from_entry(entry_id: str) -> tuple[GenerationRequest, str | None] | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import services, uploader
+from components import grounding_view, services, uploader
 from components.plain import md_escape
 from components.state import DELETED_ENTRIES, RERUN_ENTRY
 from studio import images
@@ -93,6 +93,7 @@ def show_detail(entry_id: str) -> None:
         st.warning("This generation was deleted.")
         return
     present = render_image(entry) if entry.has_image else False
+    grounding_view.render_entry_sources(entry)  # Google requires a grounded image's sources beside it
     render_entry_facts(entry)
     render_thinking(entry)
     if not entry.has_image:

@@ -128,6 +128,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         f"ALTER TABLE entries ADD COLUMN prompt_search tsvector GENERATED ALWAYS AS ({SEARCH_TEXT}) STORED",
         "CREATE INDEX entries_prompt_search ON entries USING GIN (prompt_search)",
     )),
+    Migration(8, "reference roles", (
+        # what each reference was for (studio.roles); rows from before keep the untagged role, as sent then
+        "ALTER TABLE entry_references ADD COLUMN role TEXT NOT NULL DEFAULT 'other'",
+    )),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 FTS_STATEMENTS = (
