@@ -27,7 +27,7 @@ from .postgres import PostgresServer
 
 # Modules whose `store` runs on SQLite and on PostgreSQL. test_archive stays SQLite only: its ZIP checks do
 # not touch the database, and the import/export round trip and all-or-nothing import run on both in test_store.
-BOTH_DATABASES = {"test_store"}
+BOTH_DATABASES = {"test_store", "test_reference_roles"}
 
 
 def png(colour: str = "teal", size: tuple[int, int] = (96, 64)) -> bytes:
