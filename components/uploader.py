@@ -85,7 +85,7 @@ def _role_picker(index: int, ref: ReferenceImage) -> None:
     key = role_key(index, ref)
     st.session_state[key] = ref.role  # after a removal, a restore or a reorder the widget follows the list
     st.selectbox("Role", roles.ROLES, key=key, format_func=str.capitalize, label_visibility="collapsed",
-                 on_change=_set_role, args=(index, key), help=f"What {ref.name} is for: the studio tells the model")
+                 on_change=_set_role, args=(index, key))
 
 
 def _set_role(index: int, key: str) -> None:
