@@ -16,7 +16,8 @@ from components.plain import md_escape
 from studio.grounding import Sources, sources_from_response
 from studio.history import Entry
 
-ENTRY_POINT_HEIGHT = 64  # Google's chips are one carousel row
+ENTRY_POINT_HEIGHT = 72  # Google's chips are one carousel row under a headline
+COMPACT_HEIGHT = 120  # a grid card is narrow: the headline and the chips wrap
 SOURCES_LABEL = "Sources from Google Search"
 _FRAME_HEAD = ('<!doctype html><html><head><meta charset="utf-8">'
                "<meta http-equiv=\"Content-Security-Policy\" content=\"script-src 'none'; object-src 'none'\">"
@@ -37,7 +38,7 @@ def entry_sources(entry: Entry) -> Sources | None:
 def render_sources(sources: Sources, key: str, compact: bool = False) -> None:
     """Search Suggestions first (as Google shows them), then the sources as links."""
     if sources.entry_point_html:
-        st.iframe(entry_point_url(sources.entry_point_html), height=ENTRY_POINT_HEIGHT,
+        st.iframe(entry_point_url(sources.entry_point_html), height=COMPACT_HEIGHT if compact else ENTRY_POINT_HEIGHT,
                   alt="Google Search suggestions for this image")
     if not sources.links:
         return

@@ -84,8 +84,8 @@ def _role_picker(index: int, ref: ReferenceImage) -> None:
     """What this reference is for; the reference list holds the truth, the widget shows it."""
     key = role_key(index, ref)
     st.session_state[key] = ref.role  # after a removal, a restore or a reorder the widget follows the list
-    st.selectbox("Role", roles.ROLES, key=key, format_func=str.capitalize, label_visibility="collapsed",
-                 on_change=_set_role, args=(index, key))
+    # a radio, not a selectbox: a selectbox adds a button named "Open" beside the grid's own Open buttons
+    st.radio("Role", roles.ROLES, key=key, format_func=str.capitalize, on_change=_set_role, args=(index, key))
 
 
 def _set_role(index: int, key: str) -> None:

@@ -13,6 +13,8 @@ from playwright.sync_api import expect
 
 from bench.studio_page import reference_images, wait_for_app_run
 
+from .conftest import ARTIFACTS
+
 pytestmark = pytest.mark.browser
 
 
@@ -30,10 +32,10 @@ def test_a_tagged_grounded_generation_shows_its_sources(start_studio, page, tmp_
     expect(page.get_by_text("Nano Banana Pro keeps up to 5 characters and 6 objects consistent.")).to_be_visible()
     wait_for_app_run(page)
     main = page.locator('[data-testid="stMain"]')
-    main.get_by_label("Role", exact=True).first.click()
-    page.get_by_role("option", name="Character", exact=True).click()
+    first_role = main.get_by_role("radiogroup", name="Role").first
+    first_role.get_by_text("Character", exact=True).click()
+    expect(first_role.get_by_role("radio", name="Character")).to_be_checked()
     wait_for_app_run(page)
-    expect(main.get_by_role("combobox", name="Role").first).to_match_aria_snapshot('- combobox "Role": Character')
 
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("Grounding with Google Search", exact=True).click()
@@ -53,3 +55,6 @@ def test_a_tagged_grounded_generation_shows_its_sources(start_studio, page, tmp_
     expect(suggestions.get_by_role("link").first).to_have_attribute(
         "href", "https://www.google.com/search?q=the+weather+in+Lisbon+today+as+a+travel")
     expect(main.get_by_text("Sources from Google Search ·")).to_be_visible()
+    page.locator('iframe[title="Google Search suggestions for this image"]').first.scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "roles-and-grounding.png"))  # to look at
