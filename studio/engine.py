@@ -487,7 +487,8 @@ def _usage(meta: dict) -> Usage:
             return 0
 
     return Usage(prompt_tokens=count("promptTokenCount"), output_tokens=count("candidatesTokenCount"),
-                 thoughts_tokens=count("thoughtsTokenCount"), total_tokens=count("totalTokenCount"))
+                 thoughts_tokens=count("thoughtsTokenCount"), total_tokens=count("totalTokenCount"),
+                 tool_tokens=count("toolUsePromptTokenCount"))
 
 
 def _draft(part: dict) -> GeneratedImage:

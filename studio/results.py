@@ -80,6 +80,7 @@ class Usage:
     output_tokens: int = 0
     thoughts_tokens: int = 0
     total_tokens: int = 0
+    tool_tokens: int = 0  # toolUsePromptTokenCount: what Google Search returned, billed as input
 
 
 @dataclass(frozen=True)

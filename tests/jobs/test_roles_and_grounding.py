@@ -14,6 +14,7 @@ from google import genai
 from google.genai import types
 from PIL import Image
 
+from studio.catalogue import DEFAULT_CATALOGUE as CATALOGUE
 from studio.catalogue import FLASH, FLASH2, PRO
 from studio.credentials import Connection
 from studio.engine import Engine
@@ -62,6 +63,13 @@ def test_a_grounded_job_keeps_its_sources_in_history(fresh_emulator, runner, sto
         assert entry.request_json["tools"] == [{"googleSearch": {}}]
         metadata = entry.response_json["candidates"][0]["groundingMetadata"]  # the emulator searched: it was sent
         assert "renderedContent" in metadata["searchEntryPoint"] and len(metadata["groundingChunks"]) >= 2
+        searched = entry.response_json["usageMetadata"]["toolUsePromptTokenCount"]
+        assert searched > 0 and entry.total_tokens == (entry.prompt_tokens + entry.output_tokens
+                                                       + entry.thoughts_tokens + searched)
+        spec = CATALOGUE.resolve(model_id)
+        assert entry.cost_usd == pytest.approx(spec.cost_from_usage(
+            "1K", entry.prompt_tokens + searched, entry.output_tokens, entry.thoughts_tokens, 1)), \
+            "what the search returned is billed as input"
 
 
 def test_the_wire_carries_the_search_tool_and_the_roles_preamble(fresh_emulator) -> None:
