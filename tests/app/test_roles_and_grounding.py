@@ -40,6 +40,11 @@ def _errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
 
 
+def _facts(at: AppTest) -> dict[str, str]:
+    table = at.get("dialog")[0].dataframe[0].value
+    return dict(zip(table[""], table["value"], strict=True))
+
+
 def _entries(at: AppTest, data_dir):
     store = HistoryStore.open(data_dir=data_dir)
     namespace = namespace_for(at.session_state["connection"], data_dir)
@@ -72,6 +77,8 @@ def test_roles_are_tagged_limited_per_model_and_kept_in_history(studio_app, emul
         assert parts[1]["text"].startswith("Image 1 is a character")
     finally:
         store.close()
+    facts = _facts(at.button(key=f"open_{found[0].id}").click().run())
+    assert facts["References"] == "4 (character, character, object, object)" and facts["Grounding"] == "off"
 
 
 def test_pro_keeps_five_characters_and_says_so_at_six(studio_app, emulator) -> None:
@@ -120,7 +127,7 @@ def test_a_grounded_image_shows_its_search_suggestions_and_sources(studio_app, e
     assert links, "the card lists the sources"
     at.button(key=f"open_{entry.id}").click().run()
     dialog = at.get("dialog")[0]
-    assert len(_frames(dialog)) == 1
+    assert len(_frames(dialog)) == 1 and _facts(at)["Grounding"] == "Google Search"
     markdown = " ".join(m.value for m in dialog.markdown)
     chunks = entry.response_json["candidates"][0]["groundingMetadata"]["groundingChunks"]
     for chunk in chunks:
