@@ -18,6 +18,7 @@ from studio.catalogue import DEFAULT_CATALOGUE as CATALOGUE
 from studio.catalogue import FLASH, FLASH2, PRO
 from studio.credentials import Connection
 from studio.engine import Engine
+from studio.grounding import sources_from_response
 from studio.history import HistoryStore
 from studio.jobs import CredentialSource, ImageState, JobRunner, RunnerLimits
 from studio.request import GenerationRequest, ReferenceImage, ValidationError
@@ -133,3 +134,16 @@ def test_the_runner_refuses_grounding_and_too_many_subjects_on_nano_banana(fresh
     with pytest.raises(ValidationError, match="at most 3 images tagged character or object"):
         runner.submit("local", crowded, store, source)
     assert store.count_entries("local") == 0 and server.stats()["requests"].get("generateContent", 0) == 0
+
+
+def test_a_streamed_grounded_image_keeps_its_sources(fresh_emulator, runner, store) -> None:
+    """Watching the thinking streams the answer: the sources come on its last chunk and must survive the merge."""
+    server = fresh_emulator()
+    request = GenerationRequest(prompt="tonight's moon phase as a print", model_id=PRO.model_id, grounding=True,
+                                include_thoughts=True)
+    job = wait_job(runner, runner.submit("local", request, store, CredentialSource(
+        Connection(mode="api_key", api_key=TEST_KEY, base_url=server.base_url))).id)
+    entry = store.get("local", job.entry_ids[0])
+    assert entry.status == "ok" and entry.thought_text, "it streamed (thinking was kept)"
+    sources = sources_from_response(entry.response_json)
+    assert sources is not None and sources.links and sources.queries[0].startswith("tonight's moon phase")
