@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import welcome as welcome_page
-from components import auth, services, sidebar, team
+from components import auth, jobs, services, sidebar, team
 from components.state import CONNECT_NOTES, REFERENCES, SESSION_ENTRIES
 
 GATED = (("Generate", "generate"), ("History", "history"), ("Account", "account"))
@@ -33,6 +33,7 @@ def main() -> None:
     bootstrap_session()
     connection = services.connection()
     team.enforce(connection)  # a bad setting, or a person not on the [team] list, stops here
+    jobs.resume_stored_batches()  # batch-lane work an earlier process sent for this identity
     welcome = st.Page("app_pages/welcome.py", title="Welcome", icon="🍌", default=connection is None)
     generate = st.Page("app_pages/generate.py", title="Generate", icon="✨", default=connection is not None)
     history = st.Page("app_pages/history.py", title="History", icon="🗂️")

@@ -10,7 +10,17 @@ import streamlit as st
 
 from components import auth, banner, jobs, services, sidebar, team, uploader
 from components.gallery import render_gallery
-from components.state import PARENT_ENTRY, PROMPT, RERUN_ENTRY, RETRY_ENTRY, SAVED_PROMPT
+from components.state import (
+    LANE,
+    LANE_BATCH,
+    LANE_NOW,
+    PARENT_ENTRY,
+    PROMPT,
+    RERUN_ENTRY,
+    RETRY_ENTRY,
+    SAVED_LANE,
+    SAVED_PROMPT,
+)
 from studio.recipes import entry_recipe, request_from_recipe
 from studio.request import GenerationRequest, warnings_for
 
@@ -26,7 +36,8 @@ def current_request() -> GenerationRequest:
         jpeg_quality=int(state.get("jpeg_quality", 90)), count=int(state.get("count", 1)),
         references=tuple(uploader.references()), seed=None if seed is None else int(seed),
         temperature=state.get("temperature"), system_instruction=(state.get("system_instruction") or None),
-        include_thoughts=bool(state.get("include_thoughts")), grounding=sidebar.grounding_on(spec))
+        include_thoughts=bool(state.get("include_thoughts")),
+        lane="batch" if state.get(LANE) == LANE_BATCH else "now", grounding=sidebar.grounding_on(spec))
 
 
 def request_from_entry(entry_id: str) -> tuple[GenerationRequest, str | None] | None:
@@ -78,7 +89,15 @@ def render() -> None:
         if drop.button("Not a version", key="drop_parent"):
             st.session_state.pop(PARENT_ENTRY, None)
             st.rerun()
-    if st.button("Generate", type="primary", icon=":material/auto_awesome:", key="generate"):
+    if LANE not in st.session_state:  # back from another page: the radio's state was dropped there
+        st.session_state[LANE] = st.session_state.get(SAVED_LANE, LANE_NOW)
+    button, lane = st.columns([1, 3], vertical_alignment="center")
+    lane.radio("Lane", [LANE_NOW, LANE_BATCH], key=LANE, horizontal=True, label_visibility="collapsed",
+               on_change=lambda: st.session_state.update({SAVED_LANE: st.session_state[LANE]}),
+               help="Now: images arrive in seconds. Batch: Google's Batch API makes them at half the price within "
+                    "24 hours (usually much sooner); they land in History even if you close the studio and come "
+                    "back later.")
+    if button.button("Generate", type="primary", icon=":material/auto_awesome:", key="generate"):
         _generate(request, parent)
     elif (pending := _pending_rerun()) is not None:
         _generate(*pending)

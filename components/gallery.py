@@ -25,13 +25,19 @@ COLUMNS = 4
 # image is drawn as it lands, not at the next tick.
 POLL_S = float(os.environ.get("STUDIO_POLL_S") or 0.1)
 WAIT_BUDGET_S = float(os.environ.get("STUDIO_WAIT_S") or 0.9)
+BATCH_POLL_S = float(os.environ.get("STUDIO_BATCH_PANEL_S") or 5.0)  # a batch takes minutes to hours
+BATCH_WORDS = {"submitting": "sending", "pending": "waiting at Google", "running": "being made",
+               "succeeded": "collecting"}
 STATE_WORDS = {ImageState.QUEUED: "Waiting in line", ImageState.SENDING: "Sent to the model",
                ImageState.DRAFTING: "Drafting"}
 
 
-def _running_card(entry: Entry, live: ImageView | None, job_id: str | None) -> None:
+def _running_card(entry: Entry, live: ImageView | None, job_id: str | None, lane: str = "now") -> None:
     if live is None:
         st.info("Being made by another session or server…", icon="⏳")
+        return
+    if lane == "batch":  # hours, not seconds: no timer, and a batch is cancelled whole from its header
+        st.info(md_escape(live.note or "In Google's batch lane."), icon="🕓")
         return
     if live.preview:
         st.image(live.preview, caption="Saving to History…", width="stretch")
@@ -79,11 +85,11 @@ def _failed_card(entry: Entry) -> None:
         st.rerun()  # the whole page: the Generate page sends the retry
 
 
-def _card(entry: Entry, live: dict[str, tuple[ImageView, str]]) -> None:
+def _card(entry: Entry, live: dict[str, tuple[ImageView, JobView]]) -> None:
     with st.container(border=True):
         if entry.is_running:
-            view, job_id = live.get(entry.id, (None, None))
-            _running_card(entry, view, job_id)
+            view, job = live.get(entry.id, (None, None))
+            _running_card(entry, view, job.id if job else None, job.lane if job else "now")
         elif entry.has_image:
             _image_card(entry)
         else:
@@ -95,10 +101,15 @@ def _job_header(job: JobView) -> None:
     queued = sum(i.state is ImageState.QUEUED for i in job.images)
     text, cancel = st.columns([5, 1], vertical_alignment="center")
     label = f"{done} of {job.count} ready" + (f" · {queued} waiting in line" if queued else "")
+    if job.lane == "batch":
+        label = f"Batch lane · {BATCH_WORDS.get(job.batch_state, 'at Google')} · {label}"
+        help_text = ("Cancel the whole batch at Google. Images Google has not made yet are not billed.")
+    else:
+        help_text = ("Stop every image of this batch that is not finished. Requests already sent may still "
+                     "be billed by Google.")
     text.progress(job.done / max(1, job.count), text=f"{label} · {md_escape(job.prompt, limit=60)}")
     cancel.button("Cancel job", key=f"cancel_job_{job.id}", on_click=jobs.cancel, args=(job.id,),
-                  help="Stop every image of this batch that is not finished. Requests already sent may still "
-                       "be billed by Google.", width="stretch")
+                  help=help_text, width="stretch")
 
 
 def _job_summary(job: JobView) -> None:
@@ -128,7 +139,7 @@ def _body() -> None:
         _job_header(job)
     for job in [job for job in followed if not job.active][:3]:
         _job_summary(job)
-    live = {image.entry_id: (image, job.id) for job in followed for image in job.images}
+    live = {image.entry_id: (image, job) for job in followed for image in job.images}
     _grid(live)
     if st.session_state.get(LIVE_ACTIVE) and not active:
         # the whole page once, one tick after this run drew the last image (a rerun started now would drop
@@ -141,7 +152,7 @@ def _body() -> None:
         st.session_state[LIVE_FINISHING] = True
 
 
-def _grid(live: dict[str, tuple[ImageView, str]]) -> None:
+def _grid(live: dict[str, tuple[ImageView, JobView]]) -> None:
     ids = jobs.session_entry_ids()
     store, namespace = services.get_store(), services.current_namespace()
     if not ids:
@@ -166,6 +177,9 @@ def render_gallery() -> None:
     """The running jobs and the grid; polls only while this identity has images in flight."""
     jobs.adopt_running_jobs()
     runner = services.get_runner() if services.connection() is not None else None
-    active = bool(runner and runner.has_active(services.current_namespace()))
-    st.session_state[LIVE_ACTIVE] = active
-    st.fragment(_body, run_every=POLL_S if active else None)()
+    running = [job for job in runner.jobs_for(services.current_namespace()) if job.active] if runner else []
+    st.session_state[LIVE_ACTIVE] = bool(running)
+    interactive = any(job.lane != "batch" for job in running)
+    # images land within seconds: poll often; only batches at Google (minutes to hours): now and then
+    every = POLL_S if interactive else (BATCH_POLL_S if running else None)
+    st.fragment(_body, run_every=every)()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from components import auth, services
-from components.state import FOLLOWED_JOBS, SESSION_ENTRIES
+from components.state import BATCHES_RESUMED, FOLLOWED_JOBS, SESSION_ENTRIES
 from studio import oauth
 from studio.credentials import Connection
 from studio.jobs import CredentialSource, JobView
@@ -90,6 +90,22 @@ def adopt_running_jobs() -> None:
     for job in reversed(runner.jobs_for(namespace)):
         if job.id not in followed_job_ids():
             _follow(job)
+
+
+def resume_stored_batches() -> None:
+    """Once per session and identity: batches an earlier process sent for this identity are polled again
+    with this connection (Google keeps a batch up to 24 h; a restart must not lose its images)."""
+    connection = services.connection()
+    if connection is None:
+        return
+    namespace = services.current_namespace()
+    if st.session_state.get(BATCHES_RESUMED) == namespace:
+        return
+    st.session_state[BATCHES_RESUMED] = namespace
+    resumed = services.get_runner().resume_batches(namespace, services.get_store(),
+                                                   CredentialSource(connection, _renewer()))
+    if resumed:
+        st.toast(f"Collecting {resumed} batch{'es' if resumed != 1 else ''} you sent to Google earlier.", icon="🕓")
 
 
 def followed_jobs() -> list[JobView]:

@@ -11,8 +11,9 @@ import random
 import streamlit as st
 
 from components import services
-from components.state import PRIVATE_RELEASED, REFERENCES, SESSION_ENTRIES
+from components.state import LANE, LANE_BATCH, PRIVATE_RELEASED, REFERENCES, SAVED_LANE, SESSION_ENTRIES
 from studio.catalogue import Catalogue, ModelSpec
+from studio.request import BATCH_PRICE_SHARE, MAX_IMAGES_PER_BATCH, MAX_IMAGES_PER_BATCH_LANE
 
 DEFAULTS = {"model_key": "pro", "aspect_ratio": "1:1", "image_size": "1K", "output_format": "PNG",
             "jpeg_quality": 90, "count": 1, "seed": None, "temperature": 1.0, "system_instruction": "",
@@ -111,7 +112,13 @@ def render_sidebar(connected: bool) -> ModelSpec:
         st.radio("Output format", ["PNG", "JPEG"], key="output_format", horizontal=True)
         if st.session_state["output_format"] == "JPEG":
             st.slider("JPEG quality", 1, 100, key="jpeg_quality")
-        st.slider("Images", 1, 8, key="count", help="Each image is its own request, all sent at once.")
+        batch_lane = st.session_state.get(LANE, st.session_state.get(SAVED_LANE)) == LANE_BATCH
+        most = MAX_IMAGES_PER_BATCH_LANE if batch_lane else MAX_IMAGES_PER_BATCH
+        if st.session_state["count"] > most:  # back from the batch lane: the Now lane sends at most 8 at once
+            st.session_state["count"] = most
+        st.slider("Images", 1, most, key="count",
+                  help="Each image is its own request, all sent at once." if not batch_lane else
+                       f"The batch lane takes up to {most} images in one Google batch.")
         seed_col, dice_col = st.columns([4, 1], vertical_alignment="bottom")
         seed_col.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="seed",
                               placeholder="random", help="Same seed and settings → the same picture (image i "
@@ -127,11 +134,14 @@ def render_sidebar(connected: bool) -> ModelSpec:
             st.text_input("Custom model ID", key="custom_model_id", placeholder="e.g. gemini-3-pro-image-002",
                           help="For a model Google renamed or added: sent as is, with generic limits.")
         refs = len(st.session_state.get(REFERENCES, []))
-        cost = spec.estimate_cost(st.session_state["image_size"], st.session_state["count"], refs)
+        full = spec.estimate_cost(st.session_state["image_size"], st.session_state["count"], refs)
+        cost = full * (BATCH_PRICE_SHARE if batch_lane else 1.0)
         st.metric("Estimated cost", f"${cost:.3f}",
+                  delta=f"-${full - cost:.3f} batch lane, half price" if batch_lane else None, delta_color="inverse",
                   help=f"{st.session_state['count']} × ${spec.price_per_image(st.session_state['image_size']):.3f} "
-                       f"per image + {refs} reference image(s) × ${spec.usd_per_input_image} each. "
-                       "Blocked images are not billed.")
+                       f"per image + {refs} reference image(s) × ${spec.usd_per_input_image} each"
+                       + (", at half price in the batch lane" if batch_lane else "")
+                       + ". Blocked images are not billed.")
         _render_session_totals(connected)
         st.divider()
         st.toggle("Private session", key=services.PRIVATE,

@@ -31,6 +31,11 @@ PRIVATE_RELEASED: Final = "private_released"  # the idle private store was relea
 
 # prompt and references
 PROMPT: Final = "prompt"
+LANE: Final = "lane"  # the radio beside Generate: LANE_NOW or LANE_BATCH
+LANE_NOW: Final = "Now"
+LANE_BATCH: Final = "Batch — half price, within 24 h"
+SAVED_LANE: Final = "saved_lane"  # the lane's copy that survives pages without the radio
+BATCHES_RESUMED: Final = "batches_resumed_for"  # the namespace whose stored batches this session picked up
 SAVED_PROMPT: Final = "saved_prompt"  # the prompt box's copy that survives pages without the box
 REFERENCES: Final = "references"
 UPLOAD_NOTICES: Final = "upload_notices"

@@ -348,6 +348,26 @@ class Engine:
         image = images.encode_output(_inline_bytes(part), request.output_format, request.jpeg_quality, recipe)
         return replace(image, declared_mime_type=_declared_mime(part))
 
+    # ---- the batch lane: the same requests and answers, carried by Google's Batch API ----
+    def batch_item(self, request: GenerationRequest, index: int) -> tuple[list, types.GenerateContentConfig, dict]:
+        """Image ``index`` as a batch item: contents, config, and the request as History shows it."""
+        spec = self.catalogue.resolve(request.model_id)
+        config = build_config(request, spec, request.seed_for(index), self.vertex)
+        sent = request_json(request, config, spec.model_id, self.secrets)
+        return build_contents(request), config.model_copy(update={"should_return_http_response": None}), sent
+
+    def read_batch_answer(self, request: GenerationRequest, index: int, sent: dict, answer: dict | None,
+                          error: dict | None, waited_s: float) -> ImageResult:
+        """One batch item's answer (or Google's error for it) as an ImageResult, like an interactive answer."""
+        state = _Attempt(index, request.seed_for(index), sent, time.perf_counter() - waited_s, attempts=1)
+        if answer is not None:
+            return self._read_answer(request, state, answer)
+        message = redact_text(str((error or {}).get("message") or "no answer for this image"), self.secrets)
+        failure = Failure(FailureKind.SERVER_ERROR, f"Google's batch could not make this image: {message}",
+                          f"batch item error {(error or {}).get('code', '')}".strip())
+        return ImageResult(index=index, failure=failure, attempts=1, request_json=sent,
+                           response_json={"error": redact_json(error or {}, self.secrets)}, latency_s=waited_s)
+
     # ---- sync API for Streamlit -------------------------------------------------------
     def run(self, request: GenerationRequest, on_result: OnResult | None = None,
             on_retry: OnRetry | None = None) -> list[ImageResult]:

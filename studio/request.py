@@ -9,6 +9,9 @@ from studio import roles
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue, ModelSpec
 
 MAX_IMAGES_PER_BATCH = 8
+MAX_IMAGES_PER_BATCH_LANE = 200  # Google's Batch API takes far more; 200 keeps one job's History page readable
+LANES = ("now", "batch")
+BATCH_PRICE_SHARE = 0.5  # Google bills the Batch API at half the interactive price
 MAX_PROMPT_CHARS = 30_000  # far above any useful prompt, well under the API's limit
 OUTPUT_FORMATS = ("PNG", "JPEG")
 
@@ -45,7 +48,13 @@ class GenerationRequest:
     temperature: float | None = None
     system_instruction: str | None = None
     include_thoughts: bool = False
+    lane: str = "now"  # "now" (interactive) or "batch" (Google's Batch API: half price, within 24 h)
     grounding: bool = False  # Grounding with Google Search: the model searches before drawing
+
+    @property
+    def price_share(self) -> float:
+        """The share of the interactive price this request is billed at (the batch lane is half)."""
+        return BATCH_PRICE_SHARE if self.lane == "batch" else 1.0
 
     def seed_for(self, index: int) -> int | None:
         """Image ``index`` of a seeded batch uses seed + index, so each image of a batch can be remade alone."""
@@ -119,10 +128,11 @@ def _settings_problems(request: GenerationRequest, spec: ModelSpec) -> list[str]
         problems.append(f"Output format must be PNG or JPEG, not {request.output_format!r}.")
     if not 1 <= request.jpeg_quality <= 100:
         problems.append(f"JPEG quality must be between 1 and 100; you set {request.jpeg_quality}.")
-    if not 1 <= request.count <= MAX_IMAGES_PER_BATCH:
-        problems.append(
-            f"Number of images must be between 1 and {MAX_IMAGES_PER_BATCH}; you asked for {request.count}."
-        )
+    if request.lane not in LANES:
+        problems.append(f"Choose the lane Now or Batch, not {request.lane!r}.")
+    most = MAX_IMAGES_PER_BATCH_LANE if request.lane == "batch" else MAX_IMAGES_PER_BATCH
+    if not 1 <= request.count <= most:
+        problems.append(f"Number of images must be between 1 and {most}; you asked for {request.count}.")
     n_refs = len(request.references)
     if n_refs > spec.max_references:
         problems.append(

@@ -34,6 +34,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         help="streams send their drafts at these shares of the latency (default 0.3,0.6)")
     parser.add_argument("--wrong-mime-rate", type=float, default=0.0, metavar="SHARE",
                         help="share of answers that declare image/png for JPEG bytes (0..1)")
+    parser.add_argument("--batch-delay", type=float, default=30.0, metavar="SECONDS",
+                        help="a batch goes PENDING, RUNNING, then SUCCEEDED over this time (default 30; Google: "
+                             "up to 24 h)")
     parser.add_argument("--model", action="append", default=[], help="an extra model ID to accept, repeatable")
     parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
     return parser.parse_args(argv)
@@ -47,7 +50,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         api_keys=frozenset(args.api_key or [OFFLINE_API_KEY]), bearer_tokens=frozenset(args.bearer_token),
         userinfo_url=args.userinfo_url, userinfo_cache_s=args.userinfo_cache, latency_s=args.latency,
         latency_by_size=by_size or None, wrong_mime_rate=args.wrong_mime_rate, draft_timing=args.draft_timing,
-        extra_models=tuple(args.model), host=args.host, port=args.port)
+        extra_models=tuple(args.model), batch_delay_s=args.batch_delay, host=args.host, port=args.port)
 
 
 def main(argv: list[str] | None = None) -> None:

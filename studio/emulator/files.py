@@ -83,6 +83,28 @@ class FileStore:
                                    sha256Hash=base64.b64encode(hashlib.sha256(stored.data).digest()).decode())
             return dict(stored.resource)
 
+    def put_generated(self, file_id: str, data: bytes, mime_type: str) -> str:
+        """A file the service made (a batch's answers): ``source: GENERATED``, downloadable. Returns its name."""
+        name, now = f"files/{file_id}", _now()
+        resource = {"name": name, "mimeType": mime_type, "sizeBytes": str(len(data)), "createTime": now,
+                    "updateTime": now, "expirationTime": (datetime.now(UTC) + LIFETIME).isoformat().replace(
+                        "+00:00", "Z"),
+                    "sha256Hash": base64.b64encode(hashlib.sha256(data).digest()).decode(), "state": "ACTIVE",
+                    "source": "GENERATED", "downloadUri": f"{name}:download?alt=media"}
+        with self._lock:
+            self._files[name] = StoredFile(resource, bytearray(data), final=True)
+        return name
+
+    def download(self, name: str) -> bytes:
+        """A generated file's bytes; uploaded files cannot be downloaded, as at Google."""
+        with self._lock:
+            stored = self._files.get(name)
+            if stored is None or not stored.final:
+                raise self.denied(name)
+            if stored.resource.get("source") != "GENERATED":
+                raise errors.bad_request("Only generated files can be downloaded; uploaded files cannot.")
+            return bytes(stored.data)
+
     def get(self, name: str) -> dict:
         with self._lock:
             stored = self._files.get(name)

@@ -1,4 +1,4 @@
-"""The Gemini REST routes: generateContent, streamGenerateContent, countTokens, models, files; faults on the wire.
+"""The Gemini REST routes: generateContent, streamGenerateContent, countTokens, models, files, batches; faults.
 
 Anything else answers 404 in Google's error shape (JSON, never an HTML page); the admin API
 lives under ``/_emulator/``.
@@ -13,6 +13,7 @@ import time
 from urllib.parse import urlsplit
 
 from studio.emulator import admin, errors, listing, pacing, responses, schema, usage, validation
+from studio.emulator.batch_routes import BatchRoutes
 from studio.emulator.faults import HTTP_FAULTS, Fault
 from studio.emulator.file_routes import FileRoutes
 from studio.emulator.wire import log
@@ -23,7 +24,7 @@ _MODELS = re.compile(r"^/(v1|v1beta|v1alpha)/models(?:/([^/:]+))?$")
 _MALFORMED = b'{"candidates": [{"content": {"parts": [{"text": "Here is'
 
 
-class GeminiHandler(FileRoutes):
+class GeminiHandler(FileRoutes, BatchRoutes):
     """Routes one request; ``state`` is set on the subclass each server makes."""
 
     def _not_found(self) -> None:
@@ -39,7 +40,7 @@ class GeminiHandler(FileRoutes):
     do_PUT = do_PATCH = _refuse
 
     def do_DELETE(self) -> None:
-        if not self.files_delete():
+        if not self.files_delete() and not self.batches_delete():
             self._refuse()
 
     def do_GET(self) -> None:
@@ -48,7 +49,7 @@ class GeminiHandler(FileRoutes):
             return self.send_json(200, self.state.stats())
         if path in ("/", "/healthz"):
             return self.send_json(200, {"ok": True, "emulator": "gemini"})
-        if self.files_get():
+        if self.batches_get() or self.files_get():
             return None
         try:
             match = _MODELS.match(path)
@@ -78,7 +79,7 @@ class GeminiHandler(FileRoutes):
             except errors.ApiError as err:
                 return self.send_json(400, err.body())
             return self.send_json(*admin.handle(self.state, path, body))
-        if self.files_post(raw):
+        if self.files_post(raw) or self.batches_post(raw):
             return None
         match = _METHOD.match(path)
         if not match or match.group(3) not in ("generateContent", "streamGenerateContent", "countTokens"):

@@ -38,6 +38,7 @@ class EmulatorConfig:
     wrong_mime_rate: float = 0.0  # share of answers declaring image/png for JPEG bytes
     draft_timing: tuple[float, ...] = DEFAULT_DRAFT_TIMING  # streamed drafts go out at these shares of the latency
     userinfo_cache_s: float = 30.0  # how long a userinfo 200 is trusted
+    batch_delay_s: float = 2.0  # a batch runs PENDING, RUNNING, then SUCCEEDED over this time (Google: up to 24 h)
     host: str = "127.0.0.1"
     port: int = 0  # 0: any free port
 

@@ -10,6 +10,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from studio.catalogue import Catalogue
+from studio.emulator.batches import BatchStore
 from studio.emulator.credentials import CredentialBook
 from studio.emulator.faults import FaultBook
 from studio.emulator.files import FileStore
@@ -38,6 +39,7 @@ class EmulatorState:
                                               config.userinfo_cache_s)
             self.faults = FaultBook()
             self.files = FileStore()
+            self.batches = BatchStore(self)
             self.counts: Counter[str] = Counter()
             self.in_flight = 0
             self.max_in_flight = 0
@@ -64,7 +66,7 @@ class EmulatorState:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self.counts[method] += 1
-            return sum(self.counts[m] for m in ("generateContent", "streamGenerateContent"))
+            return sum(self.counts[m] for m in ("generateContent", "streamGenerateContent", "batchItem"))
 
     def end(self, outcome: str) -> None:
         with self.lock:

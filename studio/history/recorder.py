@@ -31,11 +31,12 @@ def started_row(catalogue: Catalogue, entry_id: str, namespace: str, request: Ge
         "aspect_ratio": request.aspect_ratio, "image_size": request.image_size,
         "output_format": request.output_format,
         "settings_json": json.dumps({**request.recipe(), "include_thoughts": request.include_thoughts,
-                                     "index": index, "seed": request.seed_for(index), "batch_seed": request.seed}),
+                                     "index": index, "seed": request.seed_for(index), "batch_seed": request.seed,
+                                     **({"lane": request.lane} if request.lane != "now" else {})}),
         "status": RUNNING, "latency_s": 0.0, "attempts": 0, "prompt_tokens": 0, "output_tokens": 0,
         "total_tokens": 0, "cost_usd": 0.0, "request_json": "{}", "response_json": "{}",
-        "estimated_cost_usd": catalogue.resolve(request.model_id).estimate_cost(
-            request.image_size, 1, len(request.references)),
+        "estimated_cost_usd": round(catalogue.resolve(request.model_id).estimate_cost(
+            request.image_size, 1, len(request.references)) * request.price_share, 6),
         "favorite": 0, "deleted_at": None, "references_count": len(request.references),
         "job_id": job_id, "owner": owner, "heartbeat_at": now,
     }
@@ -70,7 +71,7 @@ def finished_record(catalogue: Catalogue, entry_id: str, request: GenerationRequ
     spec = catalogue.resolve(request.model_id)
     prompt_tokens = result.usage.prompt_tokens + result.usage.tool_tokens  # search results are billed as input
     cost = spec.cost_from_usage(request.image_size, prompt_tokens, result.usage.output_tokens,
-                                result.usage.thoughts_tokens, images=1 if result.ok else 0)
+                                result.usage.thoughts_tokens, images=1 if result.ok else 0) * request.price_share
     failure = result.failure
     values = {
         "status": result.status, "failure_kind": failure.kind.value if failure else None,

@@ -68,6 +68,26 @@ ENTRY_COLUMNS: tuple[Column, ...] = (
 COLUMNS: tuple[str, ...] = tuple(c.name for c in ENTRY_COLUMNS)
 
 
+# A batch job of the batch lane (migration 7): enough to collect its answers after a restart, never a credential
+_BATCH_JOBS = """CREATE TABLE batch_jobs (
+    id TEXT PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    name TEXT,
+    source TEXT NOT NULL DEFAULT '',
+    state TEXT NOT NULL,
+    message TEXT NOT NULL DEFAULT '',
+    recipe_json TEXT NOT NULL,
+    entry_ids_json TEXT NOT NULL,
+    created_at {real} NOT NULL,
+    updated_at {real} NOT NULL,
+    collector TEXT,
+    lease_until {real},
+    collected_at {real}
+)"""
+_BATCH_JOBS_INDEX = "CREATE INDEX batch_jobs_open ON batch_jobs(namespace, collected_at)"
+
+
 @dataclass(frozen=True)
 class Migration:
     version: int
@@ -128,6 +148,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         f"ALTER TABLE entries ADD COLUMN prompt_search tsvector GENERATED ALWAYS AS ({SEARCH_TEXT}) STORED",
         "CREATE INDEX entries_prompt_search ON entries USING GIN (prompt_search)",
     )),
+    Migration(7, "batch lane: Google batches and who collects them",
+              sqlite=(_BATCH_JOBS.format(real="REAL"), _BATCH_JOBS_INDEX),
+              postgresql=(_BATCH_JOBS.format(real="DOUBLE PRECISION"), _BATCH_JOBS_INDEX)),
     Migration(8, "reference roles", (
         # what each reference was for (studio.roles); rows from before keep the untagged role, as sent then
         "ALTER TABLE entry_references ADD COLUMN role TEXT NOT NULL DEFAULT 'other'",

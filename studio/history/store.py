@@ -23,6 +23,7 @@ from typing import IO
 from studio import roles
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue
 from studio.history import files, recorder, schema
+from studio.history.batch_records import BatchBook
 from studio.history.blobs import BlobStore, LocalBlobs, MemoryBlobs
 from studio.history.database import SQLITE, Database, parse_url
 from studio.request import GenerationRequest, ReferenceImage
@@ -168,6 +169,7 @@ class HistoryStore:
             raise
         self._lock = self.db.lock  # one lock for the connection and the store's own state
         self.closed = False
+        self.batches = BatchBook(self.db)  # the batch lane's Google batches, kept with the History they fill
         # no sweep here: the job runner's housekeeping sweeps on a schedule (with a grace period), so opening
         # a store never reads every file name, nor races another writer
 

@@ -11,6 +11,7 @@ import socket
 import time
 
 from studio.history import HistoryStore
+from studio.history.batch_records import BATCH_OWNER
 
 INTERRUPTED_MESSAGE = ("The studio restarted while this image was being made, so it was not finished. "
                        "Press Retry to make it again.")
@@ -29,7 +30,7 @@ def _pid_alive(pid: int) -> bool:
 def owner_is_gone(owner: str | None, me: str, heartbeat_at: float | None, stale_after_s: float,
                   now: float | None = None) -> bool:
     """Whether the process named by ``owner`` can no longer finish its entry."""
-    if owner == me:
+    if owner in (me, BATCH_OWNER):  # a batch lane image is Google's to finish: it is collected later
         return False
     now = time.time() if now is None else now
     if heartbeat_at is None or now - heartbeat_at > stale_after_s:

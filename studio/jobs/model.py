@@ -113,6 +113,9 @@ class Job:
     parent_id: str | None = None
     created_at: float = field(default_factory=time.time)
     slots: list[ImageSlot] = field(default_factory=list)
+    batch_name: str | None = None  # the batch lane: Google's "batches/…" once created
+    batch_state: str = ""  # the batch lane: submitting, pending, running, succeeded…
+    batch_sent: dict[str, dict] = field(default_factory=dict, repr=False)  # entry id -> request as History shows it
 
     @property
     def active(self) -> bool:
@@ -149,6 +152,8 @@ class JobView:
     created_at: float
     images: tuple[ImageView, ...]
     finished_at: float | None
+    lane: str = "now"  # "batch": Google's Batch API, half price, within 24 h
+    batch_state: str = ""
 
     @property
     def active(self) -> bool:

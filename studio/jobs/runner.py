@@ -25,8 +25,11 @@ from studio.catalogue import DEFAULT_CATALOGUE, Catalogue
 from studio.credentials import Connection, make_client
 from studio.engine import Engine, ImageEvent
 from studio.history import HistoryStore
+from studio.history.batch_records import BATCH_OWNER
+from studio.jobs.batch_lane import BatchLane
 from studio.jobs.janitor import interrupt_abandoned
 from studio.jobs.model import CredentialSource, ImageSlot, ImageState, ImageView, Job, JobView
+from studio.recipes import request_from_recipe
 from studio.request import GenerationRequest, validate
 from studio.results import PLAIN_MESSAGES, Failure, FailureKind, ImageResult
 
@@ -49,6 +52,9 @@ class RunnerLimits:
     keep_finished_s: float = 900.0  # finished jobs stay visible this long (a reload still finds them)
     purge_every_s: float = 3600.0  # soft-deleted History entries past their undo window are removed this often
     engine_idle_s: float = 60.0  # a connection's client (its HTTP pools, ~2 MB) is closed after this long unused
+    batch_poll_s: float = 15.0  # the batch lane asks Google about a batch this often at first, then backs off
+    batch_poll_max_s: float = 120.0
+    batch_inline_max: int = 20  # more images go as a JSONL file: their answers then come back as a file too
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> RunnerLimits:
@@ -63,7 +69,9 @@ class RunnerLimits:
         return cls(per_identity=max(1, int(number("STUDIO_MAX_IN_FLIGHT_PER_PERSON", 8))),
                    per_process=max(1, int(number("STUDIO_MAX_IN_FLIGHT", 64))),
                    timeout_s=number("STUDIO_TIMEOUT_S", 300.0),
-                   engine_idle_s=number("STUDIO_ENGINE_IDLE_S", 60.0))
+                   engine_idle_s=number("STUDIO_ENGINE_IDLE_S", 60.0),
+                   batch_poll_s=max(0.05, number("STUDIO_BATCH_POLL_S", 15.0)),
+                   batch_inline_max=max(1, int(number("STUDIO_BATCH_INLINE_MAX", 20))))
 
 
 def owner_token() -> str:
@@ -107,6 +115,7 @@ class JobRunner:
         self._thread = threading.Thread(target=self._run_loop, name="studio-job-runner", daemon=True)
         self._thread.start()
         self._last_purge = 0.0
+        self.batches = BatchLane(self)
         self._housekeeping = self._call(self._start_housekeeping())
 
     # ---- the loop thread ------------------------------------------------------------------
@@ -136,14 +145,47 @@ class JobRunner:
         request = validate(request, self.catalogue)
         job = Job(id=uuid.uuid4().hex, namespace=namespace, request=request, store=store, credentials=credentials,
                   parent_id=parent_id)
+        batch_lane = request.lane == "batch"
         for index in range(request.count):
             entry = store.start_entry(namespace, request, index, batch_id=job.id, parent_id=parent_id, job_id=job.id,
-                                      owner=self.owner)
+                                      owner=BATCH_OWNER if batch_lane else self.owner)
             job.slots.append(ImageSlot(job=job, index=index, entry_id=entry.id))
+        if batch_lane:  # stored before anything is sent, so a restart can still collect it
+            store.batches.add(job.id, namespace, request.model_id, batch_recipe(request),
+                              [slot.entry_id for slot in job.slots])
         with self._lock:
             self._jobs[job.id] = job
         self._call(self._admit(job)).result(timeout=10)
         return self.view(job.id)  # type: ignore[return-value]
+
+    def resume_batches(self, namespace: str, store: HistoryStore, credentials: CredentialSource) -> int:
+        """This identity's batches stored by an earlier process: poll them again, now that it has connected.
+
+        Returns how many were picked up. A batch whose sending was cut before Google had it is failed plainly.
+        """
+        resumed = 0
+        for record in store.batches.open_for(namespace):
+            with self._lock:
+                if record.id in self._jobs:
+                    continue
+            entries = {e.id: e for e in store.get_many(namespace, list(record.entry_ids))}
+            references = store.read_references(namespace, record.entry_ids[0]) if record.entry_ids else []
+            request = replace(request_from_recipe(record.recipe, references, count=len(record.entry_ids)),
+                              lane="batch")
+            job = Job(id=record.id, namespace=namespace, request=request, store=store, credentials=credentials,
+                      created_at=record.created_at, batch_name=record.name, batch_state=record.state)
+            for index, entry_id in enumerate(record.entry_ids):
+                slot = ImageSlot(job=job, index=index, entry_id=entry_id)
+                entry = entries.get(entry_id)
+                if entry is not None and not entry.is_running:
+                    slot.state = ImageState.DONE if entry.status == "ok" else ImageState.FAILED
+                    slot.finished_at = time.time()
+                job.slots.append(slot)
+            with self._lock:
+                self._jobs[job.id] = job
+            self._call(self._resume(job)).result(timeout=10)
+            resumed += 1
+        return resumed
 
     def cancel(self, job_id: str, index: int | None = None, *, namespace: str) -> int:
         """Cancel one image or the whole job (only the owner's namespace may); returns how many were cancelled."""
@@ -160,6 +202,8 @@ class JobRunner:
         for job in jobs:
             if job.credentials.connection.mode == connection.mode:
                 job.credentials.update(connection)
+                if job.request.lane == "batch":  # a batch waiting for this person to reconnect polls again
+                    self._loop.call_soon_threadsafe(self.batches.credentials_changed, job.id)
 
     def view(self, job_id: str) -> JobView | None:
         with self._lock:
@@ -209,7 +253,27 @@ class JobRunner:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # ---- scheduling (loop thread) ---------------------------------------------------------
+    async def _resume(self, job: Job) -> None:
+        if job.batch_name is None:  # the process stopped while sending: Google may never have had it
+            message = ("The studio stopped while sending this batch to Google, so it may not have arrived. "
+                       "Press Retry to send it again.")
+            await asyncio.to_thread(job.store.batches.close, job.id, "failed", message)
+            for slot in [s for s in job.slots if s.state.active]:
+                await self._close_entry(slot, ImageState.INTERRUPTED, "interrupted", message)
+            return
+        for slot in job.slots:
+            if slot.state.active:
+                slot.state, slot.started_at = ImageState.SENDING, job.created_at
+        self.batches.start(job)
+        self._touch(job.namespace)
+
     async def _admit(self, job: Job) -> None:
+        if job.request.lane == "batch":  # one Google batch for the whole job, outside the per-image caps
+            for slot in job.slots:
+                slot.state, slot.started_at = ImageState.SENDING, time.time()
+            self.batches.start(job)
+            self._touch(job.namespace)
+            return
         self._waiting.extend(job.slots)
         self._pump()
         self._touch(job.namespace)
@@ -349,6 +413,8 @@ class JobRunner:
             await asyncio.to_thread(job.store.end_entry, job.namespace, slot.entry_id, state.value, kind, message)
 
     async def _cancel(self, job: Job, index: int | None) -> int:
+        if job.request.lane == "batch":  # Google cancels a batch whole, never one image of it
+            return await self.batches.cancel(job) if index is None else 0
         cancelled = 0
         for slot in job.slots:
             if (index is not None and slot.index != index) or not slot.state.active:
@@ -432,6 +498,9 @@ class JobRunner:
         """Cancel and record what runs (bounded: a stuck store or socket must not hold up the process's exit)."""
         self._housekeeping.result().cancel()
         for job in list(self._jobs.values()):
+            if job.request.lane == "batch":  # Google keeps making it: the next process collects it
+                await self.batches.stop(job)
+                continue
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._cancel(job, None), timeout=5)
         for engine in self._engines.values():
@@ -451,7 +520,13 @@ class JobRunner:
             elapsed_s=((s.finished_at or now) - s.started_at) if s.started_at else 0.0) for s in job.slots)
         finished = max((s.finished_at or 0) for s in job.slots) if not job.active and job.slots else None
         return JobView(id=job.id, namespace=job.namespace, prompt=job.request.prompt, model_id=job.request.model_id,
-                       count=job.request.count, created_at=job.created_at, images=images, finished_at=finished)
+                       count=job.request.count, created_at=job.created_at, images=images, finished_at=finished,
+                       lane=job.request.lane, batch_state=job.batch_state)
+
+
+def batch_recipe(request: GenerationRequest) -> dict:
+    """What a batch needs stored to rebuild its request after a restart (references come from History)."""
+    return {**request.recipe(), "include_thoughts": request.include_thoughts, "lane": request.lane}
 
 
 def _plain_reason(exc: BaseException) -> str:

@@ -67,7 +67,7 @@ def test_search_grounding_metadata_and_tool_tokens(sdk) -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/v1beta/cachedContents"), ("POST", f"/v1beta/models/{PRO}:batchGenerateContent"),
+    ("GET", "/v1beta/cachedContents"), ("POST", f"/v1beta/models/{PRO}:embedContent"),
     ("POST", "/v1beta/files"), ("DELETE", f"/v1beta/models/{PRO}"), ("PATCH", "/v1beta/models")])
 def test_unknown_paths_are_404_in_googles_shape(emulator, method: str, path: str) -> None:
     answer = httpx.request(method, emulator.base_url + path, headers={"x-goog-api-key": KEY})
