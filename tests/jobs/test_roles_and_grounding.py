@@ -147,3 +147,22 @@ def test_a_streamed_grounded_image_keeps_its_sources(fresh_emulator, runner, sto
     assert entry.status == "ok" and entry.thought_text, "it streamed (thinking was kept)"
     sources = sources_from_response(entry.response_json)
     assert sources is not None and sources.links and sources.queries[0].startswith("tonight's moon phase")
+
+
+def test_the_batch_lane_sends_grounding_and_roles_and_keeps_the_sources(fresh_emulator, store) -> None:
+    """Google's Batch API takes the same request: the tool and the preamble go with each item."""
+    server = fresh_emulator(batch_delay_s=0.2)
+    runner = JobRunner(limits=RunnerLimits(batch_poll_s=0.1, batch_poll_max_s=0.3))
+    try:
+        request = GenerationRequest(prompt="this mascot at today's match", model_id=FLASH2.model_id, count=2,
+                                    lane="batch", grounding=True, references=(_ref("m.png", "red", "character"),))
+        job = wait_job(runner, runner.submit("local", request, store, CredentialSource(
+            Connection(mode="api_key", api_key=TEST_KEY, base_url=server.base_url))).id)
+    finally:
+        runner.close()
+    assert [i.state for i in job.images] == [ImageState.DONE] * 2
+    for entry in store.get_many("local", job.entry_ids):
+        assert entry.request_json["tools"] == [{"googleSearch": {}}]
+        assert entry.request_json["contents"][0]["parts"][1]["text"].startswith("Image 1 is a character")
+        assert sources_from_response(entry.response_json) is not None, "the batch answer kept its sources"
+        assert [r.role for r in store.read_references("local", entry.id)] == ["character"]
