@@ -37,7 +37,7 @@ def current_request() -> GenerationRequest:
         references=tuple(uploader.references()), seed=None if seed is None else int(seed),
         temperature=state.get("temperature"), system_instruction=(state.get("system_instruction") or None),
         include_thoughts=bool(state.get("include_thoughts")),
-        lane="batch" if state.get(LANE) == LANE_BATCH else "now")
+        lane="batch" if state.get(LANE) == LANE_BATCH else "now", grounding=sidebar.grounding_on(spec))
 
 
 def request_from_entry(entry_id: str) -> tuple[GenerationRequest, str | None] | None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import services, uploader
+from components import grounding_view, services, uploader
 from components.plain import md_escape
 from components.state import DELETED_ENTRIES, RERUN_ENTRY
-from studio import images
+from studio import images, roles
 from studio.history import Entry
 from studio.recipes import entry_recipe
 
@@ -33,6 +33,12 @@ def reuse_settings(entry: Entry, with_references: bool) -> None:
             services.current_namespace(), entry.id)
 
 
+def references_fact(entry: Entry) -> str:
+    """How many references, with their roles in order when any was tagged."""
+    tagged = [str(role) for role in entry.settings.get("reference_roles") or []]
+    return f"{entry.references_count} ({', '.join(tagged)})" if roles.any_tagged(tagged) else str(entry.references_count)
+
+
 def render_entry_facts(entry: Entry) -> None:
     """Prompt (as plain text, never markdown), settings and numbers."""
     st.caption("Prompt")
@@ -41,7 +47,8 @@ def render_entry_facts(entry: Entry) -> None:
     facts = {
         "Model": f"{spec.label} ({entry.model_id})", "Aspect ratio": entry.aspect_ratio,
         "Resolution": entry.image_size, "Pixels": f"{entry.width} × {entry.height}" if entry.width else "—",
-        "Format": entry.output_format, "Seed": entry.settings.get("seed"), "References": entry.references_count,
+        "Format": entry.output_format, "Seed": entry.settings.get("seed"), "References": references_fact(entry),
+        "Grounding": "Google Search" if entry.settings.get("grounding") else "off",
         "Status": entry.status, "Time": f"{entry.latency_s:.2f} s over {entry.attempts} attempt(s)",
         "Tokens": f"{entry.prompt_tokens} in · {entry.output_tokens} out · {entry.thoughts_tokens} thinking · "
                   f"{entry.total_tokens} total",
@@ -93,6 +100,7 @@ def show_detail(entry_id: str) -> None:
         st.warning("This generation was deleted.")
         return
     present = render_image(entry) if entry.has_image else False
+    grounding_view.render_entry_sources(entry)  # Google requires a grounded image's sources beside it
     render_entry_facts(entry)
     render_thinking(entry)
     if not entry.has_image:

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import streamlit as st
 
-from components import auth, detail, jobs, live_wait, services
+from components import auth, detail, grounding_view, jobs, live_wait, services
 from components.plain import md_escape, thought_headline
 from components.state import LIVE_ACTIVE, LIVE_FINISHING, LIVE_VERSION, RETRY_ENTRY
 from studio.history import Entry
@@ -66,6 +66,7 @@ def _image_card(entry: Entry) -> None:
     else:
         st.image(thumbnail, width="stretch")
     st.caption(f"{entry.aspect_ratio} · {entry.image_size} · {entry.output_format} · {entry.latency_s:.1f} s")
+    grounding_view.render_entry_sources(entry, compact=True)
     if st.button("Open", key=f"open_{entry.id}", width="stretch"):
         detail.show_detail(entry.id)
 

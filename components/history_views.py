@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 
 import streamlit as st
 
-from components import detail, uploader
+from components import detail, grounding_view, uploader
 from components.plain import md_escape
 from components.state import DELETED_ENTRIES, GOTO_GENERATE, PARENT_ENTRY, RERUN_ENTRY, RETRY_ENTRY
 from studio.history import Entry, HistoryStore
@@ -130,6 +130,7 @@ def render_entry(store: HistoryStore, namespace: str, entry: Entry) -> None:
             st.info("Being made right now: this entry updates when the image lands.", icon="⏳")
         elif entry.has_image:
             detail.render_image(entry)
+            grounding_view.render_entry_sources(entry)
         else:
             st.error(md_escape(entry.failure_message or "No image."))
             if entry.failure_detail:

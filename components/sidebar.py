@@ -17,7 +17,8 @@ from studio.request import BATCH_PRICE_SHARE, MAX_IMAGES_PER_BATCH, MAX_IMAGES_P
 
 DEFAULTS = {"model_key": "pro", "aspect_ratio": "1:1", "image_size": "1K", "output_format": "PNG",
             "jpeg_quality": 90, "count": 1, "seed": None, "temperature": 1.0, "system_instruction": "",
-            "include_thoughts": False, "custom_model_id": ""}
+            "include_thoughts": False, "custom_model_id": "", "grounding": False}
+GROUNDING_LABEL = "Grounding with Google Search"
 
 
 def selected_spec(catalogue: Catalogue) -> ModelSpec:
@@ -55,6 +56,20 @@ def _render_model_news(spec: ModelSpec) -> None:
         st.button(f"Try {model_id}", key=f"use_model_{model_id}", on_click=_use_model, args=(model_id,),
                   help="An image model your credentials can use that the studio does not know yet: it is sent "
                        "as is, with generic limits.")
+
+
+def _render_grounding(spec: ModelSpec) -> None:
+    """The search toggle, only for models that can search; its value waits while another model is chosen."""
+    if not spec.supports_search:
+        return
+    st.toggle(GROUNDING_LABEL, key="grounding",
+              help="The model searches Google before drawing (today's weather, a recent event, a real place). "
+                   "The image then shows Google's search suggestions and the sources it used.")
+
+
+def grounding_on(spec: ModelSpec) -> bool:
+    """Whether the next request searches: the toggle, for a model that can."""
+    return bool(st.session_state.get("grounding")) and spec.supports_search
 
 
 def _render_session_totals(connected: bool) -> None:
@@ -109,6 +124,7 @@ def render_sidebar(connected: bool) -> ModelSpec:
                               placeholder="random", help="Same seed and settings → the same picture (image i "
                                                          "of a batch uses seed + i).")
         dice_col.button("🎲", key="seed_randomize", on_click=_randomize_seed, help="Pick a random seed")
+        _render_grounding(spec)
         with st.expander("Advanced"):
             st.slider("Temperature", 0.0, 2.0, step=0.05, key="temperature")
             st.text_area("System instruction", key="system_instruction", height=80,

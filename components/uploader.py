@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from components.state import FOUND_RECIPE, PROMPT, REFERENCES, SAVED_PROMPT, UPLOADER_ROUND
 from components.state import UPLOAD_NOTICES as NOTICES
-from studio import images
+from studio import images, roles
 from studio.catalogue import ModelSpec
 from studio.recipes import SETTINGS
 from studio.request import ReferenceImage
@@ -46,7 +48,8 @@ def render_reference_picker(spec: ModelSpec) -> None:
     uploaded = st.file_uploader(
         "Reference images", accept_multiple_files=True, key=f"reference_uploader_{round_}",
         help=f"Up to {spec.max_references} images for {spec.label}, in the order you want them sent. "
-             "PNG, JPEG, WebP or GIF; large images are downscaled before sending.")
+             "PNG, JPEG, WebP or GIF; large images are downscaled before sending. Tag each one's role "
+             f"(character, object, style, background, other): {roles.limits_text(spec)}")
     if uploaded:
         _add_files(uploaded, spec)
         st.rerun()
@@ -56,7 +59,8 @@ def render_reference_picker(spec: ModelSpec) -> None:
     if not refs:
         return
     head, clear = st.columns([5, 1], vertical_alignment="center")
-    head.caption(f"{len(refs)} of {spec.max_references} reference images · sent in this order")
+    head.caption(f"{len(refs)} of {spec.max_references} reference images · sent in this order · "
+                 f"{roles.limits_text(spec)}")
     if clear.button("Clear all", key="refs_clear_all"):
         refs.clear()
         st.rerun()
@@ -64,9 +68,30 @@ def render_reference_picker(spec: ModelSpec) -> None:
     for i, ref in enumerate(refs):
         with columns[i % 7]:
             st.image(ref.data, caption=f"{i + 1}. {ref.name}", width=96)
+            _role_picker(i, ref)
             if st.button("Remove", key=f"ref_remove_{i}_{ref.sha256[:8]}", help=f"Remove {ref.name}"):
                 refs.pop(i)
                 st.rerun()
+    for problem in roles.problems([ref.role for ref in refs], spec):
+        st.error(problem, icon="✋")
+
+
+def role_key(index: int, ref: ReferenceImage) -> str:
+    return f"ref_role_{index}_{ref.sha256[:8]}"
+
+
+def _role_picker(index: int, ref: ReferenceImage) -> None:
+    """What this reference is for; the reference list holds the truth, the widget shows it."""
+    key = role_key(index, ref)
+    st.session_state[key] = ref.role  # after a removal, a restore or a reorder the widget follows the list
+    # a radio, not a selectbox: a selectbox adds a button named "Open" beside the grid's own Open buttons
+    st.radio("Role", roles.ROLES, key=key, format_func=str.capitalize, on_change=_set_role, args=(index, key))
+
+
+def _set_role(index: int, key: str) -> None:
+    refs = references()
+    if index < len(refs):
+        refs[index] = replace(refs[index], role=roles.normalized(st.session_state.get(key)))
 
 
 def _render_found_recipe() -> None:

@@ -72,7 +72,8 @@ class ModelSpec:
     usd_per_text_token: float = 0.0  # text output, thinking included (Google bills thoughts as output text)
     size_is_ignored: bool = False  # Nano Banana ignores imageSize
     supports_thoughts: bool = True
-    supports_search: bool = False
+    supports_search: bool = False  # Grounding with Google Search (tools: [{googleSearch: {}}])
+    max_subject_images: int = 0  # a combined cap on images tagged character or object (0: the two caps above)
 
     def pixel_size(self, ratio: str, size: str) -> tuple[int, int]:
         """Exact output pixels (width, height) for a ratio and size."""
@@ -120,6 +121,7 @@ FLASH2 = ModelSpec(
     pixels=_scaled({**_PRO_1K, **_EXTREME_1K}, ALL_SIZES),
     tokens_per_image={"512": 747, "1K": 1120, "2K": 1680, "4K": 2520},
     usd_per_output_token=60 / 1_000_000, usd_per_input_token=0.5 / 1_000_000, usd_per_text_token=3 / 1_000_000,
+    supports_search=True,
 )
 FLASH = ModelSpec(
     key="flash", label="Nano Banana", model_id="gemini-2.5-flash-image",
@@ -128,7 +130,7 @@ FLASH = ModelSpec(
     pixels=_scaled(_FLASH_1K, ("1K",)),
     tokens_per_image={"1K": 1290}, usd_per_output_token=30 / 1_000_000, usd_per_input_token=0.3 / 1_000_000,
     usd_per_text_token=2.5 / 1_000_000,
-    size_is_ignored=True, supports_thoughts=False,
+    size_is_ignored=True, supports_thoughts=False, max_subject_images=3,
 )
 BUILTIN: tuple[ModelSpec, ...] = (PRO, FLASH2, FLASH)
 

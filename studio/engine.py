@@ -87,14 +87,22 @@ def build_config(request: GenerationRequest, spec: ModelSpec, seed: int | None,
         config["system_instruction"] = request.system_instruction
     if request.include_thoughts and spec.supports_thoughts:
         config["thinking_config"] = types.ThinkingConfig(include_thoughts=True)
+    if request.grounding:  # Grounding with Google Search; the answer then carries groundingMetadata
+        config["tools"] = [types.Tool(google_search=types.GoogleSearch())]
     return types.GenerateContentConfig(**config)
 
 
 def build_contents(request: GenerationRequest) -> list:
-    """The prompt first, then the reference images in the order the person gave them."""
-    parts: list = [request.prompt]
+    """The prompt first, the references' roles (when tagged), then the images in the order the person gave them."""
+    parts: list = [request.prompt, *_preamble(request)]
     parts += [types.Part.from_bytes(data=ref.data, mime_type=ref.mime_type) for ref in request.references]
     return parts
+
+
+def _preamble(request: GenerationRequest) -> list[str]:
+    """The roles' sentence as its own text part (studio.roles); none when no reference is tagged."""
+    text = request.preamble()
+    return [text] if text else []
 
 
 def _camel(value: object) -> object:
@@ -113,13 +121,16 @@ def _camel_key(key: str) -> str:
 def request_json(request: GenerationRequest, config: types.GenerateContentConfig, model_id: str,
                  secrets: tuple[str, ...] = ()) -> dict:
     """The request in Google's wire shape, for history and JSON views: image bytes elided, no secrets."""
-    parts: list[dict] = [{"text": request.prompt}]
+    parts: list[dict] = [{"text": request.prompt}, *({"text": text} for text in _preamble(request))]
     parts += [{"inlineData": {"mimeType": r.mime_type, "data": r.data}} for r in request.references]
     generation = config.model_dump(mode="json", exclude_none=True, exclude={"should_return_http_response"})
     body: dict = {"model": model_id, "contents": [{"role": "user", "parts": parts}]}
     system = generation.pop("system_instruction", None)
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
+    tools = generation.pop("tools", None)
+    if tools:  # a request-level field on the wire, beside generationConfig
+        body["tools"] = _camel(tools)
     body["generationConfig"] = _camel(generation)
     return redact_json(body, secrets)  # type: ignore[return-value]
 
@@ -500,7 +511,8 @@ def _usage(meta: dict) -> Usage:
             return 0
 
     return Usage(prompt_tokens=count("promptTokenCount"), output_tokens=count("candidatesTokenCount"),
-                 thoughts_tokens=count("thoughtsTokenCount"), total_tokens=count("totalTokenCount"))
+                 thoughts_tokens=count("thoughtsTokenCount"), total_tokens=count("totalTokenCount"),
+                 tool_tokens=count("toolUsePromptTokenCount"))
 
 
 def _draft(part: dict) -> GeneratedImage:

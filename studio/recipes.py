@@ -13,20 +13,24 @@ from studio.history import Entry
 from studio.request import GenerationRequest, ReferenceImage
 
 SETTINGS = ("aspect_ratio", "image_size", "output_format", "jpeg_quality", "count", "seed", "temperature",
-            "system_instruction", "include_thoughts")
+            "system_instruction", "include_thoughts", "grounding")
 
 
 def entry_recipe(entry: Entry) -> dict[str, Any]:
     """The recipe of one recorded image: its own seed (image i of a seeded batch used seed + i)."""
     recipe: dict[str, Any] = {key: entry.settings.get(key) for key in SETTINGS}
     recipe.update(prompt=entry.prompt, model=entry.model_id, aspect_ratio=entry.aspect_ratio,
-                  image_size=entry.image_size, output_format=entry.output_format)
+                  image_size=entry.image_size, output_format=entry.output_format,
+                  grounding=bool(entry.settings.get("grounding")))  # entries from before grounding: off
     return recipe
 
 
 def request_from_recipe(recipe: Mapping[str, Any], references: Sequence[ReferenceImage] = (),
                         count: int | None = None) -> GenerationRequest:
-    """The request that remakes a recipe (``count=1`` to remake one image exactly)."""
+    """The request that remakes a recipe (``count=1`` to remake one image exactly).
+
+    The references carry their roles (History keeps them per reference), so a re-run sends the same preamble.
+    """
     seed = recipe.get("seed")
     temperature = recipe.get("temperature")
     return GenerationRequest(
@@ -36,4 +40,4 @@ def request_from_recipe(recipe: Mapping[str, Any], references: Sequence[Referenc
         count=int(count if count is not None else recipe.get("count") or 1), references=tuple(references),
         seed=None if seed is None else int(seed), temperature=None if temperature is None else float(temperature),
         system_instruction=recipe.get("system_instruction") or None,
-        include_thoughts=bool(recipe.get("include_thoughts")))
+        include_thoughts=bool(recipe.get("include_thoughts")), grounding=bool(recipe.get("grounding")))

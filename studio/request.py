@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from studio import roles
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue, ModelSpec
 
 MAX_IMAGES_PER_BATCH = 8
@@ -24,6 +25,7 @@ class ReferenceImage:
     mime_type: str  # "image/png" or "image/jpeg"
     width: int = 0
     height: int = 0
+    role: str = roles.DEFAULT_ROLE  # what the image is for (studio.roles); untagged images send no preamble
 
     @property
     def sha256(self) -> str:
@@ -47,6 +49,7 @@ class GenerationRequest:
     system_instruction: str | None = None
     include_thoughts: bool = False
     lane: str = "now"  # "now" (interactive) or "batch" (Google's Batch API: half price, within 24 h)
+    grounding: bool = False  # Grounding with Google Search: the model searches before drawing
 
     @property
     def price_share(self) -> float:
@@ -71,7 +74,13 @@ class GenerationRequest:
             "temperature": self.temperature,
             "system_instruction": self.system_instruction,
             "references": len(self.references),
+            "reference_roles": [ref.role for ref in self.references],
+            "grounding": self.grounding,
         }
+
+    def preamble(self) -> str:
+        """The sentence naming each reference's part, sent after the prompt (empty when none is tagged)."""
+        return roles.preamble([ref.role for ref in self.references])
 
 
 class ValidationError(ValueError):
@@ -129,6 +138,10 @@ def _settings_problems(request: GenerationRequest, spec: ModelSpec) -> list[str]
         problems.append(
             f"{spec.label} takes at most {spec.max_references} reference images; you added {n_refs}."
         )
+    problems += roles.problems([ref.role for ref in request.references], spec)
+    if request.grounding and not spec.supports_search:
+        problems.append(f"{spec.label} cannot search Google: turn off Grounding with Google Search, or choose "
+                        "Nano Banana Pro or Nano Banana 2.")
     if request.temperature is not None and not 0.0 <= request.temperature <= 2.0:
         problems.append(f"Temperature must be between 0 and 2; you set {request.temperature}.")
     if request.seed is not None and not 0 <= request.seed < 2**31:

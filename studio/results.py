@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from studio.grounding import Sources, sources_from_response
+
 
 class FailureKind(enum.StrEnum):
     """Why an image did not arrive. Each has a plain message in ``PLAIN_MESSAGES``."""
@@ -78,6 +80,7 @@ class Usage:
     output_tokens: int = 0
     thoughts_tokens: int = 0
     total_tokens: int = 0
+    tool_tokens: int = 0  # toolUsePromptTokenCount: what Google Search returned, billed as input
 
 
 @dataclass(frozen=True)
@@ -114,3 +117,8 @@ class ImageResult:
         if self.failure and self.failure.kind in {FailureKind.PROMPT_BLOCKED, FailureKind.OUTPUT_BLOCKED}:
             return "blocked"
         return "failed"
+
+    @property
+    def sources(self) -> Sources | None:
+        """Grounding with Google Search: what this image must be shown with (None when not grounded)."""
+        return sources_from_response(self.response_json)

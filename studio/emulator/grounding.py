@@ -1,6 +1,6 @@
 """Google Search grounding: the ``groundingMetadata`` a grounded answer carries.
 
-With ``tools: [{"googleSearch": {}}]`` Nano Banana Pro searches before drawing; the answer's
+With ``tools: [{"googleSearch": {}}]`` Nano Banana Pro and Nano Banana 2 search before drawing; the answer's
 candidate then holds ``groundingMetadata`` with ``searchEntryPoint.renderedContent`` (HTML that
 Google requires apps to show), ``groundingChunks`` (the web sources) and ``webSearchQueries``.
 The sources here are made up but stable per prompt, and clearly marked as the emulator's.

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from studio import images
+from studio import images, roles
 from studio.history import files
 
 if TYPE_CHECKING:
@@ -55,10 +55,12 @@ class ImportedReference:
     name: str
     mime_type: str
     sha256: str
+    role: str = roles.DEFAULT_ROLE
 
 
 # ---- export ---------------------------------------------------------------------------------------------------
-def _entry_record(entry: Entry, image_name: str | None, reference_names: list[str], draft_names: list[str]) -> dict:
+def _entry_record(entry: Entry, image_name: str | None, reference_names: list[str], draft_names: list[str],
+                  reference_roles: list[str]) -> dict:
     return {
         "id": entry.id, "batch_id": entry.batch_id, "parent_id": entry.parent_id, "created_at": entry.created_at,
         "prompt": entry.prompt, "model_id": entry.model_id, "aspect_ratio": entry.aspect_ratio,
@@ -72,7 +74,7 @@ def _entry_record(entry: Entry, image_name: str | None, reference_names: list[st
         "response_id": entry.response_id, "text": entry.text, "request_json": entry.request_json,
         "response_json": entry.response_json, "width": entry.width, "height": entry.height,
         "mime_type": entry.mime_type, "favorite": entry.favorite, "image": image_name,
-        "references": reference_names, "thought_text": entry.thought_text,
+        "references": reference_names, "reference_roles": reference_roles, "thought_text": entry.thought_text,
         "thoughts_tokens": entry.thoughts_tokens, "drafts": draft_names,
     }
 
@@ -93,8 +95,9 @@ def export_zip_to(store: HistoryStore, namespace: str, fileobj: IO[bytes], entry
             if data is not None:
                 image_name = f"images/{entry.created.strftime('%Y%m%d-%H%M%S')}-{entry.id[:8]}.{entry.extension}"
                 archive.writestr(image_name, data)
-            ref_names = []
+            ref_names, ref_roles = [], []
             for ref in store.read_references(namespace, entry.id):
+                ref_roles.append(ref.role)
                 name = f"references/{ref.sha256}.{'png' if ref.mime_type == 'image/png' else 'jpg'}"
                 if name not in written:
                     archive.writestr(name, ref.data)
@@ -104,7 +107,7 @@ def export_zip_to(store: HistoryStore, namespace: str, fileobj: IO[bytes], entry
             for position, draft in enumerate(store.read_drafts(namespace, entry.id)):
                 draft_names.append(f"drafts/{entry.id}-{position}.{files.extension(draft.mime_type)}")
                 archive.writestr(draft_names[-1], draft.data)
-            records.append(_entry_record(entry, image_name, ref_names, draft_names))
+            records.append(_entry_record(entry, image_name, ref_names, draft_names, ref_roles))
         manifest = {"format": FORMAT, "exported_at": time.time(), "entries": records}
         archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
 
@@ -221,7 +224,7 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "response_id": (_STR, False), "text": (_STR, False), "request_json": (_DICT, False),
     "response_json": (_DICT, False), "favorite": ((bool, int), False), "image": (_STR, False),
     "references": ((list,), False), "thought_text": (_STR, False), "thoughts_tokens": (_INT, False),
-    "drafts": ((list,), False),
+    "drafts": ((list,), False), "reference_roles": ((list,), False),
 }
 
 
@@ -347,9 +350,12 @@ def _plan(records: list[dict[str, Any]], members: dict[str, zipfile.ZipInfo], st
         entry_id = new_ids[record["id"]]
         image = picture(record["image"], True) if record.get("image") else None
         refs = []
+        roles_given = record.get("reference_roles") or []
         for position, ref_name in enumerate(record.get("references") or []):
             ref = picture(ref_name, False)
-            refs.append(ImportedReference(name=f"reference-{position + 1}", mime_type=ref.mime_type, sha256=ref.sha256))
+            role = roles.normalized(roles_given[position] if position < len(roles_given) else None)
+            refs.append(ImportedReference(name=f"reference-{position + 1}", mime_type=ref.mime_type, sha256=ref.sha256,
+                                          role=role))
             blobs[f"{ref.sha256}.bin"] = staging.reader(ref.span)
         image_file = thumb_file = None
         if image is not None and image.thumb is not None:

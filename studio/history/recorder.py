@@ -69,7 +69,8 @@ def finished_record(catalogue: Catalogue, entry_id: str, request: GenerationRequ
         blobs[name] = draft.data
         drafts.append((entry_id, position, name, draft.mime_type, draft.width, draft.height))
     spec = catalogue.resolve(request.model_id)
-    cost = spec.cost_from_usage(request.image_size, result.usage.prompt_tokens, result.usage.output_tokens,
+    prompt_tokens = result.usage.prompt_tokens + result.usage.tool_tokens  # search results are billed as input
+    cost = spec.cost_from_usage(request.image_size, prompt_tokens, result.usage.output_tokens,
                                 result.usage.thoughts_tokens, images=1 if result.ok else 0) * request.price_share
     failure = result.failure
     values = {

@@ -151,6 +151,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "batch lane: Google batches and who collects them",
               sqlite=(_BATCH_JOBS.format(real="REAL"), _BATCH_JOBS_INDEX),
               postgresql=(_BATCH_JOBS.format(real="DOUBLE PRECISION"), _BATCH_JOBS_INDEX)),
+    Migration(8, "reference roles", (
+        # what each reference was for (studio.roles); rows from before keep the untagged role, as sent then
+        "ALTER TABLE entry_references ADD COLUMN role TEXT NOT NULL DEFAULT 'other'",
+    )),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 FTS_STATEMENTS = (

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
+from studio import roles
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue
 from studio.history import files, recorder, schema
 from studio.history.batch_records import BatchBook
@@ -293,8 +294,9 @@ class HistoryStore:
         marks = ", ".join("?" * len(row))
         self.db.run(f"INSERT INTO entries ({names}) VALUES ({marks})", list(row.values()))
         self.db.run_many(
-            "INSERT INTO entry_references (entry_id, position, sha256, name, mime_type) VALUES (?, ?, ?, ?, ?)",
-            [(row["id"], i, ref.sha256, ref.name, ref.mime_type) for i, ref in enumerate(references)])
+            "INSERT INTO entry_references (entry_id, position, sha256, name, mime_type, role) VALUES (?, ?, ?, ?, ?, ?)",
+            [(row["id"], i, ref.sha256, ref.name, ref.mime_type, roles.normalized(ref.role))
+             for i, ref in enumerate(references)])
 
     # ---- reading --------------------------------------------------------------------
     def _where(self, namespace: str, query: str | None, statuses: list[str] | None, models: list[str] | None,
@@ -386,13 +388,13 @@ class HistoryStore:
     def read_references(self, namespace: str, entry_id: str) -> list[ReferenceImage]:
         if self.get(namespace, entry_id) is None:
             return []
-        rows = self.db.rows("SELECT sha256, name, mime_type FROM entry_references WHERE entry_id = ? "
+        rows = self.db.rows("SELECT sha256, name, mime_type, role FROM entry_references WHERE entry_id = ? "
                             "ORDER BY position", (entry_id,))
         refs = []
-        for sha, name, mime in rows:
+        for sha, name, mime, role in rows:
             data = self.blobs.get(namespace, f"{sha}.bin")
             if data is not None:
-                refs.append(ReferenceImage(name=name, data=data, mime_type=mime))
+                refs.append(ReferenceImage(name=name, data=data, mime_type=mime, role=roles.normalized(role)))
         return refs
 
     # ---- changing -------------------------------------------------------------------

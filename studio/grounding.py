@@ -1,0 +1,63 @@
+"""Grounding with Google Search: the sources a grounded answer names, read from the answer's JSON.
+
+Google requires an app that shows a grounded answer to show its Search Suggestions
+(``groundingMetadata.searchEntryPoint.renderedContent``, HTML) with it, and the web sources
+(``groundingChunks[].web``) it used. History keeps the answer's JSON, so the live result and a
+History entry read the same way: ``sources_from_response(response_json)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+
+@dataclass(frozen=True)
+class SourceLink:
+    uri: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What a grounded image must be shown with."""
+
+    entry_point_html: str  # Google's Search Suggestions, shown as given (in a sandboxed frame)
+    links: tuple[SourceLink, ...] = ()
+    queries: tuple[str, ...] = ()
+
+
+def _metadata(response_json: object) -> dict:
+    if not isinstance(response_json, dict):
+        return {}
+    candidates = response_json.get("candidates") or []
+    first = candidates[0] if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict) else {}
+    meta = first.get("groundingMetadata") or first.get("grounding_metadata") or {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _web_link(chunk: object) -> SourceLink | None:
+    web = chunk.get("web") if isinstance(chunk, dict) else None
+    if not isinstance(web, dict):
+        return None
+    uri = str(web.get("uri") or "").strip()
+    if urlparse(uri).scheme not in ("http", "https"):
+        return None  # only web links are offered as links: never javascript: or data: from an answer
+    title = str(web.get("title") or "").strip() or urlparse(uri).netloc
+    return SourceLink(uri=uri, title=title)
+
+
+def sources_from_response(response_json: object) -> Sources | None:
+    """The answer's sources, or None when the answer was not grounded."""
+    meta = _metadata(response_json)
+    if not meta:
+        return None
+    entry = meta.get("searchEntryPoint") or meta.get("search_entry_point") or {}
+    html = str(entry.get("renderedContent") or entry.get("rendered_content") or "") if isinstance(entry, dict) else ""
+    chunks = meta.get("groundingChunks") or meta.get("grounding_chunks") or []
+    links = tuple(link for chunk in (chunks if isinstance(chunks, list) else []) if (link := _web_link(chunk)))
+    queries = meta.get("webSearchQueries") or meta.get("web_search_queries") or []
+    queries = tuple(str(q) for q in queries if isinstance(q, str)) if isinstance(queries, list) else ()
+    if not html and not links and not queries:
+        return None
+    return Sources(entry_point_html=html, links=links, queries=queries)
