@@ -43,6 +43,12 @@ class GenerationRequest:
     temperature: float | None = None
     system_instruction: str | None = None
     include_thoughts: bool = False
+    # ---- edit threads (studio/threads.py) --------------------------------------------------------------
+    # The earlier turns this request continues, in Google's wire shape (user turns, then the model turns as
+    # the API returned them), and the History entry of the turn it continues. Empty for a plain request.
+    conversation: tuple[dict, ...] = field(default=(), repr=False, compare=False)
+    thread_parent_id: str | None = None
+    # -----------------------------------------------------------------------------------------------------
 
     def seed_for(self, index: int) -> int | None:
         """Image ``index`` of a seeded batch uses seed + index, so each image of a batch can be remade alone."""
