@@ -164,3 +164,32 @@ def fresh_request(base: GenerationRequest, image: ReferenceImage, instruction: s
     """Start fresh from an image (Google's advice when edits drift): a new conversation with just that image."""
     return replace(base, prompt=instruction, count=1, seed=None, references=(image,), conversation=(),
                    thread_parent_id=None)
+
+
+def version_tree(versions: Sequence[Entry]) -> list[tuple[Entry, int]]:
+    """The versions of a thread as a tree, depth first (each with its depth): branches under the turn they
+    continue, oldest first. A version whose parent is gone (deleted) hangs under the root."""
+    by_id = {v.id: v for v in versions}
+    children: dict[str | None, list[Entry]] = {}
+    for version in sorted(versions, key=lambda v: v.created_at):
+        parent = version.thread_parent_id if version.thread_parent_id in by_id else None
+        children.setdefault(parent, []).append(version)
+    ordered: list[tuple[Entry, int]] = []
+    stack = [(v, 0) for v in reversed(children.get(None, []))]
+    while stack:
+        version, depth = stack.pop()
+        ordered.append((version, depth))
+        stack += [(child, depth + 1) for child in reversed(children.get(version.id, []))]
+    return ordered
+
+
+def estimated_body_size(earlier: Sequence[dict], request: GenerationRequest) -> int:
+    """Bytes the request's ``contents`` take on the wire, from the stored base64 (no decoding): cheap enough to
+    check before every edit against Google's inline limit (``request_body_size`` measures what the SDK sends)."""
+    contents = [*earlier, user_content(request.prompt, request.references)]
+    return len(json.dumps({"contents": contents}, separators=(",", ":")).encode())
+
+
+def too_large_message(size: int) -> str:
+    return (f"This thread has grown too large for one request ({size / 1e6:.0f} MB of Google's "
+            f"{INLINE_REQUEST_LIMIT / 1e6:.0f} MB limit). Start fresh from this image: nothing in the thread is lost.")
