@@ -30,7 +30,7 @@ def open_thread(entry_id: str) -> None:
 
 def edit_button(entry: Entry, key: str) -> None:
     """The "Edit" action every image has."""
-    if st.button("Edit", key=key, width="stretch", icon=":material/edit:",
+    if st.button("Edit", key=key, width="stretch",
                  help="Edit this image like a conversation: each instruction makes a new version"):
         open_thread(entry.id)
 
