@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # the store records turns through recorder.py, which imports 
     from studio.history import Entry, HistoryStore
 
 TURN_FORMAT = 1  # the blob's own version, so a later studio can still read today's turns
-INLINE_REQUEST_LIMIT = 100 * 1024 * 1024  # Google's inline request payload limit (since 2026-01)
+INLINE_REQUEST_LIMIT = 100_000_000  # Google's inline request payload limit, 100 MB since 2026-01 (decimal: the safe reading)
 
 
 class TurnError(ValueError):
@@ -168,7 +168,7 @@ def fresh_request(base: GenerationRequest, image: ReferenceImage, instruction: s
 
 def version_tree(versions: Sequence[Entry]) -> list[tuple[Entry, int]]:
     """The versions of a thread as a tree, depth first (each with its depth): branches under the turn they
-    continue, oldest first. A version whose parent is gone (deleted) hangs under the root."""
+    continue, oldest first. A version whose parent is gone (deleted) shows at the top level."""
     by_id = {v.id: v for v in versions}
     children: dict[str | None, list[Entry]] = {}
     for version in sorted(versions, key=lambda v: v.created_at):

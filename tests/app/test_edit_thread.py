@@ -150,3 +150,35 @@ def test_the_page_without_a_thread_says_how_to_start(studio_app, emulator) -> No
     at.query_params["entry"] = "0" * 32
     at.run()
     assert any("not in your History" in w.value for w in at.warning)
+
+
+def test_history_compares_two_selected_rows_and_opens_an_edit(studio_app, emulator) -> None:
+    at = studio_app(emulator, count=2)
+    at.text_area(key="prompt").input("two harbours")
+    at.button(key="generate").click().run()
+    at.switch_page("app_pages/history.py").run()
+    at._page_hash = ""  # stay on the page the last run finished on, as a browser does
+    at.session_state["history_table"] = {"selection": {"rows": [0, 1]}}
+    at.run()
+    assert not at.exception
+    assert "Compare" in [h.value for h in at.subheader]
+    captions = _image_captions(at)
+    assert sum(c.startswith("Before · ") for c in captions) == 1 and sum(c.startswith("After · ") for c in captions) == 1
+    assert "Slider · before ◀ 50% ▶ after" in captions
+    at.session_state["history_table"] = {"selection": {"rows": [0]}}
+    at.run()
+    (edit,) = [b for b in at.button if b.label == "Edit"]
+    edit.click().run()
+    assert [t.value for t in at.title] == ["Edit"] and not at.exception
+
+
+def test_a_thread_too_large_for_one_request_is_not_sent(studio_app, emulator, monkeypatch) -> None:
+    at = _start(studio_app, emulator, "a castle")
+    root = _selected(at)
+    monkeypatch.setattr(threads, "INLINE_REQUEST_LIMIT", 10_000)  # the first image alone is larger
+    _apply(at, "add a moat")
+    assert any("too large for one request" in e.value and "Start fresh from this image" in e.value for e in at.error)
+    assert _selected(at) == root and len(_versions(at)) == 1, "nothing was sent, nothing is lost"
+    assert at.text_area(key=f"edit_text_{root}").value == "add a moat", "the instruction is kept"
+    at.button(key=f"edit_fresh_{root}").click().run()
+    assert _selected(at) != root and [m.name for m in at.chat_message] == ["user", "assistant"]

@@ -148,3 +148,24 @@ def test_an_altered_stored_signature_is_refused_plainly_and_loses_nothing(emulat
     finally:
         store.close()
         engine.close()
+
+
+def test_the_cheap_size_estimate_matches_what_the_sdk_sends() -> None:
+    first = threads.Turn("a red kite", (), {"role": "model", "parts": threads.model_turn_parts(MODEL_TURN["parts"])})
+    earlier = threads.conversation([first])
+    request = _request("add a sun", references=(ReferenceImage("r.png", b"x" * 3000, "image/png"),))
+    exact, estimate = threads.request_body_size(earlier, request), threads.estimated_body_size(earlier, request)
+    assert abs(exact - estimate) < 100, (exact, estimate)
+    assert "too large for one request (120 MB of Google's 100 MB limit)" in threads.too_large_message(120_000_000)
+
+
+def test_the_version_tree_puts_branches_under_the_turn_they_continue() -> None:
+    from types import SimpleNamespace
+
+    def version(name: str, at: float, parent: str | None = None):
+        return SimpleNamespace(id=name, created_at=at, thread_parent_id=parent)
+
+    versions = [version("v1", 1), version("v2", 2, "v1"), version("v3", 3, "v2"), version("v4", 4, "v1"),
+                version("v5", 5, "gone")]
+    tree = threads.version_tree(versions)  # type: ignore[arg-type]
+    assert [(v.id, depth) for v, depth in tree] == [("v1", 0), ("v2", 1), ("v3", 2), ("v4", 1), ("v5", 0)]
