@@ -18,7 +18,6 @@ built from it by ``studio.threads`` (what the Edit page does). For each turn's r
 from __future__ import annotations
 
 import argparse
-import base64
 import io
 import json
 import uuid
