@@ -182,3 +182,21 @@ def test_a_thread_too_large_for_one_request_is_not_sent(studio_app, emulator, mo
     assert at.text_area(key=f"edit_text_{root}").value == "add a moat", "the instruction is kept"
     at.button(key=f"edit_fresh_{root}").click().run()
     assert _selected(at) != root and [m.name for m in at.chat_message] == ["user", "assistant"]
+
+
+def test_retry_of_a_failed_edit_on_the_grid_stays_in_its_thread(studio_app, emulator, isolated_studio) -> None:
+    at = _start(studio_app, emulator, "a tram")
+    root = _selected(at)
+    _apply(at, "paint it green [[fault:image_safety*1]]")  # blocked once, then it goes through
+    failed = _selected(at)
+    at.switch_page("app_pages/generate.py").run()
+    at.button(key=f"retry_{failed}").click().run()
+    assert not at.exception
+    store, namespace = _thread(at, isolated_studio)
+    try:
+        versions = store.thread_entries(namespace, root)
+        (again,) = [v for v in versions if v.id not in (root, failed)]
+        assert again.status == "ok" and again.thread_parent_id == root and again.parent_id == root
+        assert [c["role"] for c in again.request_json["contents"]] == ["user", "model", "user"]
+    finally:
+        store.close()
