@@ -186,8 +186,8 @@ def render_edit_box(store: HistoryStore, namespace: str, leaf: Entry) -> None:
                              "Useful when edits start to drift; this thread stays as it is."):
         start_fresh(store, namespace, leaf, instruction)
     if not leaf.can_continue:
-        st.caption("The model's own answer for this image was not kept (it was made before edit threads, or "
-                   "imported), so it cannot be continued as a conversation: start fresh from it instead.")
+        st.caption("The model's own answer for this image was not kept (it was made before edit threads, or came "
+                   "from an older export), so it cannot be continued as a conversation: start fresh from it instead.")
 
 
 def render_failed_turn(store: HistoryStore, namespace: str, turn: Entry) -> None:

@@ -169,3 +169,26 @@ def test_the_version_tree_puts_branches_under_the_turn_they_continue() -> None:
                 version("v5", 5, "gone")]
     tree = threads.version_tree(versions)  # type: ignore[arg-type]
     assert [(v.id, depth) for v, depth in tree] == [("v1", 0), ("v2", 1), ("v3", 2), ("v4", 1), ("v5", 0)]
+
+
+def test_a_thread_survives_export_and_import(emulator, engine_for) -> None:
+    engine = engine_for(emulator)
+    source, target = HistoryStore.private(), HistoryStore.private()
+    try:
+        request = _request("a harbour crane")
+        (result,) = engine.run(request)
+        root = source.record_attempt(NS, request, result, batch_id="b1")
+        edit = threads.edit_request(request, root, threads.turns_from_store(source, NS, root.id), "paint it red")
+        (edited,) = engine.run(edit)
+        turn2 = source.record_attempt(NS, edit, edited, batch_id="b2")
+        imported = {e.prompt: e for e in target.import_zip(NS, source.export_zip(NS))}
+        new_root, new_turn2 = imported["a harbour crane"], imported["paint it red"]
+        assert new_turn2.thread_parent_id == new_root.id and new_turn2.thread_root_id == new_root.id
+        assert target.read_turn(NS, new_turn2.id) == source.read_turn(NS, turn2.id), "the raw turn, byte for byte"
+        turns = threads.turns_from_store(target, NS, new_turn2.id)
+        (again,) = engine.run(threads.edit_request(request, new_turn2, turns, "add a gull"))
+        assert again.ok, again.failure  # the imported thread continues: Google accepts its signatures
+    finally:
+        source.close()
+        target.close()
+        engine.close()
