@@ -14,6 +14,22 @@ def label(entry: Entry, number: int | None = None) -> str:
     return f"{head} · {entry.prompt[:40]}{'…' if len(entry.prompt) > 40 else ''}"
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _overlay(namespace: str, first_id: str, second_id: str, position: int) -> bytes | None:
+    """The slider composite, kept for the last few positions: dragging back and forth decodes nothing again.
+
+    Keyed by entry ids (an entry's image never changes), so 4K bytes are never hashed.
+    """
+    store = services.get_store()
+    a, b = store.read_image(namespace, first_id), store.read_image(namespace, second_id)
+    if a is None or b is None:
+        return None
+    try:
+        return compare.overlay(a, b, position / 100)
+    except OSError:
+        return None
+
+
 def render_compare(first: Entry, second: Entry, key: str, first_label: str = "", second_label: str = "") -> None:
     """Both images side by side, then one image split at a slider: left of it the first, right the second."""
     store, namespace = services.get_store(), services.current_namespace()
@@ -27,9 +43,8 @@ def render_compare(first: Entry, second: Entry, key: str, first_label: str = "",
     right.image(b, caption=f"After · {second_label}", width="stretch")
     position = st.slider("Slider position", 0, 100, 50, key=f"compare_slider_{key}", format="%d%%",
                          help="Left of the line: before. Right of it: after.")
-    try:
-        composite = compare.overlay(a, b, position / 100)
-    except OSError:
+    composite = _overlay(namespace, first.id, second.id, position)
+    if composite is None:
         st.warning("These images could not be opened for the slider view.", icon="🖼️")
         return
     st.image(composite, caption=f"Slider · before ◀ {position}% ▶ after", width="stretch")

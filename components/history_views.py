@@ -192,7 +192,7 @@ def render_actions(store: HistoryStore, namespace: str, entry: Entry) -> None:
         if entry.has_image:
             detail.download_button(entry, key=f"h_dl_{entry.id}")
     with g:
-        if entry.has_image:
+        if entry.has_image or entry.thread_parent_id:  # a failed edit opens its thread too
             thread_view.edit_button(entry, key=f"h_edit_{entry.id}")
     with st.form(f"h_version_{entry.id}", border=True):
         st.text_area("New version of this prompt", value=entry.prompt, key=f"h_new_{entry.id}")

@@ -75,11 +75,12 @@ def render_tree(entry: Entry, tree: list[tuple[Entry, int]], numbers: dict[str, 
             st.rerun()
 
 
-def _render_turn_answer(store: HistoryStore, namespace: str, turn: Entry, number: int) -> None:
+def _render_turn_answer(store: HistoryStore, namespace: str, turn: Entry, number: int, full: bool) -> None:
     if turn.is_running:
         st.info(f"v{number} is being made…", icon="⏳")
     elif turn.has_image:
-        data = store.read_image(namespace, turn.id)
+        # earlier turns as thumbnails: a 4K thread would otherwise send every original on every rerun
+        data = store.read_image(namespace, turn.id) if full else store.read_thumbnail(namespace, turn.id)
         if data is None:
             st.warning("This version's file is missing; its recipe is kept.", icon="🖼️")
         else:
@@ -96,7 +97,7 @@ def render_conversation(store: HistoryStore, namespace: str, chain: list[Entry],
             if turn.references_count:
                 st.caption(f"with {turn.references_count} reference image(s)")
         with st.chat_message("assistant", avatar=":material/image:"):
-            _render_turn_answer(store, namespace, turn, numbers[turn.id])
+            _render_turn_answer(store, namespace, turn, numbers[turn.id], full=turn is chain[-1])
 
 
 def _extra_references(leaf: Entry) -> list[ReferenceImage] | None:
