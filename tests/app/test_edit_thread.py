@@ -200,3 +200,30 @@ def test_retry_of_a_failed_edit_on_the_grid_stays_in_its_thread(studio_app, emul
         assert [c["role"] for c in again.request_json["contents"]] == ["user", "model", "user"]
     finally:
         store.close()
+
+
+def test_an_edit_changes_ratio_and_size_and_adds_a_reference_for_its_turn(studio_app, emulator,
+                                                                          isolated_studio: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    at = _start(studio_app, emulator, "a garden")
+    root = _selected(at)
+    picture = io.BytesIO()
+    Image.new("RGB", (80, 60), "gold").save(picture, "PNG")
+    at.file_uploader(key=f"edit_refs_{root}").set_value([("sun.png", picture.getvalue(), "image/png")]).run()
+    at.selectbox(key=f"edit_ratio_{root}").set_value("16:9").run()
+    at.selectbox(key=f"edit_size_{root}").set_value("2K").run()
+    _apply(at, "add this sun")
+    store, namespace = _thread(at, isolated_studio)
+    try:
+        edit = store.get(namespace, _selected(at))
+        assert edit is not None and edit.status == "ok"
+        assert (edit.aspect_ratio, edit.image_size, edit.width, edit.height) == ("16:9", "2K", 2752, 1536)
+        assert edit.references_count == 1
+        last = edit.request_json["contents"][-1]
+        assert last["role"] == "user" and [("text" in p, "inlineData" in p) for p in last["parts"]] == [
+            (True, False), (False, True)], "the instruction, then this turn's reference"
+    finally:
+        store.close()
