@@ -205,7 +205,9 @@ def render_failed_turn(store: HistoryStore, namespace: str, turn: Entry) -> None
     if continued is None or not continued.has_image:
         return
     again_col, fresh_col = st.columns(2)
-    if again_col.button("Edit the previous version again", key=f"edit_back_{turn.id}", width="stretch"):
+    if again_col.button("Edit the previous version again", key=f"edit_back_{turn.id}", width="stretch",
+                        help="Back to the version this edit started from, with its instruction ready to change"):
+        st.session_state[f"edit_text_{continued.id}"] = turn.prompt  # the instruction is kept, to rephrase
         select(continued.id)
         st.rerun()
     if fresh_col.button(FRESH_LABEL, key=f"edit_fresh_failed_{turn.id}", width="stretch",

@@ -109,6 +109,7 @@ def test_a_blocked_edit_is_a_failed_turn_and_the_thread_goes_on(studio_app, emul
     assert any(label.startswith("\u2003└ v2 🚫") for label in _versions(at)), "the failed turn is in the tree"
     at.button(key=f"edit_back_{failed}").click().run()
     assert _selected(at) == root
+    assert at.text_area(key=f"edit_text_{root}").value == f"paint it red {BLOCKED}", "the instruction is kept"
     _apply(at, "paint it blue")
     assert len(_versions(at)) == 3 and not at.exception
 
