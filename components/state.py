@@ -53,4 +53,3 @@ GOTO_GENERATE: Final = "goto_generate"
 
 # edit threads
 EDIT_ENTRY: Final = "edit_entry_id"  # the version the Edit page shows (also in the URL: ?entry=<id>)
-EDIT_NOTICE: Final = "edit_notice"  # a message for the Edit page's next run (e.g. why an edit could not start)

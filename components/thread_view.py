@@ -10,7 +10,7 @@ import streamlit as st
 
 from components import auth, compare, jobs, live_wait, services, team
 from components.plain import md_escape
-from components.state import EDIT_ENTRY, EDIT_NOTICE, LIVE_VERSION
+from components.state import EDIT_ENTRY, LIVE_VERSION
 from studio import images, threads
 from studio.history import Entry, HistoryStore
 from studio.recipes import entry_recipe, request_from_recipe
@@ -217,9 +217,6 @@ def render_failed_turn(store: HistoryStore, namespace: str, turn: Entry) -> None
 
 def render_thread(store: HistoryStore, namespace: str, entry: Entry) -> None:
     """The whole thread of ``entry``: its tree of versions, the conversation up to it, and what comes next."""
-    notice = st.session_state.pop(EDIT_NOTICE, None)
-    if notice:
-        st.info(notice)
     versions = store.thread_entries(namespace, entry.thread_root)
     if entry.id not in {v.id for v in versions}:
         versions.append(entry)
