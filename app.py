@@ -11,7 +11,7 @@ from app_pages import welcome as welcome_page
 from components import auth, jobs, services, sidebar, team
 from components.state import CONNECT_NOTES, REFERENCES, SESSION_ENTRIES
 
-GATED = (("Generate", "generate"), ("History", "history"), ("Account", "account"))
+GATED = (("Generate", "generate"), ("Edit", "edit"), ("History", "history"), ("Account", "account"))
 
 
 def bootstrap_session() -> None:
@@ -36,6 +36,7 @@ def main() -> None:
     jobs.resume_stored_batches()  # batch-lane work an earlier process sent for this identity
     welcome = st.Page("app_pages/welcome.py", title="Welcome", icon="🍌", default=connection is None)
     generate = st.Page("app_pages/generate.py", title="Generate", icon="✨", default=connection is not None)
+    edit = st.Page("app_pages/edit.py", title="Edit", icon="🖌️", url_path="edit")
     history = st.Page("app_pages/history.py", title="History", icon="🗂️")
     account = st.Page("app_pages/account.py", title="Account", icon="👤")
     if connection is None:
@@ -44,7 +45,7 @@ def main() -> None:
         gates = [st.Page(welcome_page.render, title=title, url_path=path) for title, path in GATED]
         page = st.navigation([welcome, *gates], position="hidden")
     else:
-        page = st.navigation([generate, history, account])
+        page = st.navigation([generate, edit, history, account])
     sidebar.render_sidebar(connected=connection is not None)
     if connection is not None:
         st.sidebar.caption(f"Connected: {connection.label}" + (f" · {connection.email}" if connection.email else ""))

@@ -21,6 +21,7 @@ from components.state import (
     SAVED_LANE,
     SAVED_PROMPT,
 )
+from studio import threads
 from studio.recipes import entry_recipe, request_from_recipe
 from studio.request import GenerationRequest, warnings_for
 
@@ -51,6 +52,17 @@ def request_from_entry(entry_id: str) -> tuple[GenerationRequest, str | None] | 
     if entry is None:
         return None
     request = request_from_recipe(entry_recipe(entry), store.read_references(namespace, entry.id), count=1)
+    if entry.thread_parent_id:  # an edit: the same instruction again on the same version, with its thread
+        continued = store.get(namespace, entry.thread_parent_id, include_deleted=True)
+        try:
+            turns = threads.turns_from_store(store, namespace, entry.thread_parent_id) if continued else []
+        except threads.TurnError:
+            turns = []
+        if continued is None or not turns:
+            st.error("The version this edit continued is gone, so it cannot be made again in its thread. "
+                     "Open the thread with Edit and start fresh from an image.")
+            return None
+        request = threads.edit_request(request, continued, turns, entry.prompt, references=request.references)
     return request, entry.parent_id
 
 

@@ -69,12 +69,17 @@ def render() -> None:
 
     event = st.dataframe(history_views.table_rows(store, namespace, entries), key="history_table",
                          column_config=history_views.COLUMN_CONFIG, hide_index=True, width="stretch",
-                         on_select="rerun", selection_mode="single-row", row_height=56)
+                         on_select="rerun", selection_mode="multi-row", row_height=56)
     rows = event.selection.rows if event and event.selection else []
-    selected = entries[rows[0]] if rows and rows[0] < len(entries) else None
+    chosen = [entries[r] for r in rows if r < len(entries)]
+    selected = chosen[0] if len(chosen) == 1 else None
     history_views.render_export_import(store, namespace, [selected.id] if selected else [])
-    if selected is None:
+    if len(chosen) == 2:
+        st.divider()
+        history_views.render_compare_pair(chosen)
+    elif selected is None:
         st.caption("Select a row to see the entry, its JSON and its prompt versions.")
+        st.caption("Select two rows to compare their images.")
     else:
         st.divider()
         history_views.render_entry(store, namespace, selected)

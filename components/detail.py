@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import grounding_view, services, uploader
+from components import grounding_view, services, thread_view, uploader
 from components.plain import md_escape
 from components.state import DELETED_ENTRIES, RERUN_ENTRY
 from studio import images, roles
@@ -105,7 +105,9 @@ def show_detail(entry_id: str) -> None:
     render_thinking(entry)
     if not entry.has_image:
         return
-    download, use_ref, reuse, rerun, delete = st.columns(5)
+    download, edit, use_ref, reuse, rerun, delete = st.columns(6)
+    with edit:
+        thread_view.edit_button(entry, key=f"detail_edit_{entry.id}")
     with download:
         download_button(entry, key=f"detail_download_{entry.id}")
     if use_ref.button("Use as reference", key=f"detail_ref_{entry.id}", width="stretch", disabled=not present):

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import streamlit as st
 
-from components import auth, detail, grounding_view, jobs, live_wait, services
+from components import auth, detail, grounding_view, jobs, live_wait, services, thread_view
 from components.plain import md_escape, thought_headline
 from components.state import LIVE_ACTIVE, LIVE_FINISHING, LIVE_VERSION, RETRY_ENTRY
 from studio.history import Entry
@@ -67,8 +67,12 @@ def _image_card(entry: Entry) -> None:
         st.image(thumbnail, width="stretch")
     st.caption(f"{entry.aspect_ratio} · {entry.image_size} · {entry.output_format} · {entry.latency_s:.1f} s")
     grounding_view.render_entry_sources(entry, compact=True)
-    if st.button("Open", key=f"open_{entry.id}", width="stretch"):
-        detail.show_detail(entry.id)
+    open_col, edit_col = st.columns(2)
+    with open_col:
+        if st.button("Open", key=f"open_{entry.id}", width="stretch"):
+            detail.show_detail(entry.id)
+    with edit_col:
+        thread_view.edit_button(entry, key=f"edit_{entry.id}")
 
 
 def _failed_card(entry: Entry) -> None:

@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 
 import streamlit as st
 
-from components import detail, grounding_view, uploader
+from components import compare, detail, grounding_view, thread_view, uploader
 from components.plain import md_escape
 from components.state import DELETED_ENTRIES, GOTO_GENERATE, PARENT_ENTRY, RERUN_ENTRY, RETRY_ENTRY
 from studio.history import Entry, HistoryStore
@@ -181,7 +181,7 @@ def render_actions(store: HistoryStore, namespace: str, entry: Entry) -> None:
     b.button("Restore everything", key=f"h_all_{entry.id}", width="stretch", help="Prompt, settings and reference images",
              on_click=_then_generate, args=(detail.reuse_settings, entry, True))
     c.button("Re-run", key=f"h_rerun_{entry.id}", width="stretch", on_click=_then_generate, args=(_rerun, entry))
-    d, e, f = st.columns(3)
+    d, e, f, g = st.columns(4)
     if d.button("☆ Favorite" if not entry.favorite else "★ Unfavorite", key=f"h_fav_{entry.id}", width="stretch"):
         store.set_favorite(namespace, entry.id, not entry.favorite)
         st.rerun()
@@ -192,10 +192,23 @@ def render_actions(store: HistoryStore, namespace: str, entry: Entry) -> None:
     with f:
         if entry.has_image:
             detail.download_button(entry, key=f"h_dl_{entry.id}")
+    with g:
+        if entry.has_image or entry.thread_parent_id:  # a failed edit opens its thread too
+            thread_view.edit_button(entry, key=f"h_edit_{entry.id}")
     with st.form(f"h_version_{entry.id}", border=True):
         st.text_area("New version of this prompt", value=entry.prompt, key=f"h_new_{entry.id}")
         st.form_submit_button("Generate new version", type="primary", on_click=_then_generate,
                               args=(_new_version, entry))
+
+
+def render_compare_pair(chosen: list[Entry]) -> None:
+    """Two selected rows: their images side by side and as a slider overlay, the older one first."""
+    first, second = sorted(chosen, key=lambda e: e.created_at)
+    st.subheader("Compare")
+    if not (first.has_image and second.has_image):
+        st.info("Select two entries that both have an image to compare them.")
+        return
+    compare.render_compare(first, second, key="history")
 
 
 def render_undo(store: HistoryStore, namespace: str) -> None:

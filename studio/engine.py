@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from google import genai
 from google.genai import types
 
-from studio import images
+from studio import images, threads
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue, ModelSpec
 from studio.failures import classify_answer, classify_exception, error_json
 from studio.redact import redact_json, redact_text
@@ -93,7 +93,10 @@ def build_config(request: GenerationRequest, spec: ModelSpec, seed: int | None,
 
 
 def build_contents(request: GenerationRequest) -> list:
-    """The prompt first, the references' roles (when tagged), then the images in the order the person gave them."""
+    """The prompt first, the references' roles (when tagged), then the images in the order the person gave them;
+    an edit sends the thread's earlier turns before them (``studio/threads.py``)."""
+    if request.conversation:
+        return threads.sdk_contents(request.conversation, request)
     parts: list = [request.prompt, *_preamble(request)]
     parts += [types.Part.from_bytes(data=ref.data, mime_type=ref.mime_type) for ref in request.references]
     return parts
@@ -124,7 +127,7 @@ def request_json(request: GenerationRequest, config: types.GenerateContentConfig
     parts: list[dict] = [{"text": request.prompt}, *({"text": text} for text in _preamble(request))]
     parts += [{"inlineData": {"mimeType": r.mime_type, "data": r.data}} for r in request.references]
     generation = config.model_dump(mode="json", exclude_none=True, exclude={"should_return_http_response"})
-    body: dict = {"model": model_id, "contents": [{"role": "user", "parts": parts}]}
+    body: dict = {"model": model_id, "contents": [*request.conversation, {"role": "user", "parts": parts}]}
     system = generation.pop("system_instruction", None)
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
@@ -214,7 +217,11 @@ class Engine:
         config = build_config(request, spec, seed, self.vertex)
         state = _Attempt(index, seed, request_json(request, config, spec.model_id, self.secrets),
                          time.perf_counter())
-        contents = build_contents(request)
+        try:
+            contents = build_contents(request)
+        except threads.TurnError as exc:  # a stored turn that cannot be sent back: nothing is sent
+            failure = Failure(FailureKind.INVALID_REQUEST, str(exc), "")
+            return ImageResult(index=index, failure=failure, attempts=0, request_json=state.sent)
         streaming = self.streams(request, spec)
         emit = on_event or (lambda event: None)
         while True:
@@ -337,7 +344,8 @@ class Engine:
             finish_reason=finish, finish_message=finish_message, block_reason=block_reason,
             usage=_usage(raw.get("usageMetadata") or {}), model_version=model_version,
             response_id=str(raw.get("responseId") or ""), latency_s=state.elapsed(), attempts=state.attempts,
-            request_json=state.sent, response_json=redact_json(raw, self.secrets))  # type: ignore[arg-type]
+            request_json=state.sent, response_json=redact_json(raw, self.secrets),  # type: ignore[arg-type]
+            model_parts=tuple(threads.model_turn_parts(parts)) if image is not None else ())
 
     def _final_image(self, request: GenerationRequest, state: _Attempt, part: dict,
                      model_version: str) -> GeneratedImage:

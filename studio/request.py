@@ -56,6 +56,13 @@ class GenerationRequest:
         """The share of the interactive price this request is billed at (the batch lane is half)."""
         return BATCH_PRICE_SHARE if self.lane == "batch" else 1.0
 
+    # ---- edit threads (studio/threads.py) --------------------------------------------------------------
+    # The earlier turns this request continues, in Google's wire shape (user turns, then the model turns as
+    # the API returned them), and the History entry of the turn it continues. Empty for a plain request.
+    conversation: tuple[dict, ...] = field(default=(), repr=False, compare=False)
+    thread_parent_id: str | None = None
+    # -----------------------------------------------------------------------------------------------------
+
     def seed_for(self, index: int) -> int | None:
         """Image ``index`` of a seeded batch uses seed + index, so each image of a batch can be remade alone."""
         return None if self.seed is None else (self.seed + index) % 2**31

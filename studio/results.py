@@ -104,6 +104,9 @@ class ImageResult:
     attempts: int = 1
     request_json: dict = field(default_factory=dict)  # image data elided, secrets redacted
     response_json: dict = field(default_factory=dict)  # image data elided, secrets redacted
+    # the model's final parts exactly as returned (image data and thought signatures kept): what an edit
+    # thread sends back (studio/threads.py); never shown
+    model_parts: tuple[dict, ...] = field(default=(), repr=False)
 
     @property
     def ok(self) -> bool:

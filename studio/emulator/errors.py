@@ -140,6 +140,11 @@ def missing_signature(content_position: int, part_position: int) -> ApiError:
         "for more details.")
 
 
+def corrupted_signature() -> ApiError:
+    """A thought signature that was sent back altered (or made up): Google cannot verify it, so it refuses the turn."""
+    return bad_request("Corrupted thought signature.")
+
+
 def overloaded() -> ApiError:
     return ApiError(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")
 

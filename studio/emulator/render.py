@@ -30,16 +30,24 @@ def _palette(digest: bytes) -> tuple[tuple[int, int, int], tuple[int, int, int]]
     return first, second
 
 
-def _canvas(prompt: str, seed: int | None, width: int, height: int, references: list[bytes]) -> Image.Image:
-    """The picture at work size: gradient and shapes from a hash, reference thumbnails, the prompt text."""
+def _canvas(prompt: str, seed: int | None, width: int, height: int, references: list[bytes],
+            base: bytes | None = None) -> Image.Image:
+    """The picture at work size: gradient and shapes from a hash, reference thumbnails, the prompt text.
+
+    An edit (``base``: the image of the model's previous turn) keeps that picture and draws one mark and
+    the instruction on it, so every version visibly derives from the one it edits.
+    """
     digest = hashlib.sha256(f"{seed}|{prompt}".encode()).digest()
     scale = min(1.0, _WORK_SIDE / max(width, height))
     w, h = max(8, round(width * scale)), max(8, round(height * scale))
-    top, bottom = _palette(digest)
-    gradient = Image.linear_gradient("L").resize((w, h))
-    canvas = Image.composite(Image.new("RGB", (w, h), bottom), Image.new("RGB", (w, h), top), gradient)
+    canvas = _edited(base, w, h) if base is not None else None
+    draw_shapes = canvas is None
+    if canvas is None:
+        top, bottom = _palette(digest)
+        gradient = Image.linear_gradient("L").resize((w, h))
+        canvas = Image.composite(Image.new("RGB", (w, h), bottom), Image.new("RGB", (w, h), top), gradient)
     draw = ImageDraw.Draw(canvas)
-    for i in range(6):  # a few shapes placed by the hash: different prompts look different
+    for i in range(6 if draw_shapes else 1):  # shapes placed by the hash: different prompts look different
         x, y = digest[6 + i] * w // 256, digest[12 + i] * h // 256
         r = 8 + digest[18 + i] % max(9, min(w, h) // 4)
         colour = (digest[24 + i % 8], digest[(25 + i) % 32], digest[(26 + i) % 32])
@@ -47,13 +55,24 @@ def _canvas(prompt: str, seed: int | None, width: int, height: int, references: 
     _paste_references(canvas, references)
     font = ImageFont.load_default(size=max(10, min(w, h) // 14))
     lines = textwrap.wrap(prompt.strip() or "(no prompt)", width=max(12, w // 14))[:4]
-    draw.multiline_text((10, 10), "\n".join(lines), fill=(255, 255, 255), font=font,
+    top_y = 10 if draw_shapes else h // 2  # an edit writes its instruction lower: the earlier words stay readable
+    draw.multiline_text((10, top_y), "\n".join(lines), fill=(255, 255, 255), font=font,
                         stroke_width=2, stroke_fill=(0, 0, 0))
     draw.text((10, h - 22), "EMULATED · Gemini API emulator", fill=(255, 255, 255),
               font=ImageFont.load_default(size=12), stroke_width=1, stroke_fill=(0, 0, 0))
     if (w, h) == (width, height):
         return canvas
     return canvas.resize((width, height), Image.Resampling.NEAREST)
+
+
+def _edited(base: bytes, w: int, h: int) -> Image.Image | None:
+    """The previous image at work size (its ratio may differ: it is stretched), or None when unreadable."""
+    try:
+        with Image.open(io.BytesIO(base)) as img:
+            img.draft("RGB", (w, h))
+            return img.convert("RGB").resize((w, h), Image.Resampling.BILINEAR)
+    except Exception:
+        return None
 
 
 def _paste_references(canvas: Image.Image, references: list[bytes]) -> None:
@@ -74,15 +93,16 @@ def _paste_references(canvas: Image.Image, references: list[bytes]) -> None:
 
 
 def render(prompt: str, seed: int | None, width: int, height: int, references: list[bytes],
-           fmt: str = "PNG", tag: str = "", quality: int = JPEG_QUALITY) -> bytes:
-    """Encoded image bytes of exactly width x height, the same for the same inputs; ``quality`` is JPEG's."""
-    ref_key = hashlib.sha256(b"".join(hashlib.sha256(r).digest() for r in references)).hexdigest()
+           fmt: str = "PNG", tag: str = "", quality: int = JPEG_QUALITY, base: bytes | None = None) -> bytes:
+    """Encoded image bytes of exactly width x height, the same for the same inputs; ``quality`` is JPEG's
+    (``base``: see _canvas)."""
+    ref_key = hashlib.sha256(b"".join(hashlib.sha256(r).digest() for r in [*references, base or b""])).hexdigest()
     key = (prompt, seed, width, height, ref_key, fmt, tag, quality)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    image = _canvas(prompt + tag, seed, width, height, references)
+    image = _canvas(prompt + tag, seed, width, height, references, base)
     out = io.BytesIO()
     if fmt == "JPEG":
         image.save(out, "JPEG", quality=quality)

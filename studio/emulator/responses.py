@@ -19,7 +19,7 @@ from studio.emulator.profiles import caption_kind, profile
 from studio.emulator.render import JPEG_QUALITY, render
 from studio.emulator.thinking import b64, thought_parts
 from studio.emulator.usage import usage
-from studio.emulator.validation import ParsedRequest, output_pixels
+from studio.emulator.validation import ParsedRequest, output_pixels, signed_bytes
 
 CAPTION = "Here is the image you asked for."
 INTERLEAVED_TEXT = ("Here is the first take.", "And a second take with a different composition.")
@@ -28,8 +28,12 @@ TRAILER = {"text": ""}
 
 
 def signature(seed_text: str) -> str:
-    """An opaque, deterministic thought signature in padded standard base64, like Google's."""
-    return b64(hashlib.sha256(seed_text.encode()).digest() + b"emulator-thought-signature")
+    """An opaque, deterministic thought signature in padded standard base64, like Google's.
+
+    It carries its own check (``validation.signature_is_genuine``), so a signature sent back altered is
+    refused like Google refuses one it cannot verify.
+    """
+    return b64(signed_bytes(hashlib.sha256(seed_text.encode()).digest()))
 
 
 def response_id(req: ParsedRequest, nonce: int) -> str:
@@ -58,7 +62,7 @@ def _final_parts(req: ParsedRequest, spec: ModelSpec, names: set[str], prompt: s
                  fmt: str, declared: str) -> list[dict]:
     """Caption (per the model's habits) and image, or Flash's text-image-text-image when interleaved."""
     def image(tag: str = "") -> dict:
-        data = render(prompt, req.seed, *size, req.images, fmt, tag=tag, quality=_quality(req))
+        data = render(prompt, req.seed, *size, req.images, fmt, tag=tag, quality=_quality(req), base=req.edited_image)
         return {"inlineData": {"mimeType": declared, "data": b64(data)}, "thoughtSignature": signature(prompt + tag)}
 
     def text(words: str) -> dict:

@@ -8,6 +8,7 @@ paths copy the live API's wording.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -18,6 +19,8 @@ from studio.emulator.input_images import check_image, decode_base64, is_image_mi
 MODALITIES = ("TEXT", "IMAGE", "AUDIO", "MODALITY_UNSPECIFIED")
 _DATA_FIELDS = ("text", "inlineData", "fileData", "functionCall", "functionResponse", "executableCode",
                 "codeExecutionResult", "toolCall", "toolResponse")
+_SIGNATURE_MARK = b"emulator-thought-signature"
+_SIGNATURE_KEY = b"emulator-signature-check|"
 _MODALITY_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerationConfig.Modality"
 
 
@@ -48,6 +51,7 @@ class ParsedRequest:
     all_images: int = 0  # every turn's input images (model turns' images are input too)
     contents: list = field(default_factory=list)
     search: bool = False  # tools ask for Google Search grounding
+    edited_image: bytes | None = None  # the last model turn's final image: what an edit draws on
 
 
 def _parts(content: object) -> list:
@@ -82,6 +86,7 @@ def parse(body: Mapping, vertex: bool = False, read_file: Callable[[str], bytes]
     schema.check(body, vertex=vertex)
     contents = _contents(body)
     texts, images, all_texts, all_images = [], [], [], 0
+    edited: bytes | None = None
     for ci, content in enumerate(contents):
         current, user = ci == len(contents) - 1, pick(content, "role") != "model"
         for pi, part in enumerate(_parts(content)):
@@ -104,6 +109,8 @@ def parse(body: Mapping, vertex: bool = False, read_file: Callable[[str], bytes]
             all_images += 1
             if user and is_image_mime(mime):
                 check_image(data)
+            if not user and is_image_mime(mime):
+                edited = data  # the latest model image: an edit of it is drawn on it
             if current:
                 images.append(data)
     config = pick(body, "generationConfig") or {}
@@ -123,7 +130,7 @@ def parse(body: Mapping, vertex: bool = False, read_file: Callable[[str], bytes]
             output_quality=_opt_int(pick(output_options, "compressionQuality")),
             modalities=_modalities(pick(config, "responseModalities")),
             all_text="\n".join(all_texts), all_images=all_images, contents=list(contents),
-            search=_wants_search(pick(body, "tools")),
+            search=_wants_search(pick(body, "tools")), edited_image=edited,
         )
     except (TypeError, ValueError) as exc:
         raise errors.bad_request(f"Invalid value in generation_config: {exc}", "generation_config") from exc
@@ -195,13 +202,32 @@ def validate(req: ParsedRequest, spec: ModelSpec) -> None:
 
 
 def check_signatures(contents: list) -> None:
-    """Gemini 3 needs every image part of an earlier model turn sent back with its signature."""
+    """Gemini 3 needs every image part of an earlier model turn sent back with its signature, unaltered."""
     for ci, content in enumerate(contents):
         if pick(content, "role") != "model":
             continue
         for pi, part in enumerate(_parts(content)):
-            if pick(part, "inlineData") and not pick(part, "thoughtSignature") and not pick(part, "thought"):
+            sent = pick(part, "thoughtSignature")
+            if pick(part, "inlineData") and not sent and not pick(part, "thought"):
                 raise errors.missing_signature(ci + 1, pi + 1)
+            if sent and not signature_is_genuine(sent):
+                raise errors.corrupted_signature()
+
+
+def signed_bytes(payload: bytes) -> bytes:
+    """A signature's bytes: the payload, a check over it and a mark (66 bytes: base64 without unused bits,
+    so changing any character of the text changes the bytes)."""
+    check = hashlib.sha256(_SIGNATURE_KEY + payload[:32]).digest()[:8]
+    return payload[:32] + check + _SIGNATURE_MARK
+
+
+def signature_is_genuine(sent: object) -> bool:
+    """True for a signature the emulator issued, in either base64 alphabet (the SDK sends URL-safe)."""
+    try:
+        data = decode_base64(str(sent))
+    except (ValueError, TypeError):
+        return False
+    return len(data) == 66 and signed_bytes(data[:32]) == data
 
 
 def output_pixels(req: ParsedRequest, spec: ModelSpec) -> tuple[int, int]:

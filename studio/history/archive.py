@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from studio import images, roles
+from studio import images, roles, threads
 from studio.history import files
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class ImportedReference:
 
 # ---- export ---------------------------------------------------------------------------------------------------
 def _entry_record(entry: Entry, image_name: str | None, reference_names: list[str], draft_names: list[str],
-                  reference_roles: list[str]) -> dict:
+                  reference_roles: list[str], turn_name: str | None = None) -> dict:
     return {
         "id": entry.id, "batch_id": entry.batch_id, "parent_id": entry.parent_id, "created_at": entry.created_at,
         "prompt": entry.prompt, "model_id": entry.model_id, "aspect_ratio": entry.aspect_ratio,
@@ -76,6 +76,8 @@ def _entry_record(entry: Entry, image_name: str | None, reference_names: list[st
         "mime_type": entry.mime_type, "favorite": entry.favorite, "image": image_name,
         "references": reference_names, "reference_roles": reference_roles, "thought_text": entry.thought_text,
         "thoughts_tokens": entry.thoughts_tokens, "drafts": draft_names,
+        # edit threads: the model's raw turn (what an edit sends back) and the turn this one continues
+        "turn": turn_name, "thread_parent_id": entry.thread_parent_id, "thread_root_id": entry.thread_root_id,
     }
 
 
@@ -107,7 +109,11 @@ def export_zip_to(store: HistoryStore, namespace: str, fileobj: IO[bytes], entry
             for position, draft in enumerate(store.read_drafts(namespace, entry.id)):
                 draft_names.append(f"drafts/{entry.id}-{position}.{files.extension(draft.mime_type)}")
                 archive.writestr(draft_names[-1], draft.data)
-            records.append(_entry_record(entry, image_name, ref_names, draft_names, ref_roles))
+            turn, turn_name = store.read_turn(namespace, entry.id), None
+            if turn is not None:
+                turn_name = f"turns/{entry.id}.json"
+                archive.writestr(turn_name, turn)
+            records.append(_entry_record(entry, image_name, ref_names, draft_names, ref_roles, turn_name))
         manifest = {"format": FORMAT, "exported_at": time.time(), "entries": records}
         archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
 
@@ -224,7 +230,8 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "response_id": (_STR, False), "text": (_STR, False), "request_json": (_DICT, False),
     "response_json": (_DICT, False), "favorite": ((bool, int), False), "image": (_STR, False),
     "references": ((list,), False), "thought_text": (_STR, False), "thoughts_tokens": (_INT, False),
-    "drafts": ((list,), False), "reference_roles": ((list,), False),
+    "drafts": ((list,), False), "reference_roles": ((list,), False), "turn": (_STR, False),
+    "thread_parent_id": (_STR, False), "thread_root_id": (_STR, False),
 }
 
 
@@ -369,7 +376,18 @@ def _plan(records: list[dict[str, Any]], members: dict[str, zipfile.ZipInfo], st
             file_name = f"{entry_id}.d{position}.{files.extension(draft.mime_type)}"
             blobs[file_name] = staging.reader(draft.span)
             drafts.append((entry_id, position, file_name, draft.mime_type, draft.width, draft.height))
+        turn_file = None
+        if record.get("turn") and image_file is not None:
+            span = staging.copy(_member(members, record["turn"]))
+            try:
+                threads.read_turn_blob(staging.read(span))
+            except threads.TurnError as exc:
+                raise ArchiveError(f"{_shown(record['turn'])} in the ZIP is not a model turn the studio kept; "
+                                   "nothing was imported.") from exc
+            turn_file = f"{entry_id}.turn.json"
+            blobs[turn_file] = staging.reader(span)
         parent = record.get("parent_id")
+        thread_parent, thread_root = record.get("thread_parent_id"), record.get("thread_root_id")
         row = {
             "id": entry_id, "namespace": namespace, "batch_id": record.get("batch_id") or entry_id,
             "parent_id": new_ids.get(parent) if parent else None,
@@ -393,6 +411,10 @@ def _plan(records: list[dict[str, Any]], members: dict[str, zipfile.ZipInfo], st
             "mime_type": image.mime_type if image else None,
             "favorite": int(bool(record.get("favorite"))), "deleted_at": None, "references_count": len(refs),
             "thought_text": record.get("thought_text"), "thoughts_tokens": int(record.get("thoughts_tokens") or 0),
+            "turn_file": turn_file,  # a thread link to an entry outside the import is dropped: it could not resend
+            "thread_parent_id": new_ids.get(thread_parent) if thread_parent else None,
+            "thread_root_id": (new_ids.get(thread_root) or new_ids[thread_parent]) if thread_parent in new_ids
+            else None,
         }
         rows.append((row, refs, drafts))
     return rows, blobs

@@ -10,7 +10,7 @@ import json
 import time
 from dataclasses import dataclass, field
 
-from studio import images
+from studio import images, threads
 from studio.catalogue import Catalogue
 from studio.history import files
 from studio.request import GenerationRequest
@@ -61,6 +61,10 @@ def finished_record(catalogue: Catalogue, entry_id: str, request: GenerationRequ
         thumb_file = f"{entry_id}.thumb.jpg"
         blobs[image_file] = result.image.data
         blobs[thumb_file] = result.thumbnail or images.make_thumbnail(result.image.data)
+    turn_file = None
+    if result.image is not None and result.model_parts:
+        turn_file = f"{entry_id}.turn.json"  # kept apart from the re-encoded file: an edit sends this back
+        blobs[turn_file] = threads.turn_blob(result.model_parts)
     drafts = []
     for position, draft in enumerate(result.drafts[:MAX_DRAFTS]):
         if not draft.data or files.extension(draft.mime_type) == "bin":
@@ -83,7 +87,7 @@ def finished_record(catalogue: Catalogue, entry_id: str, request: GenerationRequ
         "cost_usd": round(cost, 6), "model_version": result.model_version, "response_id": result.response_id,
         "text": result.text, "thought_text": result.thought_text or None,
         "request_json": json.dumps(result.request_json), "response_json": json.dumps(result.response_json),
-        "image_file": image_file, "thumb_file": thumb_file,
+        "image_file": image_file, "thumb_file": thumb_file, "turn_file": turn_file,
         "width": result.image.width if result.image else None,
         "height": result.image.height if result.image else None,
         "mime_type": result.image.mime_type if result.image else None, "heartbeat_at": None,

@@ -64,6 +64,11 @@ ENTRY_COLUMNS: tuple[Column, ...] = (
     _c("thoughts_tokens", "integer", 3, required=True, default="0"),
     # v4: the estimate shown before sending, beside cost_usd computed from the recorded usage
     _c("estimated_cost_usd", "real", 4, required=True, default="0"),
+    # v6: edit threads. turn_file names the blob holding the model's raw turn (every final part as the API
+    # returned it, thought signatures included: what an edit sends back); thread_parent_id is the turn an
+    # edit continues (parent_id keeps meaning "the version this came from", for lineage and diff) and
+    # thread_root_id the thread's first image, so one query draws the whole tree of versions.
+    _c("turn_file", since=6), _c("thread_parent_id", since=6), _c("thread_root_id", since=6),
 )
 COLUMNS: tuple[str, ...] = tuple(c.name for c in ENTRY_COLUMNS)
 
@@ -147,6 +152,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         # unicode61) and a GIN index on it; Dialect.search matches each word as a prefix.
         f"ALTER TABLE entries ADD COLUMN prompt_search tsvector GENERATED ALWAYS AS ({SEARCH_TEXT}) STORED",
         "CREATE INDEX entries_prompt_search ON entries USING GIN (prompt_search)",
+    )),
+    Migration(6, "edit threads: the model's raw turn", (
+        "CREATE INDEX entries_thread_root ON entries(thread_root_id)",
     )),
     Migration(7, "batch lane: Google batches and who collects them",
               sqlite=(_BATCH_JOBS.format(real="REAL"), _BATCH_JOBS_INDEX),

@@ -86,10 +86,23 @@ class Entry:
     thought_text: str | None = field(default=None, repr=False)
     thoughts_tokens: int = 0
     estimated_cost_usd: float = 0.0
+    turn_file: str | None = field(default=None, repr=False)
+    thread_parent_id: str | None = None
+    thread_root_id: str | None = None
 
     @property
     def has_image(self) -> bool:
         return bool(self.image_file)
+
+    @property
+    def can_continue(self) -> bool:
+        """An edit can continue from here: the image and the model's raw turn are kept."""
+        return bool(self.image_file and self.turn_file)
+
+    @property
+    def thread_root(self) -> str:
+        """The first image of this entry's thread (itself when it starts one)."""
+        return self.thread_root_id or self.id
 
     @property
     def is_running(self) -> bool:
@@ -212,7 +225,8 @@ class HistoryStore:
         commit the row that names them.
         """
         with self._lock:
-            known = {name for row in self.db.rows("SELECT image_file, thumb_file FROM entries") for name in row if name}
+            known = {name for row in self.db.rows("SELECT image_file, thumb_file, turn_file FROM entries")
+                     for name in row if name}
             known |= {f"{row[0]}.bin" for row in self.db.rows("SELECT DISTINCT sha256 FROM entry_references")}
             known |= {row[0] for row in self.db.rows("SELECT file FROM entry_drafts")}
         cutoff = time.time() - grace_s
@@ -239,6 +253,10 @@ class HistoryStore:
                 self.blobs.put(namespace, f"{ref.sha256}.bin", ref.data)
         row = recorder.started_row(self.catalogue, entry_id, namespace, request, index, batch_id=batch_id,
                                    parent_id=parent_id, job_id=job_id, owner=owner)
+        if request.thread_parent_id:
+            continued = self.get(namespace, request.thread_parent_id, include_deleted=True)
+            row["thread_parent_id"] = request.thread_parent_id
+            row["thread_root_id"] = continued.thread_root if continued else request.thread_parent_id
         with self.db.transaction():
             self._insert(row, request.references)
         return self.get(namespace, entry_id)  # type: ignore[return-value]
@@ -428,6 +446,29 @@ class HistoryStore:
             chain.append(current)
             current = self.get(namespace, current.parent_id, include_deleted=True) if current.parent_id else None
         return list(reversed(chain))
+
+    def read_turn(self, namespace: str, entry_id: str) -> bytes | None:
+        """The model's raw turn of this entry (``studio.threads.turn_blob``), or None when not kept."""
+        entry = self.get(namespace, entry_id, include_deleted=True)
+        if entry is None or not entry.turn_file:
+            return None
+        return self.blobs.get(namespace, entry.turn_file)
+
+    def thread_chain(self, namespace: str, entry_id: str) -> list[Entry]:
+        """The turns an edit from this entry continues, root first, ending with the entry itself."""
+        chain: list[Entry] = []
+        current = self.get(namespace, entry_id, include_deleted=True)
+        while current is not None and len(chain) < 200:
+            chain.append(current)
+            parent = current.thread_parent_id
+            current = self.get(namespace, parent, include_deleted=True) if parent else None
+        return list(reversed(chain))
+
+    def thread_entries(self, namespace: str, root_id: str) -> list[Entry]:
+        """Every version of a thread (the root and each turn, failed ones too), oldest first."""
+        rows = self.db.rows(f"{_SELECT} WHERE namespace = ? AND (id = ? OR thread_root_id = ?) "
+                            "AND deleted_at IS NULL ORDER BY created_at", (namespace, root_id, root_id))
+        return [_entry(r) for r in rows]
 
     def children(self, namespace: str, entry_id: str) -> list[Entry]:
         rows = self.db.rows(f"{_SELECT} WHERE parent_id = ? AND namespace = ? AND deleted_at IS NULL "

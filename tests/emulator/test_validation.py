@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from google.genai import errors, types
 
+from studio.emulator.responses import signature
+
 from .conftest import FLASH, FLASH2, KEY, PRO, TOKEN, body, image_config, png, post, sdk_client
 
 
@@ -114,7 +116,7 @@ def test_narrow_scopes_are_403_scope_insufficient(quiet_emulator) -> None:
 def _model_turn(signed: bool) -> dict:
     part = {"inlineData": {"mimeType": "image/png", "data": __import__("base64").b64encode(png()).decode()}}
     if signed:
-        part["thoughtSignature"] = "c2lnbmF0dXJl"
+        part["thoughtSignature"] = signature("an earlier answer")  # one the emulator issued
     return {"role": "model", "parts": [part]}
 
 
@@ -141,6 +143,56 @@ def test_multi_turn_with_signatures_works_and_sdk_chat_keeps_them(sdk, emulator)
     assert any(p.inline_data for p in second.candidates[0].content.parts)
     # Nano Banana does not think: no signatures needed
     assert post(emulator, {"contents": [contents[0], _model_turn(False), contents[2]]}, model=FLASH).status_code == 200
+
+
+def _tampered(sig: str) -> str:
+    """The same signature with one character changed (still valid base64)."""
+    return sig[:10] + ("A" if sig[10] != "A" else "B") + sig[11:]
+
+
+def test_multi_turn_with_an_altered_signature_is_400(emulator) -> None:
+    first = post(emulator, body("a red kite")).json()
+    model_turn = first["candidates"][0]["content"]
+    user = {"role": "user", "parts": [{"text": "a red kite"}]}
+    edit = {"role": "user", "parts": [{"text": "make it blue"}]}
+    assert post(emulator, {"contents": [user, model_turn, edit]}).status_code == 200, "sent back as returned: fine"
+    image_at = next(i for i, p in enumerate(model_turn["parts"]) if "inlineData" in p)
+    tampered = {**model_turn, "parts": [dict(p) for p in model_turn["parts"]]}
+    tampered["parts"][image_at]["thoughtSignature"] = _tampered(tampered["parts"][image_at]["thoughtSignature"])
+    answer = post(emulator, {"contents": [user, tampered, edit]})
+    assert answer.status_code == 400 and _error(answer)["status"] == "INVALID_ARGUMENT"
+    assert _error(answer)["message"] == "Corrupted thought signature."
+    made_up = {**model_turn, "parts": [{**p, "thoughtSignature": "c2lnbmF0dXJl"} for p in model_turn["parts"]]}
+    assert post(emulator, {"contents": [user, made_up, edit]}).status_code == 400, "a signature it never issued"
+
+
+def test_an_edit_is_drawn_on_the_previous_model_image(emulator) -> None:
+    import base64
+    import io
+
+    from PIL import Image, ImageChops, ImageStat
+
+    def final_image(answer: dict) -> Image.Image:
+        part = next(p for p in answer["candidates"][0]["content"]["parts"] if "inlineData" in p)
+        return Image.open(io.BytesIO(base64.b64decode(part["inlineData"]["data"]))).convert("RGB")
+
+    user = {"role": "user", "parts": [{"text": "a lighthouse at dusk"}]}
+    first = post(emulator, body("a lighthouse at dusk")).json()
+    other = post(emulator, body("a bowl of cherries")).json()
+    edit = {"role": "user", "parts": [{"text": "add a boat"}]}
+
+    def edited_from(answer: dict) -> Image.Image:
+        reply = post(emulator, {"contents": [user, answer["candidates"][0]["content"], edit]})
+        assert reply.status_code == 200
+        return final_image(reply.json())
+
+    def distance(a: Image.Image, b: Image.Image) -> float:
+        return sum(ImageStat.Stat(ImageChops.difference(a, b.resize(a.size))).mean)
+
+    from_first, from_other = edited_from(first), edited_from(other)
+    # each edit looks like the image it edited, far more than like the other one
+    assert distance(from_first, final_image(first)) < distance(from_first, final_image(other)) / 2
+    assert distance(from_other, final_image(other)) < distance(from_other, final_image(first)) / 2
 
 
 def test_snake_case_request_fields_are_accepted(emulator) -> None:

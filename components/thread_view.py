@@ -1,0 +1,246 @@
+"""The Edit page's pieces: the tree of versions, the conversation so far, "Apply edit" and "Start fresh".
+
+An edit goes through the job runner like any batch, so it survives clicks and reloads; the version shown
+is in the URL (``?entry=<id>``), so a reload or a link from History days later opens the same thread.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from components import auth, compare, jobs, live_wait, services, team
+from components.plain import md_escape
+from components.state import EDIT_ENTRY, LIVE_VERSION
+from studio import images, threads
+from studio.history import Entry, HistoryStore
+from studio.recipes import entry_recipe, request_from_recipe
+from studio.request import GenerationRequest, ReferenceImage
+
+EDIT_PAGE = "app_pages/edit.py"
+WATCH_S = 1.0
+STATUS_ICONS = {"ok": "🖼️", "running": "⏳", "blocked": "🚫", "failed": "⚠️", "cancelled": "🛑", "interrupted": "⚡"}
+FRESH_LABEL = "Start fresh from this image"
+
+
+def open_thread(entry_id: str) -> None:
+    """Go to the Edit page showing this version (from a card, the detail view or History)."""
+    st.session_state[EDIT_ENTRY] = entry_id
+    st.switch_page(EDIT_PAGE, query_params={"entry": entry_id})
+
+
+def edit_button(entry: Entry, key: str) -> None:
+    """The "Edit" action every image has."""
+    if st.button("Edit", key=key, width="stretch",
+                 help="Edit this image like a conversation: each instruction makes a new version"):
+        open_thread(entry.id)
+
+
+def selected_entry_id() -> str | None:
+    """The version asked for: the URL first (a reload, a link), else this session's last one."""
+    from_url = st.query_params.get("entry")
+    if from_url:
+        st.session_state[EDIT_ENTRY] = from_url
+        return str(from_url)
+    chosen = st.session_state.get(EDIT_ENTRY)
+    if chosen:
+        st.query_params["entry"] = chosen
+    return chosen
+
+
+def select(entry_id: str) -> None:
+    st.session_state[EDIT_ENTRY] = entry_id
+    st.query_params["entry"] = entry_id
+
+
+def _watch_running_work() -> None:
+    """A timer fragment: redraw the page when this identity's work changes (an edit landed)."""
+    runner, namespace = services.get_runner(), services.current_namespace()
+    seen = st.session_state.get(LIVE_VERSION, -1)
+    if live_wait.in_fragment_run() and runner.version(namespace) == seen:
+        live_wait.wait_for(lambda timeout: runner.wait_for_change(namespace, seen, timeout), WATCH_S * 0.9)
+    if runner.version(namespace) != seen and not live_wait.full_rerun_pending():
+        st.rerun()
+
+
+def render_tree(entry: Entry, tree: list[tuple[Entry, int]], numbers: dict[str, int]) -> None:
+    """Every version as a tree (branches indented under the version they continue); a click shows it."""
+    st.subheader("Versions")
+    for version, depth in tree:
+        icon = STATUS_ICONS.get(version.status, "•")
+        indent = "\u2003" * depth + ("└ " if depth else "")
+        text = f"{indent}v{numbers[version.id]} {icon} {version.prompt[:32]}{'…' if len(version.prompt) > 32 else ''}"
+        if st.button(text, key=f"thread_pick_{version.id}", width="stretch",
+                     type="primary" if version.id == entry.id else "secondary"):
+            select(version.id)
+            st.rerun()
+
+
+def _render_turn_answer(store: HistoryStore, namespace: str, turn: Entry, number: int, full: bool) -> None:
+    if turn.is_running:
+        st.info(f"v{number} is being made…", icon="⏳")
+    elif turn.has_image:
+        # earlier turns as thumbnails: a 4K thread would otherwise send every original on every rerun
+        data = store.read_image(namespace, turn.id) if full else store.read_thumbnail(namespace, turn.id)
+        if data is None:
+            st.warning("This version's file is missing; its recipe is kept.", icon="🖼️")
+        else:
+            st.image(data, caption=f"v{number} · {turn.aspect_ratio} · {turn.image_size}", width="stretch")
+    else:
+        st.error(f"v{number} failed: " + md_escape(turn.failure_message or "no image."), icon="⚠️")
+
+
+def render_conversation(store: HistoryStore, namespace: str, chain: list[Entry], numbers: dict[str, int]) -> None:
+    """The instructions and images so far, root first: what the next edit sends back to the model."""
+    for turn in chain:
+        with st.chat_message("user", avatar=":material/person:"):
+            st.text(turn.prompt)
+            if turn.references_count:
+                st.caption(f"with {turn.references_count} reference image(s)")
+        with st.chat_message("assistant", avatar=":material/image:"):
+            _render_turn_answer(store, namespace, turn, numbers[turn.id], full=turn is chain[-1])
+
+
+def _extra_references(leaf: Entry) -> list[ReferenceImage] | None:
+    """References added for this turn only; None (with a message) when one cannot be used."""
+    uploads = st.file_uploader("Extra references for this edit", accept_multiple_files=True,
+                               type=["png", "jpg", "jpeg", "webp", "heic", "heif"], key=f"edit_refs_{leaf.id}")
+    refs: list[ReferenceImage] = []
+    for upload in uploads or []:
+        try:
+            ref, _notes = images.load_reference(upload.name, upload.getvalue())
+        except images.ImageInputError as exc:
+            st.error(md_escape(str(exc)))
+            return None
+        refs.append(ref)
+    return refs
+
+
+def _submit(request: GenerationRequest, continues: Entry) -> None:
+    if not auth.ensure_fresh_token() or not team.check_spend(request):
+        return
+    job = jobs.submit(request, parent_id=continues.id)
+    if job is not None and job.entry_ids:
+        select(job.entry_ids[0])
+        st.rerun()
+
+
+def _base_request(leaf: Entry) -> GenerationRequest:
+    return request_from_recipe(entry_recipe(leaf), count=1)
+
+
+def apply_edit(store: HistoryStore, namespace: str, leaf: Entry, instruction: str, ratio: str, size: str,
+               references: list[ReferenceImage]) -> None:
+    """Send one edit of ``leaf``: the thread so far, then the instruction (through the job runner)."""
+    if not instruction.strip():
+        st.error("Write an edit instruction first: say what to change.", icon="✋")
+        return
+    try:
+        turns = threads.turns_from_store(store, namespace, leaf.id)
+    except threads.TurnError as exc:
+        st.error(md_escape(str(exc)), icon="🧵")
+        return
+    request = threads.edit_request(_base_request(leaf), leaf, turns, instruction.strip(), aspect_ratio=ratio,
+                                   image_size=size, references=references)
+    size_on_wire = threads.estimated_body_size(request.conversation, request)
+    if size_on_wire > threads.INLINE_REQUEST_LIMIT:
+        st.error(threads.too_large_message(size_on_wire), icon="🧵")
+        return
+    _submit(request, leaf)
+
+
+def start_fresh(store: HistoryStore, namespace: str, source: Entry, instruction: str) -> None:
+    """A new conversation with just this image (Google's advice when edits drift); the old thread stays."""
+    if not instruction.strip():
+        st.error("Write an edit instruction first: it starts the new conversation with this image.", icon="✋")
+        return
+    data = store.read_image(namespace, source.id)
+    if data is None:
+        st.error("This image's file is missing, so a new conversation cannot start from it.", icon="🖼️")
+        return
+    try:
+        ref, _notes = images.load_reference(f"version-{source.id[:8]}.{source.extension}", data)
+    except images.ImageInputError as exc:
+        st.error(md_escape(str(exc)))
+        return
+    _submit(threads.fresh_request(_base_request(source), ref, instruction.strip()), source)
+
+
+def render_edit_box(store: HistoryStore, namespace: str, leaf: Entry) -> None:
+    """The instruction, this turn's ratio, size and extra references, "Apply edit" and "Start fresh"."""
+    spec = services.get_catalogue().resolve(leaf.model_id)
+    instruction = st.text_area("Edit instruction", key=f"edit_text_{leaf.id}", height=90,
+                               placeholder="Make the sky stormy, keep everything else")
+    ratio_col, size_col = st.columns(2)
+    ratios = list(spec.ratios)
+    ratio = ratio_col.selectbox("Aspect ratio for this edit", ratios, key=f"edit_ratio_{leaf.id}",
+                                index=ratios.index(leaf.aspect_ratio) if leaf.aspect_ratio in ratios else 0)
+    sizes = list(spec.sizes)
+    size = size_col.selectbox("Resolution for this edit", sizes, key=f"edit_size_{leaf.id}",
+                              index=sizes.index(leaf.image_size) if leaf.image_size in sizes else 0)
+    references = _extra_references(leaf)
+    apply_col, fresh_col = st.columns(2)
+    if apply_col.button("Apply edit", type="primary", key=f"edit_apply_{leaf.id}", width="stretch",
+                        disabled=references is None or not leaf.can_continue):
+        apply_edit(store, namespace, leaf, instruction, ratio, size, references or [])
+    if fresh_col.button(FRESH_LABEL, key=f"edit_fresh_{leaf.id}", width="stretch",
+                        help="Begin a new conversation with just this image and the instruction above. "
+                             "Useful when edits start to drift; this thread stays as it is."):
+        start_fresh(store, namespace, leaf, instruction)
+    if not leaf.can_continue:
+        st.caption("The model's own answer for this image was not kept (it was made before edit threads, or came "
+                   "from an older export), so it cannot be continued as a conversation: start fresh from it instead.")
+
+
+def render_failed_turn(store: HistoryStore, namespace: str, turn: Entry) -> None:
+    """A failed edit is a turn of the thread, not its end: say what happened and how to go on."""
+    continued = store.get(namespace, turn.thread_parent_id) if turn.thread_parent_id else None
+    if turn.failure_kind == "invalid_request":
+        st.error("Google refused to continue this thread" + (f": {md_escape(turn.failure_detail)}"
+                 if turn.failure_detail else ".") + " The conversation may have expired or grown too large. "
+                 "Nothing in the thread is lost: start fresh from the last image, or edit an earlier version.",
+                 icon="🧵")
+    else:
+        st.warning("This edit did not make an image. Nothing in the thread is lost: change the instruction "
+                   "and apply it again, or pick another version.", icon="⚠️")
+    if continued is None or not continued.has_image:
+        return
+    again_col, fresh_col = st.columns(2)
+    if again_col.button("Edit the previous version again", key=f"edit_back_{turn.id}", width="stretch",
+                        help="Back to the version this edit started from, with its instruction ready to change"):
+        st.session_state[f"edit_text_{continued.id}"] = turn.prompt  # the instruction is kept, to rephrase
+        select(continued.id)
+        st.rerun()
+    if fresh_col.button(FRESH_LABEL, key=f"edit_fresh_failed_{turn.id}", width="stretch",
+                        help="A new conversation with just the last good image and this instruction"):
+        start_fresh(store, namespace, continued, turn.prompt)
+
+
+def render_thread(store: HistoryStore, namespace: str, entry: Entry) -> None:
+    """The whole thread of ``entry``: its tree of versions, the conversation up to it, and what comes next."""
+    versions = store.thread_entries(namespace, entry.thread_root)
+    if entry.id not in {v.id for v in versions}:
+        versions.append(entry)
+    numbers = {v.id: i for i, v in enumerate(sorted(versions, key=lambda v: v.created_at), start=1)}
+    runner = services.get_runner()
+    st.session_state[LIVE_VERSION] = runner.version(namespace)
+    if any(v.is_running for v in versions):
+        st.fragment(_watch_running_work, run_every=WATCH_S)()
+    tree_col, thread_col = st.columns([1, 2], gap="large")
+    with tree_col:
+        render_tree(entry, threads.version_tree(versions), numbers)
+    with thread_col:
+        chain = store.thread_chain(namespace, entry.id)
+        st.subheader(f"v{numbers[entry.id]} · the conversation so far")
+        render_conversation(store, namespace, chain, numbers)
+        if entry.is_running:
+            st.caption("The edit is on its way; this page updates when it lands.")
+        elif entry.has_image:
+            render_edit_box(store, namespace, entry)
+        else:
+            render_failed_turn(store, namespace, entry)
+        parent = store.get(namespace, entry.thread_parent_id) if entry.thread_parent_id else None
+        if entry.has_image and parent is not None and parent.has_image:
+            st.subheader("Compare")
+            compare.render_compare(parent, entry, key=f"thread_{entry.id}",
+                                   first_label=compare.label(parent, numbers.get(parent.id)),
+                                   second_label=compare.label(entry, numbers[entry.id]))

@@ -1,0 +1,230 @@
+"""The Edit page in AppTest: a thread of edits through the job runner against the emulator, its tree of
+versions, a branch, the compare view, a blocked edit, a refused (400) thread and "Start fresh".
+
+AppTest follows ``st.switch_page`` from the "Edit" button; it keeps asking for the page of the last
+``switch_page``, so the Edit page (with ``?entry=`` in the URL) stays shown as in a browser.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from studio import threads
+from studio.history import Entry, HistoryStore, namespace_for
+
+BLOCKED = "[[fault:image_safety]]"
+
+
+def _thread(at: AppTest, data_dir: Path) -> tuple[HistoryStore, str]:
+    return HistoryStore.open(data_dir=data_dir), namespace_for(at.session_state["connection"], data_dir)
+
+
+def _labels(at: AppTest) -> list[str]:
+    return [b.label for b in at.button]
+
+
+def _selected(at: AppTest) -> str:
+    return str(at.session_state["edit_entry_id"])
+
+
+def _apply(at: AppTest, instruction: str) -> AppTest:
+    leaf = _selected(at)
+    at.text_area(key=f"edit_text_{leaf}").input(instruction)
+    at.button(key=f"edit_apply_{leaf}").click().run()
+    assert not at.exception
+    return at
+
+
+def _image_captions(at: AppTest) -> list[str]:
+    return [c for image in at.get("image") for c in image.captions]  # type: ignore[attr-defined]
+
+
+def _versions(at: AppTest) -> list[str]:
+    return [b.label for b in at.button if (b.key or "").startswith("thread_pick_")]
+
+
+def _start(studio_app, emulator, prompt: str) -> AppTest:
+    at = studio_app(emulator)
+    at.text_area(key="prompt").input(prompt)
+    at.button(key="generate").click().run()
+    (card,) = [b for b in at.button if b.label == "Edit"]
+    card.click().run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Edit"], "the card's Edit button opens the Edit page"
+    return at
+
+
+def test_three_turns_a_branch_and_the_compare_view(studio_app, emulator, isolated_studio: Path) -> None:
+    at = _start(studio_app, emulator, "a paper boat")
+    root = _selected(at)
+    assert at.text_area(key=f"edit_text_{root}").label == "Edit instruction"
+    assert "Apply edit" in _labels(at) and "Start fresh from this image" in _labels(at)
+    _apply(at, "")
+    assert any("Write an edit instruction first" in e.value for e in at.error), "an empty edit is refused plainly"
+
+    _apply(at, "put it on a puddle")
+    second = _selected(at)
+    assert second != root
+    _apply(at, "add rain")
+    third = _selected(at)
+    assert [m.name for m in at.chat_message] == ["user", "assistant"] * 3, "the conversation so far"
+    assert at.get("slider")[0].label == "Slider position", "a version is compared with its parent by default"
+    captions = _image_captions(at)
+    assert any(c.startswith("Before · v2") for c in captions) and any(c.startswith("After · v3") for c in captions)
+    assert "Slider · before ◀ 50% ▶ after" in captions
+
+    at.button(key=f"thread_pick_{root}").click().run()  # back to v1, and a branch from it
+    assert _selected(at) == root
+    _apply(at, "make it night")
+    branch = _selected(at)
+    labels = _versions(at)
+    assert len(labels) == 4 and labels[0].startswith("v1") and labels[1].startswith("\u2003└ v2")
+    assert labels[2].startswith("\u2003\u2003└ v3") and labels[3].startswith("\u2003└ v4"), "a tree, not a list"
+
+    store, namespace = _thread(at, isolated_studio)
+    try:
+        made = {e.id: e for e in store.thread_entries(namespace, root)}
+        assert set(made) == {root, second, third, branch} and all(e.status == "ok" for e in made.values())
+        assert made[third].thread_parent_id == second and made[branch].thread_parent_id == root
+        sent = [c["role"] for c in made[third].request_json["contents"]]
+        assert sent == ["user", "model", "user", "model", "user"], "the third turn sent the two before it"
+    finally:
+        store.close()
+
+    at.slider(key=f"compare_slider_thread_{branch}").set_value(20).run()
+    assert not at.exception and "Slider · before ◀ 20% ▶ after" in _image_captions(at)
+
+
+def test_a_blocked_edit_is_a_failed_turn_and_the_thread_goes_on(studio_app, emulator) -> None:
+    at = _start(studio_app, emulator, "a lighthouse")
+    root = _selected(at)
+    _apply(at, f"paint it red {BLOCKED}")
+    failed = _selected(at)
+    assert failed != root
+    assert any("This edit did not make an image" in w.value for w in at.warning)
+    assert any(label.startswith("\u2003└ v2 🚫") for label in _versions(at)), "the failed turn is in the tree"
+    at.button(key=f"edit_back_{failed}").click().run()
+    assert _selected(at) == root
+    assert at.text_area(key=f"edit_text_{root}").value == f"paint it red {BLOCKED}", "the instruction is kept"
+    _apply(at, "paint it blue")
+    assert len(_versions(at)) == 3 and not at.exception
+
+
+def test_a_refused_thread_says_so_and_offers_start_fresh(studio_app, emulator, isolated_studio: Path) -> None:
+    at = _start(studio_app, emulator, "a windmill")
+    root = _selected(at)
+    store, namespace = _thread(at, isolated_studio)
+    try:
+        entry = store.get(namespace, root)
+        assert isinstance(entry, Entry) and entry.turn_file
+        turn = json.loads(store.read_turn(namespace, root) or b"{}")
+        for part in turn["parts"]:  # the stored signature altered: Google (the emulator) cannot verify it
+            if part.get("thoughtSignature"):
+                raw = bytearray(threads.decode_b64(part["thoughtSignature"]))
+                raw[0] ^= 0xFF
+                part["thoughtSignature"] = base64.b64encode(bytes(raw)).decode()
+        store.blobs.put(namespace, entry.turn_file, json.dumps(turn).encode())
+    finally:
+        store.close()
+    _apply(at, "add sails")
+    refused = _selected(at)
+    assert any("Google refused to continue this thread" in e.value and "Corrupted thought signature" in e.value
+               for e in at.error)
+    assert len(_versions(at)) == 2, "nothing in the thread is lost"
+    at.button(key=f"edit_fresh_failed_{refused}").click().run()
+    fresh = _selected(at)
+    assert fresh not in (root, refused) and not at.exception
+    assert len(_versions(at)) == 1, "a new conversation with just that image"
+    assert [m.name for m in at.chat_message] == ["user", "assistant"]
+    assert any("with 1 reference image(s)" in (c.value or "") for c in at.caption)
+    assert not at.error
+
+
+def test_the_page_without_a_thread_says_how_to_start(studio_app, emulator) -> None:
+    at = studio_app(emulator)
+    at.switch_page("app_pages/edit.py").run()
+    assert any("Press **Edit** on any image" in i.value for i in at.info)
+    at.query_params["entry"] = "0" * 32
+    at.run()
+    assert any("not in your History" in w.value for w in at.warning)
+
+
+def test_history_compares_two_selected_rows_and_opens_an_edit(studio_app, emulator) -> None:
+    at = studio_app(emulator, count=2)
+    at.text_area(key="prompt").input("two harbours")
+    at.button(key="generate").click().run()
+    at.switch_page("app_pages/history.py").run()
+    at._page_hash = ""  # stay on the page the last run finished on, as a browser does
+    at.session_state["history_table"] = {"selection": {"rows": [0, 1]}}
+    at.run()
+    assert not at.exception
+    assert "Compare" in [h.value for h in at.subheader]
+    captions = _image_captions(at)
+    assert sum(c.startswith("Before · ") for c in captions) == 1 and sum(c.startswith("After · ") for c in captions) == 1
+    assert "Slider · before ◀ 50% ▶ after" in captions
+    at.session_state["history_table"] = {"selection": {"rows": [0]}}
+    at.run()
+    (edit,) = [b for b in at.button if b.label == "Edit"]
+    edit.click().run()
+    assert [t.value for t in at.title] == ["Edit"] and not at.exception
+
+
+def test_a_thread_too_large_for_one_request_is_not_sent(studio_app, emulator, monkeypatch) -> None:
+    at = _start(studio_app, emulator, "a castle")
+    root = _selected(at)
+    monkeypatch.setattr(threads, "INLINE_REQUEST_LIMIT", 10_000)  # the first image alone is larger
+    _apply(at, "add a moat")
+    assert any("too large for one request" in e.value and "Start fresh from this image" in e.value for e in at.error)
+    assert _selected(at) == root and len(_versions(at)) == 1, "nothing was sent, nothing is lost"
+    assert at.text_area(key=f"edit_text_{root}").value == "add a moat", "the instruction is kept"
+    at.button(key=f"edit_fresh_{root}").click().run()
+    assert _selected(at) != root and [m.name for m in at.chat_message] == ["user", "assistant"]
+
+
+def test_retry_of_a_failed_edit_on_the_grid_stays_in_its_thread(studio_app, emulator, isolated_studio) -> None:
+    at = _start(studio_app, emulator, "a tram")
+    root = _selected(at)
+    _apply(at, "paint it green [[fault:image_safety*1]]")  # blocked once, then it goes through
+    failed = _selected(at)
+    at.switch_page("app_pages/generate.py").run()
+    at.button(key=f"retry_{failed}").click().run()
+    assert not at.exception
+    store, namespace = _thread(at, isolated_studio)
+    try:
+        versions = store.thread_entries(namespace, root)
+        (again,) = [v for v in versions if v.id not in (root, failed)]
+        assert again.status == "ok" and again.thread_parent_id == root and again.parent_id == root
+        assert [c["role"] for c in again.request_json["contents"]] == ["user", "model", "user"]
+    finally:
+        store.close()
+
+
+def test_an_edit_changes_ratio_and_size_and_adds_a_reference_for_its_turn(studio_app, emulator,
+                                                                          isolated_studio: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    at = _start(studio_app, emulator, "a garden")
+    root = _selected(at)
+    picture = io.BytesIO()
+    Image.new("RGB", (80, 60), "gold").save(picture, "PNG")
+    at.file_uploader(key=f"edit_refs_{root}").set_value([("sun.png", picture.getvalue(), "image/png")]).run()
+    at.selectbox(key=f"edit_ratio_{root}").set_value("16:9").run()
+    at.selectbox(key=f"edit_size_{root}").set_value("2K").run()
+    _apply(at, "add this sun")
+    store, namespace = _thread(at, isolated_studio)
+    try:
+        edit = store.get(namespace, _selected(at))
+        assert edit is not None and edit.status == "ok"
+        assert (edit.aspect_ratio, edit.image_size, edit.width, edit.height) == ("16:9", "2K", 2752, 1536)
+        assert edit.references_count == 1
+        last = edit.request_json["contents"][-1]
+        assert last["role"] == "user" and [("text" in p, "inlineData" in p) for p in last["parts"]] == [
+            (True, False), (False, True)], "the instruction, then this turn's reference"
+    finally:
+        store.close()
