@@ -10,23 +10,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import banner, history_views, live_wait, services
-from components.state import LIVE_VERSION
+from components import banner, history_views, jobs, services
 from studio.durability import disk_is_ephemeral, history_is_lost_on_restart
 from studio.history.blobs import LocalBlobs
 from studio.history.database import SQLITE
-
-WATCH_S = 1.0
-
-
-def _watch_running_work() -> None:
-    """A timer fragment: redraw the page when this identity's work changes, stop when nothing runs."""
-    runner, namespace = services.get_runner(), services.current_namespace()
-    seen = st.session_state.get(LIVE_VERSION, -1)
-    if live_wait.in_fragment_run() and runner.version(namespace) == seen:
-        live_wait.wait_for(lambda timeout: runner.wait_for_change(namespace, seen, timeout), WATCH_S * 0.9)
-    if runner.version(namespace) != seen and not live_wait.full_rerun_pending():
-        st.rerun()  # never over a click or page switch the person just made: theirs redraws the page anyway
 
 
 def render() -> None:
@@ -43,10 +30,7 @@ def render() -> None:
         st.warning("History on this deployment is kept on the app's own disk, which this host wipes on a reboot, "
                    "a redeploy or waking from sleep. To keep it, give the studio a PostgreSQL database and a bucket, "
                    "as the studio's guide docs/DEPLOY.md (\"Team deployment\") explains step by step.", icon="⚠️")
-    runner = services.get_runner()
-    st.session_state[LIVE_VERSION] = runner.version(namespace)
-    if runner.has_active(namespace):
-        st.fragment(_watch_running_work, run_every=WATCH_S)()
+    jobs.redraw_while_work_runs(services.get_runner().has_active(namespace))
 
     filters = history_views.render_filters(store, namespace)
     total = store.count_entries(namespace, **filters.as_kwargs())

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from components import auth, services
-from components.state import BATCHES_RESUMED, FOLLOWED_JOBS, SESSION_ENTRIES
+from components import auth, live_wait, services
+from components.state import BATCHES_RESUMED, FOLLOWED_JOBS, LIVE_VERSION, SESSION_ENTRIES
 from studio import oauth
 from studio.credentials import Connection
 from studio.jobs import CredentialSource, JobView
@@ -106,6 +106,27 @@ def resume_stored_batches() -> None:
                                                    CredentialSource(connection, _renewer()))
     if resumed:
         st.toast(f"Collecting {resumed} batch{'es' if resumed != 1 else ''} you sent to Google earlier.", icon="🕓")
+
+
+REDRAW_EVERY_S = 1.0
+
+
+def _redraw_on_change() -> None:
+    """A timer fragment: redraw the page when this identity's work changes (an image landed)."""
+    runner, namespace = services.get_runner(), services.current_namespace()
+    seen = st.session_state.get(LIVE_VERSION, -1)
+    if live_wait.in_fragment_run() and runner.version(namespace) == seen:
+        live_wait.wait_for(lambda timeout: runner.wait_for_change(namespace, seen, timeout), REDRAW_EVERY_S * 0.9)
+    if runner.version(namespace) != seen and not live_wait.full_rerun_pending():
+        st.rerun()  # never over a click or page switch the person just made: theirs redraws the page anyway
+
+
+def redraw_while_work_runs(running: bool) -> None:
+    """For pages that show History rather than the live grid (History, Edit): they redraw as work lands, and
+    stop polling when nothing runs."""
+    st.session_state[LIVE_VERSION] = services.get_runner().version(services.current_namespace())
+    if running:
+        st.fragment(_redraw_on_change, run_every=REDRAW_EVERY_S)()
 
 
 def followed_jobs() -> list[JobView]:

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, compare, jobs, live_wait, services, team
+from components import auth, compare, jobs, services, team
 from components.plain import md_escape
-from components.state import EDIT_ENTRY, LIVE_VERSION
+from components.state import EDIT_ENTRY
 from studio import images, threads
 from studio.history import Entry, HistoryStore
 from studio.recipes import entry_recipe, request_from_recipe
 from studio.request import GenerationRequest, ReferenceImage
 
 EDIT_PAGE = "app_pages/edit.py"
-WATCH_S = 1.0
 STATUS_ICONS = {"ok": "🖼️", "running": "⏳", "blocked": "🚫", "failed": "⚠️", "cancelled": "🛑", "interrupted": "⚡"}
 FRESH_LABEL = "Start fresh from this image"
 
@@ -50,16 +49,6 @@ def selected_entry_id() -> str | None:
 def select(entry_id: str) -> None:
     st.session_state[EDIT_ENTRY] = entry_id
     st.query_params["entry"] = entry_id
-
-
-def _watch_running_work() -> None:
-    """A timer fragment: redraw the page when this identity's work changes (an edit landed)."""
-    runner, namespace = services.get_runner(), services.current_namespace()
-    seen = st.session_state.get(LIVE_VERSION, -1)
-    if live_wait.in_fragment_run() and runner.version(namespace) == seen:
-        live_wait.wait_for(lambda timeout: runner.wait_for_change(namespace, seen, timeout), WATCH_S * 0.9)
-    if runner.version(namespace) != seen and not live_wait.full_rerun_pending():
-        st.rerun()
 
 
 def render_tree(entry: Entry, tree: list[tuple[Entry, int]], numbers: dict[str, int]) -> None:
@@ -221,10 +210,7 @@ def render_thread(store: HistoryStore, namespace: str, entry: Entry) -> None:
     if entry.id not in {v.id for v in versions}:
         versions.append(entry)
     numbers = {v.id: i for i, v in enumerate(sorted(versions, key=lambda v: v.created_at), start=1)}
-    runner = services.get_runner()
-    st.session_state[LIVE_VERSION] = runner.version(namespace)
-    if any(v.is_running for v in versions):
-        st.fragment(_watch_running_work, run_every=WATCH_S)()
+    jobs.redraw_while_work_runs(any(v.is_running for v in versions))
     tree_col, thread_col = st.columns([1, 2], gap="large")
     with tree_col:
         render_tree(entry, threads.version_tree(versions), numbers)

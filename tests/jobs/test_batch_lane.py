@@ -26,13 +26,6 @@ def key_source(server: EmulatorServer) -> CredentialSource:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    s = HistoryStore.open(data_dir=tmp_path / "data")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def runner() -> Iterator[JobRunner]:
     r = JobRunner(limits=FAST)
     yield r

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,7 +17,6 @@ from studio.catalogue import FLASH, FLASH2, PRO
 from studio.credentials import Connection
 from studio.engine import Engine
 from studio.grounding import sources_from_response
-from studio.history import HistoryStore
 from studio.jobs import CredentialSource, ImageState, JobRunner, RunnerLimits
 from studio.request import GenerationRequest, ReferenceImage, ValidationError
 from tests.conftest import TEST_KEY
@@ -37,18 +34,18 @@ def _ref(name: str, colour: str, role: str) -> ReferenceImage:
     return ReferenceImage(name=name, data=_png(colour), mime_type="image/png", width=48, height=48, role=role)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    s = HistoryStore.open(data_dir=tmp_path / "data")
-    yield s
-    s.close()
+def _recording_engine(server) -> tuple[Engine, list[dict]]:
+    """An engine on the emulator whose generateContent bodies are kept, as they went on the wire."""
+    bodies: list[dict] = []
 
+    async def keep(request: httpx.Request) -> None:
+        if request.url.path.endswith("generateContent"):
+            bodies.append(json.loads(request.content))
 
-@pytest.fixture
-def runner() -> Iterator[JobRunner]:
-    r = JobRunner(limits=RunnerLimits(per_identity=8, per_process=64))
-    yield r
-    r.close()
+    client = genai.Client(api_key=TEST_KEY, http_options=types.HttpOptions(
+        base_url=server.base_url, api_version="v1beta", retry_options=types.HttpRetryOptions(attempts=1),
+        httpx_async_client=httpx.AsyncClient(event_hooks={"request": [keep]})))
+    return Engine(client, max_attempts=1), bodies
 
 
 @pytest.mark.parametrize("model_id", [PRO.model_id, FLASH2.model_id])
@@ -74,17 +71,7 @@ def test_a_grounded_job_keeps_its_sources_in_history(fresh_emulator, runner, sto
 
 
 def test_the_wire_carries_the_search_tool_and_the_roles_preamble(fresh_emulator) -> None:
-    server = fresh_emulator()
-    bodies: list[dict] = []
-
-    async def keep(request: httpx.Request) -> None:
-        if request.url.path.endswith("generateContent"):
-            bodies.append(json.loads(request.content))
-
-    client = genai.Client(api_key=TEST_KEY, http_options=types.HttpOptions(
-        base_url=server.base_url, api_version="v1beta", retry_options=types.HttpRetryOptions(attempts=1),
-        httpx_async_client=httpx.AsyncClient(event_hooks={"request": [keep]})))
-    engine = Engine(client, max_attempts=1)
+    engine, bodies = _recording_engine(fresh_emulator())
     try:
         request = GenerationRequest(prompt="these two having tea in this style", model_id=PRO.model_id,
                                     references=(_ref("anna.png", "red", "character"),
@@ -104,16 +91,7 @@ def test_the_wire_carries_the_search_tool_and_the_roles_preamble(fresh_emulator)
 
 
 def test_an_ungrounded_untagged_request_sends_exactly_what_it_did_before(fresh_emulator) -> None:
-    server = fresh_emulator()
-    bodies: list[dict] = []
-
-    async def keep(request: httpx.Request) -> None:
-        bodies.append(json.loads(request.content))
-
-    client = genai.Client(api_key=TEST_KEY, http_options=types.HttpOptions(
-        base_url=server.base_url, api_version="v1beta", retry_options=types.HttpRetryOptions(attempts=1),
-        httpx_async_client=httpx.AsyncClient(event_hooks={"request": [keep]})))
-    engine = Engine(client, max_attempts=1)
+    engine, bodies = _recording_engine(fresh_emulator())
     try:
         ref = _ref("a.png", "green", "other")
         result = engine.run(GenerationRequest(prompt="a calm sea", model_id=PRO.model_id, references=(ref,)))[0]

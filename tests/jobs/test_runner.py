@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -45,20 +44,6 @@ def wait_until(predicate, timeout_s: float = 30.0, what: str = "condition") -> N
 def wait_job(runner: JobRunner, job_id: str, timeout_s: float = 30.0):
     wait_until(lambda: not runner.view(job_id).active, timeout_s, f"job {job_id} to finish")
     return runner.view(job_id)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[HistoryStore]:
-    s = HistoryStore.open(data_dir=tmp_path / "data")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def runner() -> Iterator[JobRunner]:
-    r = JobRunner(limits=RunnerLimits(per_identity=8, per_process=64))
-    yield r
-    r.close()
 
 
 def test_submit_returns_at_once_and_every_image_lands_in_history(fresh_emulator, runner, store) -> None:
