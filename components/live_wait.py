@@ -41,8 +41,29 @@ def full_rerun_pending() -> bool:
     return not queued_fragments  # a queued timer tick of a fragment is not the person
 
 
+def person_is_waiting() -> bool:
+    """Whether anything but the fragment's own timer asked for a run: a click or change anywhere (inside the
+    fragment too: a Cancel button), a page switch, or the session stopping.
+
+    A timer tick is an "auto rerun"; a tick that arrives after a click is folded into the same request, so a
+    pending button press (a trigger value) counts as the person too.
+    """
+    if full_rerun_pending():
+        return True
+    ctx = get_script_run_ctx()
+    requests = getattr(ctx, "script_requests", None)
+    if getattr(getattr(requests, "_state", None), "name", "CONTINUE") != "RERUN":
+        return False
+    rerun_data = getattr(requests, "_rerun_data", None)
+    if not getattr(rerun_data, "is_auto_rerun", True):
+        return True
+    widgets = getattr(getattr(rerun_data, "widget_states", None), "widgets", None) or []
+    return any(getattr(widget, "trigger_value", False) for widget in widgets)
+
+
 def wait_for(changed: Callable[[float], bool], budget_s: float) -> bool:
-    """Wait up to ``budget_s`` for ``changed(timeout)`` to report a change; give up at once for a full rerun."""
+    """Wait up to ``budget_s`` for ``changed(timeout)`` to report a change; give up at once when the person
+    did something (``person_is_waiting``): their run never queues behind this wait."""
     deadline = time.monotonic() + budget_s
     while True:
         left = deadline - time.monotonic()
@@ -50,5 +71,5 @@ def wait_for(changed: Callable[[float], bool], budget_s: float) -> bool:
             return False
         if changed(min(SLICE_S, left)):
             return True
-        if full_rerun_pending():
+        if person_is_waiting():
             return False
