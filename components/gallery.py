@@ -15,6 +15,7 @@ import streamlit as st
 from components import auth, detail, grounding_view, jobs, live_wait, services, thread_view
 from components.plain import md_escape, thought_headline
 from components.state import LIVE_ACTIVE, LIVE_FINISHING, LIVE_VERSION, RETRY_ENTRY
+from studio import images
 from studio.history import Entry
 from studio.jobs import ImageState, ImageView, JobView
 
@@ -41,11 +42,14 @@ def _running_card(entry: Entry, live: ImageView | None, job_id: str | None, lane
     if lane == "batch":  # hours, not seconds: no timer, and a batch is cancelled whole from its header
         st.info(md_escape(live.note or "In Google's batch lane."), icon="🕓")
         return
+    # the live pictures travel inline (data: URLs): they show with the message that carries them, and a
+    # picture the next fragment run replaces is never a file the browser asks for after Streamlit dropped it
     if live.preview:
-        st.image(live.preview, caption="Saving to History…", width="stretch")
+        st.image(images.data_url(live.preview, "image/jpeg"), caption="Saving to History…", width="stretch")
         return
     if live.draft is not None:
-        st.image(live.draft.data, caption=f"Draft {live.drafts_seen} · the final image follows", width="stretch")
+        st.image(images.data_url(live.draft.data, live.draft.mime_type),
+                 caption=f"Draft {live.drafts_seen} · the final image follows", width="stretch")
     if live.state is ImageState.QUEUED:
         ahead = (live.queue_position or 1) - 1
         st.info(f"Waiting in line · {ahead} ahead of it" if ahead else "Next in line", icon="⏳")

@@ -6,6 +6,7 @@ hands out carries its recipe (PNG text chunk, JPEG EXIF + XMP) so it can be rest
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -296,6 +297,11 @@ def _parse(raw: object) -> dict | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def data_url(data: bytes, mime_type: str) -> str:
+    """The image inline as a ``data:`` URL: drawn with the message that carries it, no second fetch."""
+    return f"data:{mime_type};base64,{base64.b64encode(data).decode()}"
 
 
 def make_thumbnail(data: bytes, max_side: int = 384) -> bytes:
