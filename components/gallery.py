@@ -28,6 +28,7 @@ COLUMNS = 4
 # changes took 195 ms with a 0.9 s budget, 146 ms with 4.9 s; docs/PERFORMANCE.md). Clicks never wait on it.
 POLL_S = float(os.environ.get("STUDIO_POLL_S") or 0.1)
 WAIT_BUDGET_S = float(os.environ.get("STUDIO_WAIT_S") or 4.9)
+DRAFT_SETTLE_S = 0.15  # how long a run waits for the first draft once the thinking has started
 BATCH_POLL_S = float(os.environ.get("STUDIO_BATCH_PANEL_S") or 5.0)  # a batch takes minutes to hours
 BATCH_WORDS = {"submitting": "sending", "pending": "waiting at Google", "running": "being made",
                "succeeded": "collecting"}
@@ -133,6 +134,12 @@ def _job_summary(job: JobView) -> None:
                                                                                   else ""))
 
 
+def _thinking_before_its_draft(followed: list[JobView]) -> bool:
+    """An image whose thinking has started but whose first draft has not arrived yet."""
+    return any(image.state is ImageState.DRAFTING and image.thought_text and not image.drafts_seen
+               for job in followed for image in job.images)
+
+
 def _body() -> None:
     runner = services.get_runner() if services.connection() is not None else None
     namespace = services.current_namespace()
@@ -141,9 +148,16 @@ def _body() -> None:
         seen = st.session_state.get(LIVE_VERSION, -1)
         if runner.version(namespace) == seen:
             live_wait.wait_for(lambda timeout: runner.wait_for_change(namespace, seen, timeout), WAIT_BUDGET_S)
+    followed = jobs.followed_jobs()
+    if runner is not None and live_wait.in_fragment_run() and _thinking_before_its_draft(followed):
+        # the model's first thought comes a few ms before its first draft: draw both in one run (two runs that
+        # close were seen to lose the second run's picture in the browser; docs/PERFORMANCE.md)
+        seen = runner.version(namespace)
+        live_wait.wait_for(lambda timeout: runner.wait_for_change(namespace, seen, timeout), DRAFT_SETTLE_S)
+        followed = jobs.followed_jobs()
     if runner is not None:
         st.session_state[LIVE_VERSION] = runner.version(namespace)
-    followed = jobs.followed_jobs()
+        followed = jobs.followed_jobs()
     active = [job for job in followed if job.active]
     for job in active:
         _job_header(job)
