@@ -17,7 +17,7 @@ from components.plain import md_escape, thought_headline
 from components.state import LIVE_ACTIVE, LIVE_FINISHING, LIVE_VERSION, RETRY_ENTRY
 from studio import images
 from studio.history import Entry
-from studio.jobs import ImageState, ImageView, JobView
+from studio.jobs import ImageState, ImageView, JobRunner, JobView
 
 PAGE_SIZE = 24
 COLUMNS = 4
@@ -36,11 +36,11 @@ STATE_WORDS = {ImageState.QUEUED: "Waiting in line", ImageState.SENDING: "Sent t
                ImageState.DRAFTING: "Drafting"}
 
 
-def _running_card(entry: Entry, live: ImageView | None, job_id: str | None, lane: str = "now") -> None:
-    if live is None:
+def _running_card(entry: Entry, live: ImageView | None, job: JobView | None) -> None:
+    if live is None or job is None:
         st.info("Being made by another session or server…", icon="⏳")
         return
-    if lane == "batch":  # hours, not seconds: no timer, and a batch is cancelled whole from its header
+    if job.lane == "batch":  # hours, not seconds: no timer, and a batch is cancelled whole from its header
         st.info(md_escape(live.note or "In Google's batch lane."), icon="🕓")
         return
     # the live pictures travel inline (data: URLs): they show with the message that carries them, and a
@@ -60,9 +60,8 @@ def _running_card(entry: Entry, live: ImageView | None, job_id: str | None, lane
         st.caption(md_escape(live.note))
     if live.thought_text:
         st.caption("💭 " + md_escape(thought_headline(live.thought_text)))
-    if job_id:
-        st.button("Cancel", key=f"cancel_{entry.id}", width="stretch", on_click=jobs.cancel,
-                  args=(job_id, live.index), help="Stop this image. A request already sent may still be billed.")
+    st.button("Cancel", key=f"cancel_{entry.id}", width="stretch", on_click=jobs.cancel,
+              args=(job.id, live.index), help="Stop this image. A request already sent may still be billed.")
 
 
 def _image_card(entry: Entry) -> None:
@@ -99,8 +98,7 @@ def _failed_card(entry: Entry) -> None:
 def _card(entry: Entry, live: dict[str, tuple[ImageView, JobView]]) -> None:
     with st.container(border=True):
         if entry.is_running:
-            view, job = live.get(entry.id, (None, None))
-            _running_card(entry, view, job.id if job else None, job.lane if job else "now")
+            _running_card(entry, *live.get(entry.id, (None, None)))
         elif entry.has_image:
             _image_card(entry)
         else:
@@ -140,6 +138,13 @@ def _thinking_before_its_draft(followed: list[JobView]) -> bool:
                for job in followed for image in job.images)
 
 
+def _followed_as_of_now(runner: JobRunner | None, namespace: str) -> list[JobView]:
+    """The jobs to draw, and the runner's change counter they reflect (read first: a later change reruns us)."""
+    if runner is not None:
+        st.session_state[LIVE_VERSION] = runner.version(namespace)
+    return jobs.followed_jobs()
+
+
 def _body() -> None:
     runner = services.get_runner() if services.connection() is not None else None
     namespace = services.current_namespace()
@@ -148,16 +153,13 @@ def _body() -> None:
         seen = st.session_state.get(LIVE_VERSION, -1)
         if runner.version(namespace) == seen:
             live_wait.wait_for(lambda timeout: runner.wait_for_change(namespace, seen, timeout), WAIT_BUDGET_S)
-    followed = jobs.followed_jobs()
+    followed = _followed_as_of_now(runner, namespace)
     if runner is not None and live_wait.in_fragment_run() and _thinking_before_its_draft(followed):
         # the model's first thought comes a few ms before its first draft: draw both in one run (two runs that
         # close were seen to lose the second run's picture in the browser; docs/PERFORMANCE.md)
-        seen = runner.version(namespace)
+        seen = st.session_state[LIVE_VERSION]
         live_wait.wait_for(lambda timeout: runner.wait_for_change(namespace, seen, timeout), DRAFT_SETTLE_S)
-        followed = jobs.followed_jobs()
-    if runner is not None:
-        st.session_state[LIVE_VERSION] = runner.version(namespace)
-        followed = jobs.followed_jobs()
+        followed = _followed_as_of_now(runner, namespace)
     active = [job for job in followed if job.active]
     for job in active:
         _job_header(job)
