@@ -55,6 +55,30 @@ def reference_images(folder: Path) -> list[Path]:
     return paths
 
 
+def type_prompt(page: Page, text: str) -> None:
+    """Write the prompt and commit it (a text area sends its value on blur or Ctrl+Enter)."""
+    box = page.get_by_label("Prompt", exact=True)
+    box.fill(text)
+    box.press("Control+Enter")
+    wait_for_app_run(page)
+
+
+def generate(page: Page, prompt: str) -> None:
+    """Write the prompt and press Generate (returns at once: callers wait for what they expect to see)."""
+    type_prompt(page, prompt)
+    page.get_by_role("button", name="Generate", exact=True).click()
+
+
+def download_from_first_card(page: Page) -> tuple[bytes, str]:
+    """Open the grid's first image and download it from the detail dialog: the file's bytes and name."""
+    page.locator('[data-testid="stMain"]').get_by_role("button", name="Open", exact=True).first.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    with page.expect_download() as info:
+        dialog.get_by_role("button", name="Download", exact=True).click()
+    return Path(info.value.path()).read_bytes(), info.value.suggested_filename
+
+
 def _choose(page: Page, label: str, option: str) -> None:
     page.get_by_label(label, exact=True).first.click()
     page.get_by_role("option", name=option, exact=True).click()
@@ -86,10 +110,7 @@ def showcase_batch(page: Page, url: str, folder: Path) -> None:
     expect(page.get_by_text("Offline mode")).to_be_visible(timeout=60_000)
     wait_for_app_run(page)
 
-    prompt = page.get_by_label("Prompt", exact=True)
-    prompt.fill(SHOWCASE_PROMPT)
-    prompt.press("Control+Enter")
-    wait_for_app_run(page)
+    type_prompt(page, SHOWCASE_PROMPT)
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
         [str(path) for path in reference_images(folder)])
     expect(page.get_by_text("3 of 14 reference images")).to_be_visible()

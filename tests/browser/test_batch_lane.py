@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Browser, expect
 
+from bench.studio_page import generate
 from bench.studio_process import StudioProcess
 from studio.catalogue import PRO
 from studio.emulator.server import EmulatorServer
@@ -28,11 +29,7 @@ def test_a_batch_survives_a_restart_and_lands_once(start_studio: Callable[..., S
     wait_for_app_run(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
     expect(sidebar.get_by_text(f"${PRO.estimate_cost('1K', 1) / 2:.3f}", exact=True)).to_be_visible()
-    box = page.get_by_label("Prompt", exact=True)
-    box.fill("three lamps for the night shift")
-    box.press("Control+Enter")
-    wait_for_app_run(page)
-    page.get_by_role("button", name="Generate", exact=True).click()
+    generate(page, "three lamps for the night shift")
     expect(page.get_by_text("Batch lane ·").first).to_be_visible(timeout=LANDED_S)
     expect(page.get_by_role("button", name="Cancel job")).to_be_visible()
     page.close()

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import expect
 
-from bench.studio_page import SHOWCASE_PROMPT, SHOWCASE_VIEWPORT, showcase_batch
+from bench.studio_page import SHOWCASE_PROMPT, SHOWCASE_VIEWPORT, download_from_first_card, showcase_batch
 from studio.images import read_recipe
 
 from .conftest import ARTIFACTS
@@ -24,14 +23,9 @@ def test_offline_generation_end_to_end(start_studio, page, tmp_path: Path) -> No
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "generate-flow.png"))  # to look at; docs/ has its own script
 
-    page.locator('[data-testid="stMain"]').get_by_role("button", name="Open", exact=True).first.click()
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_be_visible()
-    with page.expect_download() as info:
-        dialog.get_by_role("button", name="Download", exact=True).click()
-    data = Path(info.value.path()).read_bytes()
+    data, file_name = download_from_first_card(page)
     image = Image.open(io.BytesIO(data))
     assert image.format == "JPEG" and image.size == (3168, 1344)
     recipe = read_recipe(data)
     assert recipe["prompt"] == SHOWCASE_PROMPT and recipe["references"] == 3 and recipe["aspect_ratio"] == "21:9"
-    assert info.value.suggested_filename.endswith(".jpg")
+    assert file_name.endswith(".jpg")

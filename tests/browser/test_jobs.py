@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from bench import studio_page
 from bench.studio_page import set_images
 from bench.studio_process import StudioProcess
 from studio.catalogue import PRO
@@ -51,11 +52,7 @@ def set_count(page: Page, count: int) -> None:
 
 
 def generate(page: Page, prompt: str) -> None:
-    box = page.get_by_label("Prompt", exact=True)
-    box.fill(prompt)
-    box.press("Control+Enter")
-    wait_for_app_run(page)
-    page.get_by_role("button", name="Generate", exact=True).click()
+    studio_page.generate(page, prompt)
     expect(page.get_by_role("button", name="Cancel job").first).to_be_visible(timeout=LANDED_S)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from bench.studio_page import reference_images, wait_for_app_run
+from bench.studio_page import generate, reference_images, wait_for_app_run
 
 from .conftest import ARTIFACTS
 
@@ -42,11 +42,7 @@ def test_a_tagged_grounded_generation_shows_its_sources(start_studio, page, tmp_
     expect(sidebar.get_by_role("switch", name="Grounding with Google Search")).to_be_checked()
     wait_for_app_run(page)
 
-    prompt = page.get_by_label("Prompt", exact=True)
-    prompt.fill("the weather in Lisbon today as a travel poster")
-    prompt.press("Control+Enter")
-    wait_for_app_run(page)
-    page.get_by_role("button", name="Generate", exact=True).click()
+    generate(page, "the weather in Lisbon today as a travel poster")
     expect(page.get_by_text("1 of 1 images ready")).to_be_visible(timeout=60_000)
     wait_for_app_run(page)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import oidc_provider_mock
 import pytest
@@ -18,6 +17,7 @@ from oidc_provider_mock import User
 from PIL import Image
 from playwright.sync_api import Page, expect
 
+from bench.studio_page import download_from_first_card, generate
 from bench.studio_process import StudioProcess
 from studio.emulator.server import EmulatorServer
 from studio.images import read_recipe
@@ -91,11 +91,7 @@ def test_vertex_mode_generates_a_server_encoded_jpeg(
     sidebar.get_by_text("JPEG", exact=True).click()
     expect(sidebar.get_by_role("slider", name="JPEG quality")).to_be_visible()
     wait_for_app_run(page)
-    box = page.get_by_label("Prompt", exact=True)
-    box.fill("a pear on a windowsill, through Vertex AI")
-    box.press("Control+Enter")
-    wait_for_app_run(page)
-    page.get_by_role("button", name="Generate", exact=True).click()
+    generate(page, "a pear on a windowsill, through Vertex AI")
     expect(page.get_by_text("1 of 1 images ready")).to_be_visible(timeout=LANDED_MS)
     wait_for_app_run(page)
 
@@ -104,12 +100,7 @@ def test_vertex_mode_generates_a_server_encoded_jpeg(
     assert vertex_calls == 1 and requests[f"vertex {PROJECT}/{LOCATION}"] == 1
     assert requests.get("ok") == 1  # the one call on the Vertex path is the only generate call that succeeded
 
-    page.locator('[data-testid="stMain"]').get_by_role("button", name="Open", exact=True).first.click()
-    dialog = page.get_by_role("dialog")
-    expect(dialog).to_be_visible()
-    with page.expect_download() as info:
-        dialog.get_by_role("button", name="Download", exact=True).click()
-    data = Path(info.value.path()).read_bytes()
+    data, _ = download_from_first_card(page)
     with Image.open(io.BytesIO(data)) as image:
         assert image.format == "JPEG" and image.size == (1024, 1024)
     recipe = read_recipe(data)
