@@ -239,8 +239,7 @@ class BatchLane:
         entry = await asyncio.to_thread(job.store.get, job.namespace, key, True)
         if entry is not None and not entry.is_running:  # recorded by a collector whose lease ran out before ours
             with self.runner._lock:
-                slot.state = ImageState.DONE if entry.status == "ok" else ImageState.FAILED
-                slot.finished_at, slot.note = time.time(), ""
+                slot.settle(entry.status)
             return
         waited = time.time() - job.created_at
         sent = job.batch_sent.get(key) or engine.batch_item(job.request, slot.index)[2]  # after a restart
@@ -259,9 +258,7 @@ class BatchLane:
                 entry = by_id.get(slot.entry_id)
                 if slot.state.active and entry is not None and not entry.is_running:
                     with self.runner._lock:
-                        slot.state = ImageState.DONE if entry.status == "ok" else ImageState.FAILED
-                        slot.message = entry.failure_message or ""
-                        slot.finished_at, slot.note = time.time(), ""
+                        slot.settle(entry.status, entry.failure_message or "")
             self.runner._touch(job.namespace)
             if record is None or record.collected_at is not None or not job.active:
                 return

@@ -100,6 +100,11 @@ class ImageSlot:
     def namespace(self) -> str:
         return self.job.namespace
 
+    def settle(self, status: str, message: str = "") -> None:
+        """Take the outcome History already holds for this image (recorded by another process, or earlier)."""
+        self.state = ImageState.DONE if status == "ok" else ImageState.FAILED
+        self.message, self.finished_at, self.note = message, time.time(), ""
+
 
 @dataclass(eq=False)
 class Job:

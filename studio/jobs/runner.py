@@ -182,8 +182,7 @@ class JobRunner:
                 slot = ImageSlot(job=job, index=index, entry_id=entry_id)
                 entry = entries.get(entry_id)
                 if entry is not None and not entry.is_running:
-                    slot.state = ImageState.DONE if entry.status == "ok" else ImageState.FAILED
-                    slot.finished_at = time.time()
+                    slot.settle(entry.status)
                 job.slots.append(slot)
             with self._lock:
                 self._jobs[job.id] = job
@@ -265,18 +264,19 @@ class JobRunner:
             for slot in [s for s in job.slots if s.state.active]:
                 await self._close_entry(slot, ImageState.INTERRUPTED, "interrupted", message)
             return
+        self._start_batch(job, job.created_at)
+
+    def _start_batch(self, job: Job, started_at: float) -> None:
+        """Its unfinished images are "sent" for as long as Google holds the batch; the lane follows it."""
         for slot in job.slots:
             if slot.state.active:
-                slot.state, slot.started_at = ImageState.SENDING, job.created_at
+                slot.state, slot.started_at = ImageState.SENDING, started_at
         self.batches.start(job)
         self._touch(job.namespace)
 
     async def _admit(self, job: Job) -> None:
         if job.request.lane == "batch":  # one Google batch for the whole job, outside the per-image caps
-            for slot in job.slots:
-                slot.state, slot.started_at = ImageState.SENDING, time.time()
-            self.batches.start(job)
-            self._touch(job.namespace)
+            self._start_batch(job, time.time())
             return
         self._waiting.extend(job.slots)
         self._pump()
