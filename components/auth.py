@@ -187,6 +187,15 @@ def connection_with_token(connection: Connection, token: Mapping[str, Any]) -> C
     return replace(connection, access_token=token["access_token"], expires_at=oauth.expires_at(token))
 
 
+def token_ready() -> bool:
+    """Generating needs no token renewal and no new sign-in right now (checked without drawing anything)."""
+    connection = st.session_state.get(CONNECTION_KEY)
+    if connection is None or getattr(connection, "mode", None) not in OAUTH_MODES:
+        return True
+    token = st.session_state.get(TOKEN_KEY)
+    return token is not None and not oauth.needs_refresh(token)
+
+
 def ensure_fresh_token() -> bool:
     """Call before generating. Renews a token within 5 min of expiry; False means "do not generate".
 

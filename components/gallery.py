@@ -20,6 +20,7 @@ from studio.history import Entry
 from studio.jobs import ImageState, ImageView, JobRunner, JobView
 
 PAGE_SIZE = 24
+GALLERY_PAGE = "gallery_page"  # the grid's page number widget
 COLUMNS = 4
 # While something runs the timer ticks often, and each timer run waits (up to WAIT_BUDGET_S) on the runner's
 # change signal: Streamlit drops ticks that queue behind a running fragment, so runs follow one another and an
@@ -29,6 +30,7 @@ COLUMNS = 4
 POLL_S = float(os.environ.get("STUDIO_POLL_S") or 0.1)
 WAIT_BUDGET_S = float(os.environ.get("STUDIO_WAIT_S") or 4.9)
 DRAFT_SETTLE_S = 0.15  # how long a run waits for the first draft once the thinking has started
+PICTURE_FLUSH_S = 0.05  # how long a run that drew a live picture waits for it to leave for the browser
 BATCH_POLL_S = float(os.environ.get("STUDIO_BATCH_PANEL_S") or 5.0)  # a batch takes minutes to hours
 BATCH_WORDS = {"submitting": "sending", "pending": "waiting at Google", "running": "being made",
                "succeeded": "collecting"}
@@ -47,10 +49,12 @@ def _running_card(entry: Entry, live: ImageView | None, job: JobView | None) -> 
     # picture the next fragment run replaces is never a file the browser asks for after Streamlit dropped it
     if live.preview:
         st.image(images.data_url(live.preview, "image/jpeg"), caption="Saving to History…", width="stretch")
+        _send_now()
         return
     if live.draft is not None:
         st.image(images.data_url(live.draft.data, live.draft.mime_type),
                  caption=f"Draft {live.drafts_seen} · the final image follows", width="stretch")
+        _send_now()
     if live.state is ImageState.QUEUED:
         ahead = (live.queue_position or 1) - 1
         st.info(f"Waiting in line · {ahead} ahead of it" if ahead else "Next in line", icon="⏳")
@@ -62,6 +66,13 @@ def _running_card(entry: Entry, live: ImageView | None, job: JobView | None) -> 
         st.caption("💭 " + md_escape(thought_headline(live.thought_text)))
     st.button("Cancel", key=f"cancel_{entry.id}", width="stretch", on_click=jobs.cancel,
               args=(job.id, live.index), help="Stop this image. A request already sent may still be billed.")
+
+
+def _send_now() -> None:
+    """Let a live picture leave for the browser before the run draws on: while the run holds the interpreter
+    the picture waits behind the rest of the grid, and the panel's next run would drop it unsent."""
+    if live_wait.in_fragment_run():
+        live_wait.let_drawing_leave(PICTURE_FLUSH_S)
 
 
 def _image_card(entry: Entry) -> None:
@@ -161,12 +172,16 @@ def _body() -> None:
         live_wait.wait_for(lambda timeout: runner.wait_for_change(namespace, seen, timeout), DRAFT_SETTLE_S)
         followed = _followed_as_of_now(runner, namespace)
     active = [job for job in followed if job.active]
-    for job in active:
-        _job_header(job)
-    for job in [job for job in followed if not job.active][:3]:
-        _job_summary(job)
+    # the headers are drawn after the grid, into their place above it: a live picture is then among the run's
+    # first messages, and reaches the browser before the rest of the panel (docs/PERFORMANCE.md)
+    headers = st.container()
     live = {image.entry_id: (image, job) for job in followed for image in job.images}
     _grid(live)
+    with headers:
+        for job in active:
+            _job_header(job)
+        for job in [job for job in followed if not job.active][:3]:
+            _job_summary(job)
     if st.session_state.get(LIVE_ACTIVE) and not active:
         # the whole page once, one tick after this run drew the last image (a rerun started now would drop
         # this run's unsent drawing): polling stops and the page shows the finished batch
@@ -185,18 +200,22 @@ def _grid(live: dict[str, tuple[ImageView, JobView]]) -> None:
         st.info("Your generations will appear here. Write a prompt and press **Generate**.")
         return
     pages = max(1, -(-len(ids) // PAGE_SIZE))
-    head, page_col, zip_col = st.columns([3, 1, 1], vertical_alignment="bottom")
-    head.subheader(f"This session · {len(ids)} generation{'s' if len(ids) != 1 else ''}")
-    page = page_col.number_input("Page", 1, pages, 1, key="gallery_page") if pages > 1 else 1
-    zip_col.download_button("Download all", data=lambda: store.export_zip(namespace, list(ids)),
-                            file_name="nano-banana-session.zip", mime="application/zip", on_click="ignore",
-                            icon=":material/folder_zip:", key="download_all", width="stretch")
+    head_row = st.container()  # filled after the cards, like the panel's headers
+    page = min(max(1, int(st.session_state.get(GALLERY_PAGE) or 1)), pages)
     window = ids[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     entries = store.get_many(namespace, window)
     columns = st.columns(COLUMNS)
     for i, entry in enumerate(entries):
         with columns[i % COLUMNS]:
             _card(entry, live)
+    with head_row:
+        head, page_col, zip_col = st.columns([3, 1, 1], vertical_alignment="bottom")
+        head.subheader(f"This session · {len(ids)} generation{'s' if len(ids) != 1 else ''}")
+        if pages > 1:
+            page_col.number_input("Page", 1, pages, 1, key=GALLERY_PAGE)
+        zip_col.download_button("Download all", data=lambda: store.export_zip(namespace, list(ids)),
+                                file_name="nano-banana-session.zip", mime="application/zip", on_click="ignore",
+                                icon=":material/folder_zip:", key="download_all", width="stretch")
 
 
 def render_gallery() -> None:

@@ -9,12 +9,16 @@ state, read defensively here; if its shape ever changes, the wait simply becomes
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
+from streamlit.runtime.scriptrunner_utils import script_run_context
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 SLICE_S = 0.02
+FLUSH_SLICE_S = 0.002
+FLUSH_FALLBACK_S = 0.01
 
 
 def in_fragment_run() -> bool:
@@ -41,20 +45,34 @@ def full_rerun_pending() -> bool:
     return not queued_fragments  # a queued timer tick of a fragment is not the person
 
 
+def running_fragment_id() -> str | None:
+    """The fragment whose body is running on this thread, or None (outside a fragment, or Streamlit changed)."""
+    thread_state = getattr(script_run_context, "ThreadState", None)
+    try:
+        return getattr(thread_state.get(), "fragment_id", None) if thread_state is not None else None
+    except RuntimeError:  # no script run on this thread
+        return None
+
+
 def person_is_waiting() -> bool:
     """Whether anything but the fragment's own timer asked for a run: a click or change anywhere (inside the
-    fragment too: a Cancel button), a page switch, or the session stopping.
+    fragment too: a Cancel button; in another fragment: the detail dialog), a page switch, or the session stopping.
 
     A timer tick is an "auto rerun"; a tick that arrives after a click is folded into the same request, so a
-    pending button press (a trigger value) counts as the person too.
+    pending button press (a trigger value), or a queued run of any other fragment, counts as the person too.
     """
     if full_rerun_pending():
         return True
     ctx = get_script_run_ctx()
+    running = running_fragment_id()
+    if any(fragment_id != running for fragment_id in getattr(ctx, "fragment_ids_this_run", None) or []):
+        return True  # another fragment (a dialog) runs after this one in the same run: never make it wait
     requests = getattr(ctx, "script_requests", None)
     if getattr(getattr(requests, "_state", None), "name", "CONTINUE") != "RERUN":
         return False
     rerun_data = getattr(requests, "_rerun_data", None)
+    if any(fragment_id != running for fragment_id in getattr(rerun_data, "fragment_id_queue", None) or []):
+        return True
     if not getattr(rerun_data, "is_auto_rerun", True):
         return True
     widgets = getattr(getattr(rerun_data, "widget_states", None), "widgets", None) or []
@@ -73,3 +91,45 @@ def wait_for(changed: Callable[[float], bool], budget_s: float) -> bool:
             return True
         if person_is_waiting():
             return False
+
+
+def _app_session() -> object | None:
+    """This session's AppSession (Streamlit internals), or None in bare mode or if Streamlit changed."""
+    ctx = get_script_run_ctx()
+    try:
+        from streamlit.runtime import Runtime
+
+        info = Runtime.instance()._session_mgr.get_session_info(ctx.session_id)  # type: ignore[union-attr]
+        return info.session  # type: ignore[union-attr]
+    except Exception:
+        return None
+
+
+def let_drawing_leave(max_s: float) -> None:
+    """Hold the run until what it has drawn so far has left for the browser (at most ``max_s``).
+
+    A script run hands each message to the server's event loop, which queues it for the websocket. While
+    work runs the panel's runs follow one another, and Streamlit drops a fragment's still-queued messages
+    when the fragment's next run starts; a run drawing on also keeps the interpreter from the loop. A live
+    picture then reached the browser 50-100 ms after it was drawn, sometimes only with a later run
+    (docs/PERFORMANCE.md). So: wait until the loop has taken our messages and sent them on. The person
+    never waits on this: a click ends it at once. Without the internals it is a short pause.
+    """
+    deadline = time.monotonic() + max_s
+    session = _app_session()
+    loop = getattr(session, "_event_loop", None)
+    queue = getattr(session, "_browser_queue", None)
+    reached = threading.Event()
+    try:
+        loop.call_soon_threadsafe(reached.set)  # type: ignore[union-attr]  # runs after our queued messages
+    except Exception:
+        time.sleep(min(max_s, FLUSH_FALLBACK_S))
+        return
+    while not reached.wait(FLUSH_SLICE_S):
+        if time.monotonic() > deadline or person_is_waiting():
+            return
+    is_empty = getattr(queue, "is_empty", None)
+    while callable(is_empty) and not is_empty():  # queued: the server's send loop takes them within ms
+        if time.monotonic() > deadline or person_is_waiting():
+            return
+        time.sleep(FLUSH_SLICE_S)

@@ -5,6 +5,8 @@ Process-wide objects live in ``st.cache_resource``; per-session ones in ``st.ses
 
 from __future__ import annotations
 
+import functools
+import gc
 import os
 import sqlite3
 import time
@@ -185,4 +187,20 @@ def get_runner() -> JobRunner:
     """
     runner = JobRunner(get_catalogue(), RunnerLimits.from_env())
     runner.recover(shared_store())
+    freeze_startup_heap()
     return runner
+
+
+@functools.cache  # once per process: a second freeze would also keep whatever is garbage at that moment
+def freeze_startup_heap() -> None:
+    """Take the heap that exists once the studio has started (modules, classes, the SDK) out of the garbage
+    collector's sight.
+
+    A full collection walks every tracked object while holding the GIL: ~70 ms with google-genai, PIL and
+    Streamlit loaded. Streamlit's default ran one after every script run (``runner.postScriptGC``, off in
+    .streamlit/config.toml), and the live panel runs up to ten times a second while work runs: it stalled the
+    job runner and every click (docs/PERFORMANCE.md). Python's own collector still runs as allocations call
+    for it; with the startup heap frozen, those collections only walk what sessions made since.
+    """
+    gc.collect()
+    gc.freeze()

@@ -212,6 +212,18 @@ def enforce(connection: Connection | None) -> None:
 # ---- the daily spend cap --------------------------------------------------------------------
 
 
+def _cap_applying(team: TeamPolicy, connection: Connection | None) -> float | None:
+    """Today's cap for this person, or None: none is set, or they work offline, where nothing is billed."""
+    if connection is None or connection.is_offline:
+        return None
+    return team.daily_spend_cap_usd
+
+
+def spend_uncapped() -> bool:
+    """No daily cap applies to this person's batches (checked without drawing anything)."""
+    return _cap_applying(policy(), services.connection()) is None
+
+
 def check_spend(request: GenerationRequest) -> bool:
     """Call before submitting a batch: False (and a plain message) when it would pass today's cap.
 
@@ -219,8 +231,8 @@ def check_spend(request: GenerationRequest) -> bool:
     estimated from the catalogue's prices; the emulator costs nothing and is never capped.
     """
     team = policy()
-    connection = services.connection()
-    if team.daily_spend_cap_usd is None or connection is None or connection.is_offline:
+    cap = _cap_applying(team, services.connection())
+    if cap is None:
         return True
     namespace = services.current_namespace()
     shared = services.shared_store()
@@ -232,7 +244,6 @@ def check_spend(request: GenerationRequest) -> bool:
         request.image_size, request.count, len(request.references))
     if not access.spend_cap_reached(team, spent + batch):
         return True
-    cap = team.daily_spend_cap_usd
     left = max(0.0, cap - spent)
     st.error(f"Daily spending limit: this batch is estimated at ${batch:.2f}, and you have already spent about "
              f"${spent:.2f} of today's ${cap:.2f} per person (estimated from the catalogue's prices). "

@@ -19,6 +19,7 @@ from components import live_wait
 def requests(monkeypatch: pytest.MonkeyPatch) -> ScriptRequests:
     queue = ScriptRequests()
     monkeypatch.setattr(live_wait, "get_script_run_ctx", lambda: SimpleNamespace(script_requests=queue))
+    monkeypatch.setattr(live_wait, "running_fragment_id", lambda: "live-panel")  # the panel's body is running
     return queue
 
 
@@ -57,6 +58,25 @@ def test_a_change_outside_the_panel_and_a_stop_end_it(requests: ScriptRequests,
     stopped.request_stop()
     monkeypatch.setattr(live_wait, "get_script_run_ctx", lambda: SimpleNamespace(script_requests=stopped))
     assert live_wait.person_is_waiting()
+
+
+def test_a_change_in_another_fragment_ends_it_even_when_a_tick_follows(requests: ScriptRequests) -> None:
+    requests.request_rerun(RerunData(fragment_id="detail-dialog"))  # a click inside the open detail dialog
+    assert live_wait.person_is_waiting()
+    requests.request_rerun(tick())  # the tick is folded in and marks the request an auto rerun
+    assert live_wait.person_is_waiting(), "the dialog's run is still queued behind the panel"
+    assert not live_wait.full_rerun_pending(), "and it is not a full rerun: the panel may still finish its run"
+
+
+def test_the_panel_never_waits_when_another_fragment_runs_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tick and a dialog click folded into one request run both fragments in one run, the panel first."""
+    queue = ScriptRequests()
+    ctx = SimpleNamespace(script_requests=queue, fragment_ids_this_run=["live-panel"])
+    monkeypatch.setattr(live_wait, "get_script_run_ctx", lambda: ctx)
+    monkeypatch.setattr(live_wait, "running_fragment_id", lambda: "live-panel")
+    assert not live_wait.person_is_waiting(), "the panel alone: it may wait"
+    ctx.fragment_ids_this_run = ["live-panel", "detail-dialog"]
+    assert live_wait.person_is_waiting(), "the dialog's run would start only after the panel's wait"
 
 
 def test_a_wait_returns_at_once_for_the_person(requests: ScriptRequests) -> None:
