@@ -93,16 +93,22 @@ def wait_for(changed: Callable[[float], bool], budget_s: float) -> bool:
             return False
 
 
-def _app_session() -> object | None:
-    """This session's AppSession (Streamlit internals), or None in bare mode or if Streamlit changed."""
+def _session_info() -> object | None:
+    """This session's AppSession and websocket client (Streamlit internals), or None in bare mode or if
+    Streamlit changed."""
     ctx = get_script_run_ctx()
     try:
         from streamlit.runtime import Runtime
 
-        info = Runtime.instance()._session_mgr.get_session_info(ctx.session_id)  # type: ignore[union-attr]
-        return info.session  # type: ignore[union-attr]
+        return Runtime.instance()._session_mgr.get_session_info(ctx.session_id)  # type: ignore[union-attr]
     except Exception:
         return None
+
+
+def _drained(container: object, method: str, empty: Callable[[object], bool]) -> Callable[[], bool]:
+    """A check that ``container`` (one of Streamlit's message queues) is empty; always True if it is not there."""
+    probe = getattr(container, method, None)
+    return (lambda: empty(probe())) if callable(probe) else (lambda: True)
 
 
 def let_drawing_leave(max_s: float) -> None:
@@ -110,15 +116,18 @@ def let_drawing_leave(max_s: float) -> None:
 
     A script run hands each message to the server's event loop, which queues it for the websocket. While
     work runs the panel's runs follow one another, and Streamlit drops a fragment's still-queued messages
-    when the fragment's next run starts; a run drawing on also keeps the interpreter from the loop. A live
-    picture then reached the browser 50-100 ms after it was drawn, sometimes only with a later run
-    (docs/PERFORMANCE.md). So: wait until the loop has taken our messages and sent them on. The person
-    never waits on this: a click ends it at once. Without the internals it is a short pause.
+    when the fragment's next run starts; a run drawing on also keeps the interpreter from the loop, which
+    writes the queued messages one at a time. A live picture then reached the browser 20-100 ms after it was
+    drawn, sometimes only with a later run (docs/PERFORMANCE.md). So: wait until the loop has taken our
+    messages and written them to the socket. The person never waits on this: a click ends it at once.
+    Without the internals it is a short pause.
     """
     deadline = time.monotonic() + max_s
-    session = _app_session()
+    info = _session_info()
+    session, client = getattr(info, "session", None), getattr(info, "client", None)
     loop = getattr(session, "_event_loop", None)
-    queue = getattr(session, "_browser_queue", None)
+    sent = (_drained(getattr(session, "_browser_queue", None), "is_empty", bool),  # handed to the client
+            _drained(getattr(client, "_send_queue", None), "qsize", lambda n: n == 0))  # handed to the socket
     reached = threading.Event()
     try:
         loop.call_soon_threadsafe(reached.set)  # type: ignore[union-attr]  # runs after our queued messages
@@ -128,8 +137,8 @@ def let_drawing_leave(max_s: float) -> None:
     while not reached.wait(FLUSH_SLICE_S):
         if time.monotonic() > deadline or person_is_waiting():
             return
-    is_empty = getattr(queue, "is_empty", None)
-    while callable(is_empty) and not is_empty():  # queued: the server's send loop takes them within ms
-        if time.monotonic() > deadline or person_is_waiting():
-            return
-        time.sleep(FLUSH_SLICE_S)
+    for drained in sent:  # queued twice more: the server's send loop and the websocket's writer take them
+        while not drained():
+            if time.monotonic() > deadline or person_is_waiting():
+                return
+            time.sleep(FLUSH_SLICE_S)

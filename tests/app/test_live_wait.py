@@ -1,4 +1,5 @@
-"""The live panel's wait reads Streamlit's own pending-run queue: a real ScriptRequests, as Streamlit fills it.
+"""The live panel's waits read Streamlit's own queues: a real ScriptRequests, as Streamlit fills it, and the
+queues a drawn message passes on its way to the websocket, on a real event loop.
 
 The panel waits up to seconds for the runner; whatever the person does must end that wait at once, while the
 panel's own timer ticks must not. These tests drive Streamlit's request queue the way the server does.
@@ -6,10 +7,16 @@ panel's own timer ticks must not. These tests drive Streamlit's request queue th
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState, WidgetStates
+from streamlit.runtime.forward_msg_queue import ForwardMsgQueue
 from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequests
 
 from components import live_wait
@@ -84,3 +91,75 @@ def test_a_wait_returns_at_once_for_the_person(requests: ScriptRequests) -> None
     waited: list[float] = []
     assert live_wait.wait_for(lambda timeout: waited.append(timeout) or False, budget_s=30.0) is False
     assert len(waited) == 1, "one slice, not thirty seconds"
+
+
+class _Server:
+    """The two queues a drawn message passes on Streamlit's event loop, on a real loop in its own thread."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.browser_queue = ForwardMsgQueue()
+        self.send_queue: asyncio.Queue[bytes] = asyncio.run_coroutine_threadsafe(self._queue(), self.loop).result()
+        self.info = SimpleNamespace(session=SimpleNamespace(_event_loop=self.loop, _browser_queue=self.browser_queue),
+                                    client=SimpleNamespace(_send_queue=self.send_queue))
+
+    @staticmethod
+    async def _queue() -> asyncio.Queue[bytes]:
+        return asyncio.Queue()
+
+    def draw(self) -> None:
+        """What a drawn element does: the script thread hands its message to the loop."""
+        message = ForwardMsg()
+        message.delta.new_element.markdown.body = "a live picture"
+        self.loop.call_soon_threadsafe(self.browser_queue.enqueue, message)
+
+    def send_after(self, delay_s: float) -> None:
+        """The server's flush and the websocket writer, ``delay_s`` later."""
+        def flush() -> None:
+            for message in self.browser_queue.flush():
+                self.send_queue.put_nowait(message.SerializeToString())
+            self.loop.call_later(0.01, lambda: [self.send_queue.get_nowait() for _ in range(self.send_queue.qsize())])
+        self.loop.call_soon_threadsafe(lambda: self.loop.call_later(delay_s, flush))
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join()
+        self.loop.close()
+
+
+@pytest.fixture
+def server(requests: ScriptRequests, monkeypatch: pytest.MonkeyPatch) -> Iterator[_Server]:
+    made = _Server()
+    monkeypatch.setattr(live_wait, "_session_info", lambda: made.info)
+    yield made
+    made.close()
+
+
+def test_a_drawn_picture_is_held_until_it_has_left_for_the_browser(server: _Server) -> None:
+    server.draw()
+    server.send_after(0.1)
+    started = time.monotonic()
+    live_wait.let_drawing_leave(max_s=2.0)
+    assert server.browser_queue.is_empty() and server.send_queue.qsize() == 0
+    assert 0.1 <= time.monotonic() - started < 1.0, "held until both queues were drained, not to the deadline"
+
+
+def test_the_hold_gives_up_at_its_limit_and_at_once_for_the_person(server: _Server,
+                                                                    requests: ScriptRequests) -> None:
+    server.draw()  # nothing ever sends it
+    started = time.monotonic()
+    live_wait.let_drawing_leave(max_s=0.1)
+    assert 0.1 <= time.monotonic() - started < 0.5 and not server.browser_queue.is_empty()
+    requests.request_rerun(RerunData())  # a click
+    started = time.monotonic()
+    live_wait.let_drawing_leave(max_s=5.0)
+    assert time.monotonic() - started < 0.5
+
+
+def test_without_streamlits_internals_the_hold_is_a_short_pause(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(live_wait, "_session_info", lambda: None)
+    started = time.monotonic()
+    live_wait.let_drawing_leave(max_s=5.0)
+    assert time.monotonic() - started < 0.5
