@@ -20,7 +20,6 @@ from components.state import (
     RETRY_ENTRY,
     SAVED_LANE,
     SAVED_PROMPT,
-    SUBMITTED_AT_CLICK,
 )
 from studio import threads
 from studio.recipes import entry_recipe, request_from_recipe
@@ -73,15 +72,19 @@ def _generate(request: GenerationRequest, parent_id: str | None) -> None:
     jobs.submit(request, parent_id=parent_id)
 
 
+def _sendable_at_click(request: GenerationRequest) -> bool:
+    """The plain case, which Generate's callback sends: nothing needs a message beside the button (a token to
+    renew, a spending cap, a request to refuse). Decided the same way in the callback and in the run."""
+    return (auth.token_ready() and team.spend_uncapped()
+            and not problems_with(request, services.get_catalogue()))
+
+
 def _submit_at_click() -> None:
     """Generate's callback: a callback runs first in the click's rerun, so the batch leaves before the page is
-    redrawn (the images arrive that much sooner). Only the plain case is sent here: whatever needs a message
-    beside the button (a token to renew, a spending cap, a request to refuse) is left to the run itself."""
+    redrawn (the images arrive that much sooner). Whatever needs a message is left to the run itself."""
     request = current_request()
-    if not (auth.token_ready() and team.spend_uncapped()) or problems_with(request, services.get_catalogue()):
-        return
-    st.session_state[SUBMITTED_AT_CLICK] = True  # the click is handled, even if the store refused it
-    jobs.submit(request, parent_id=st.session_state.get(PARENT_ENTRY))
+    if _sendable_at_click(request):
+        jobs.submit(request, parent_id=st.session_state.get(PARENT_ENTRY))
 
 
 def _pending_rerun() -> tuple[GenerationRequest, str | None] | None:
@@ -123,7 +126,7 @@ def render() -> None:
                     "back later.")
     if button.button("Generate", type="primary", icon=":material/auto_awesome:", key="generate",
                      on_click=_submit_at_click):
-        if not st.session_state.pop(SUBMITTED_AT_CLICK, False):
+        if not _sendable_at_click(request):  # otherwise the callback has sent it
             _generate(request, parent)
     elif (pending := _pending_rerun()) is not None:
         _generate(*pending)

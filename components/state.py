@@ -55,7 +55,6 @@ RETRY_ENTRY: Final = "retry_entry_id"
 RERUN_ENTRY: Final = "rerun_entry_id"
 PARENT_ENTRY: Final = "parent_entry_id"
 GOTO_GENERATE: Final = "goto_generate"
-SUBMITTED_AT_CLICK: Final = "submitted_at_click"  # Generate's callback sent the batch: the run must not again
 
 # edit threads
 EDIT_ENTRY: Final = "edit_entry_id"  # the version the Edit page shows (also in the URL: ?entry=<id>)

@@ -36,7 +36,6 @@ def test_a_generation_adds_results_to_the_grid_and_history(studio_app, emulator,
     ids = at.session_state["session_entry_ids"]
     assert len(ids) == 3
     assert emulator.stats()["served"] - served == 3, "sent once, by Generate's callback, and not again by the run"
-    assert "submitted_at_click" not in at.session_state
     assert "This session · 3 generations" in [h.value for h in at.subheader]
     assert len([b for b in at.button if b.label == "Open"]) == 3
     image_files = list(isolated_studio.rglob("*.png"))
