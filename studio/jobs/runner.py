@@ -29,6 +29,7 @@ from studio.history.batch_records import BATCH_OWNER
 from studio.jobs.batch_lane import BatchLane
 from studio.jobs.janitor import interrupt_abandoned
 from studio.jobs.model import CredentialSource, ImageSlot, ImageState, ImageView, Job, JobView
+from studio.memory import release_free_memory
 from studio.recipes import request_from_recipe
 from studio.request import GenerationRequest, ValidationError, validate
 from studio.results import PLAIN_MESSAGES, Failure, FailureKind, ImageResult
@@ -108,6 +109,7 @@ class JobRunner:
         self._lock = threading.Lock()  # guards _jobs and the slots' fields for snapshots
         self._changed = threading.Condition(self._lock)
         self._versions: Counter[str] = Counter()
+        self._trimmed_at = 0  # the total change count when freed memory was last handed back
         self._loop = asyncio.new_event_loop()
         # decoding, thumbnails and History writes run here: more workers than asyncio's default (cores + 4)
         # so 64 images in flight do not queue their bookkeeping behind one another
@@ -474,6 +476,7 @@ class JobRunner:
         for key, store in beating.items():
             await asyncio.to_thread(store.heartbeat, running[key])
         await self._close_idle_engines()
+        await self._release_memory_once_quiet()
         purge = time.monotonic() - self._last_purge >= self.limits.purge_every_s
         for store in watched.values():
             await asyncio.to_thread(interrupt_abandoned, store, self.owner, self.limits.stale_after_s)
@@ -481,6 +484,16 @@ class JobRunner:
                 await asyncio.to_thread(store.purge)
         if purge:
             self._last_purge = time.monotonic()
+
+    async def _release_memory_once_quiet(self) -> None:
+        """Once no image is in flight after a burst, hand the heap pages it freed back to the system (RSS falls
+        back instead of staying at the burst's peak; docs/PERFORMANCE.md)."""
+        with self._lock:
+            quiet = not any(job.active for job in self._jobs.values())
+            changes = self._versions.total()
+        if quiet and changes != self._trimmed_at:
+            await asyncio.to_thread(release_free_memory)
+            self._trimmed_at = changes
 
     async def _close_idle_engines(self) -> None:
         """Release the clients of connections no running image uses and nobody used lately."""

@@ -359,3 +359,27 @@ def test_a_retry_sends_the_token_renewed_meanwhile(fresh_emulator, store) -> Non
     assert job.images[0].state is ImageState.DONE
     assert renewals == ["about-to-expire"], "renewed once, before sending: the old token never went out"
     assert server.stats()["served"] == 1
+
+
+def test_freed_memory_is_handed_back_once_the_work_is_quiet(fresh_emulator, store,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a burst the runner returns the heap pages it freed (RSS falls back), once per quiet spell."""
+    from studio.jobs import runner as runner_module
+
+    released: list[float] = []
+    real = runner_module.release_free_memory
+    monkeypatch.setattr(runner_module, "release_free_memory", lambda: released.append(time.monotonic()) or real())
+    server = fresh_emulator()
+    runner = JobRunner(limits=RunnerLimits(heartbeat_s=0.05))
+    try:
+        slow = runner.submit("local", request("still going [[fault:slow=2]]"), store, key_source(server))
+        time.sleep(0.5)  # ten housekeeping ticks while an image is in flight
+        assert released == [], "never while work runs"
+        wait_job(runner, slow.id)
+        wait_until(lambda: len(released) == 1, what="one release once the work went quiet")
+        time.sleep(0.5)
+        assert len(released) == 1, "not again until there has been more work"
+        wait_job(runner, runner.submit("local", request("one more"), store, key_source(server)).id)
+        wait_until(lambda: len(released) == 2, what="a release after the next burst")
+    finally:
+        runner.close()
