@@ -16,7 +16,7 @@ from collections.abc import Callable
 from streamlit.runtime.scriptrunner_utils import script_run_context
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-SLICE_S = 0.02
+SLICE_S = 0.01  # how soon a wait sees a click: the click's run starts when this run ends
 FLUSH_SLICE_S = 0.002
 FLUSH_FALLBACK_S = 0.01
 
