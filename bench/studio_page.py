@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
@@ -55,12 +56,12 @@ def reference_images(folder: Path) -> list[Path]:
     return paths
 
 
-def type_prompt(page: Page, text: str) -> None:
-    """Write the prompt and commit it (a text area sends its value on blur or Ctrl+Enter)."""
+def type_prompt(page: Page, text: str, settle: Callable[[Page], None] = wait_for_app_run) -> None:
+    """Write the prompt and commit it (a text area sends its value on blur or Ctrl+Enter), then ``settle``."""
     box = page.get_by_label("Prompt", exact=True)
     box.fill(text)
     box.press("Control+Enter")
-    wait_for_app_run(page)
+    settle(page)
 
 
 def generate(page: Page, prompt: str) -> None:
