@@ -128,6 +128,9 @@ def let_drawing_leave(max_s: float) -> None:
     loop = getattr(session, "_event_loop", None)
     sent = (_drained(getattr(session, "_browser_queue", None), "is_empty", bool),  # handed to the client
             _drained(getattr(client, "_send_queue", None), "qsize", lambda n: n == 0))  # handed to the socket
+    def give_up() -> bool:
+        return time.monotonic() > deadline or person_is_waiting()
+
     reached = threading.Event()
     try:
         loop.call_soon_threadsafe(reached.set)  # type: ignore[union-attr]  # runs after our queued messages
@@ -135,10 +138,10 @@ def let_drawing_leave(max_s: float) -> None:
         time.sleep(min(max_s, FLUSH_FALLBACK_S))
         return
     while not reached.wait(FLUSH_SLICE_S):
-        if time.monotonic() > deadline or person_is_waiting():
+        if give_up():
             return
     for drained in sent:  # queued twice more: the server's send loop and the websocket's writer take them
         while not drained():
-            if time.monotonic() > deadline or person_is_waiting():
+            if give_up():
                 return
             time.sleep(FLUSH_SLICE_S)
