@@ -30,6 +30,7 @@ from studio.history import HistoryStore, default_data_dir, namespace_for
 from studio.history.blobs_s3 import BlobStoreError
 from studio.history.database import DatabaseUnavailable, configured_url
 from studio.jobs import JobRunner, RunnerLimits
+from studio.memory import map_large_buffers_separately
 from studio.model_check import ModelCheck, compare, listed_model_ids
 
 T = TypeVar("T")
@@ -188,6 +189,7 @@ def get_runner() -> JobRunner:
     runner = JobRunner(get_catalogue(), RunnerLimits.from_env())
     runner.recover(shared_store())
     freeze_startup_heap()
+    map_large_buffers_separately()  # image-sized buffers leave no high-water mark in the heap
     return runner
 
 

@@ -53,6 +53,7 @@ class RunnerLimits:
     keep_finished_s: float = 900.0  # finished jobs stay visible this long (a reload still finds them)
     purge_every_s: float = 3600.0  # soft-deleted History entries past their undo window are removed this often
     engine_idle_s: float = 60.0  # a connection's client (its HTTP pools, ~2 MB) is closed after this long unused
+    release_every_s: float = 60.0  # while nothing is in flight, freed heap pages go back to the system this often
     batch_poll_s: float = 15.0  # the batch lane asks Google about a batch this often at first, then backs off
     batch_poll_max_s: float = 120.0
     batch_inline_max: int = 20  # more images go as a JSONL file: their answers then come back as a file too
@@ -110,6 +111,7 @@ class JobRunner:
         self._changed = threading.Condition(self._lock)
         self._versions: Counter[str] = Counter()
         self._trimmed_at = 0  # the total change count when freed memory was last handed back
+        self._released_at = time.monotonic()  # and when
         self._loop = asyncio.new_event_loop()
         # decoding, thumbnails and History writes run here: more workers than asyncio's default (cores + 4)
         # so 64 images in flight do not queue their bookkeeping behind one another
@@ -476,7 +478,7 @@ class JobRunner:
         for key, store in beating.items():
             await asyncio.to_thread(store.heartbeat, running[key])
         await self._close_idle_engines()
-        await self._release_memory_once_quiet()
+        await self._release_memory_when_quiet()
         purge = time.monotonic() - self._last_purge >= self.limits.purge_every_s
         for store in watched.values():
             await asyncio.to_thread(interrupt_abandoned, store, self.owner, self.limits.stale_after_s)
@@ -485,15 +487,17 @@ class JobRunner:
         if purge:
             self._last_purge = time.monotonic()
 
-    async def _release_memory_once_quiet(self) -> None:
-        """Once no image is in flight after a burst, hand the heap pages it freed back to the system (RSS falls
-        back instead of staying at the burst's peak; docs/PERFORMANCE.md)."""
+    async def _release_memory_when_quiet(self) -> None:
+        """While no image is in flight, hand freed heap pages back to the system (RSS falls back instead of
+        staying at the peak; docs/PERFORMANCE.md): at once after a burst, then every ``release_every_s``, since
+        the pages free memory too (History tables, reloads) and the runner cannot see when."""
         with self._lock:
             quiet = not any(job.active for job in self._jobs.values())
             changes = self._versions.total()
-        if quiet and changes != self._trimmed_at:
+        due = time.monotonic() - self._released_at >= self.limits.release_every_s
+        if quiet and (changes != self._trimmed_at or due):
             await asyncio.to_thread(release_free_memory)
-            self._trimmed_at = changes
+            self._trimmed_at, self._released_at = changes, time.monotonic()
 
     async def _close_idle_engines(self) -> None:
         """Release the clients of connections no running image uses and nobody used lately."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -370,7 +371,7 @@ def test_freed_memory_is_handed_back_once_the_work_is_quiet(fresh_emulator, stor
     real = runner_module.release_free_memory
     monkeypatch.setattr(runner_module, "release_free_memory", lambda: released.append(time.monotonic()) or real())
     server = fresh_emulator()
-    runner = JobRunner(limits=RunnerLimits(heartbeat_s=0.05))
+    runner = JobRunner(limits=RunnerLimits(heartbeat_s=0.05, release_every_s=3600))
     try:
         slow = runner.submit("local", request("still going [[fault:slow=2]]"), store, key_source(server))
         time.sleep(0.5)  # ten housekeeping ticks while an image is in flight
@@ -383,3 +384,19 @@ def test_freed_memory_is_handed_back_once_the_work_is_quiet(fresh_emulator, stor
         wait_until(lambda: len(released) == 2, what="a release after the next burst")
     finally:
         runner.close()
+
+
+def test_freed_memory_is_handed_back_again_while_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages free memory the runner cannot see (History tables, reloads): while idle it releases it every
+    ``release_every_s``, never more often."""
+    from studio.jobs import runner as runner_module
+
+    released: list[float] = []
+    monkeypatch.setattr(runner_module, "release_free_memory", lambda: released.append(time.monotonic()) or True)
+    runner = JobRunner(limits=RunnerLimits(heartbeat_s=0.05, release_every_s=0.4))
+    try:
+        wait_until(lambda: len(released) >= 3, what="three releases while idle")
+    finally:
+        runner.close()
+    gaps = [b - a for a, b in itertools.pairwise(released)]
+    assert all(gap >= 0.4 for gap in gaps), gaps
