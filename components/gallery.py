@@ -8,9 +8,11 @@ runs it stops polling. Paging, opening and cancelling rerun only this fragment, 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from components import auth, detail, grounding_view, jobs, live_wait, services, thread_view
 from components.plain import md_escape, thought_headline
@@ -107,13 +109,12 @@ def _failed_card(entry: Entry) -> None:
 
 
 def _card(entry: Entry, live: dict[str, tuple[ImageView, JobView]]) -> None:
-    with st.container(border=True):
-        if entry.is_running:
-            _running_card(entry, *live.get(entry.id, (None, None)))
-        elif entry.has_image:
-            _image_card(entry)
-        else:
-            _failed_card(entry)
+    if entry.is_running:
+        _running_card(entry, *live.get(entry.id, (None, None)))
+    elif entry.has_image:
+        _image_card(entry)
+    else:
+        _failed_card(entry)
 
 
 def _job_header(job: JobView) -> None:
@@ -160,6 +161,11 @@ def _body() -> None:
     runner = services.get_runner() if services.connection() is not None else None
     namespace = services.current_namespace()
     finishing = st.session_state.get(LIVE_FINISHING, False)
+    # the panel's frame is drawn before the wait, the pictures after it into their places: a live picture is
+    # then the first message of its run and reaches the browser without the layout's messages ahead of it
+    # (docs/PERFORMANCE.md); the headers are filled last, like the grid's head row
+    headers = st.container()
+    frame = _grid_frame()
     if runner is not None and live_wait.in_fragment_run() and st.session_state.get(LIVE_ACTIVE) and not finishing:
         seen = st.session_state.get(LIVE_VERSION, -1)
         if runner.version(namespace) == seen:
@@ -172,11 +178,9 @@ def _body() -> None:
         live_wait.wait_for(lambda timeout: runner.wait_for_change(namespace, seen, timeout), DRAFT_SETTLE_S)
         followed = _followed_as_of_now(runner, namespace)
     active = [job for job in followed if job.active]
-    # the headers are drawn after the grid, into their place above it: a live picture is then among the run's
-    # first messages, and reaches the browser before the rest of the panel (docs/PERFORMANCE.md)
-    headers = st.container()
     live = {image.entry_id: (image, job) for job in followed for image in job.images}
-    _grid(live)
+    if frame is not None:
+        _fill_grid(frame, live)
     with headers:
         for job in active:
             _job_header(job)
@@ -193,26 +197,49 @@ def _body() -> None:
         st.session_state[LIVE_FINISHING] = True
 
 
-def _grid(live: dict[str, tuple[ImageView, JobView]]) -> None:
+@dataclass
+class _GridFrame:
+    """The grid's containers, drawn before the live panel waits; the cards are filled in after it."""
+
+    ids: list[str]  # the whole session's grid, newest first
+    pages: int
+    head_row: DeltaGenerator
+    window: list[str]  # the entries on the page shown, one card each
+    cards: list[DeltaGenerator]
+
+
+def _grid_frame() -> _GridFrame | None:
     ids = jobs.session_entry_ids()
-    store, namespace = services.get_store(), services.current_namespace()
     if not ids:
         st.info("Your generations will appear here. Write a prompt and press **Generate**.")
-        return
+        return None
+    store, namespace = services.get_store(), services.current_namespace()
     pages = max(1, -(-len(ids) // PAGE_SIZE))
     head_row = st.container()  # filled after the cards, like the panel's headers
     page = min(max(1, int(st.session_state.get(GALLERY_PAGE) or 1)), pages)
-    window = ids[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
-    entries = store.get_many(namespace, window)
+    window = [entry.id for entry in store.get_many(namespace, ids[(page - 1) * PAGE_SIZE: page * PAGE_SIZE])]
     columns = st.columns(COLUMNS)
-    for i, entry in enumerate(entries):
+    cards = []
+    for i in range(len(window)):
         with columns[i % COLUMNS]:
-            _card(entry, live)
-    with head_row:
+            cards.append(st.container(border=True))
+    return _GridFrame(ids, pages, head_row, window, cards)
+
+
+def _fill_grid(frame: _GridFrame, live: dict[str, tuple[ImageView, JobView]]) -> None:
+    """Each card as the entry stands now (an entry deleted in the meantime leaves its card empty this run)."""
+    store, namespace = services.get_store(), services.current_namespace()
+    entries = {entry.id: entry for entry in store.get_many(namespace, frame.window)}
+    for card, entry_id in zip(frame.cards, frame.window, strict=True):
+        if entry_id in entries:
+            with card:
+                _card(entries[entry_id], live)
+    ids = frame.ids
+    with frame.head_row:
         head, page_col, zip_col = st.columns([3, 1, 1], vertical_alignment="bottom")
         head.subheader(f"This session · {len(ids)} generation{'s' if len(ids) != 1 else ''}")
-        if pages > 1:
-            page_col.number_input("Page", 1, pages, 1, key=GALLERY_PAGE)
+        if frame.pages > 1:
+            page_col.number_input("Page", 1, frame.pages, 1, key=GALLERY_PAGE)
         zip_col.download_button("Download all", data=lambda: store.export_zip(namespace, list(ids)),
                                 file_name="nano-banana-session.zip", mime="application/zip", on_click="ignore",
                                 icon=":material/folder_zip:", key="download_all", width="stretch")
