@@ -37,9 +37,9 @@ def map_large_buffers_separately() -> bool:
     glibc starts out doing this for blocks over 128 KiB, but the first time such a block is freed it raises the
     bar to that block's size (up to 32 MiB). From then on every image's bytes, base64 text and decoded pixels
     are carved out of the thread arenas between small long-lived objects, and the arenas keep their high-water
-    mark after the images are gone (docs/PERFORMANCE.md: +60 MB after 200 images, +23 MB with this). A fixed
-    threshold keeps the bar where it is; the price is an mmap and munmap per large block, microseconds against
-    an image that took seconds.
+    mark after the images are gone (docs/PERFORMANCE.md: +60 MB after 200 images, +29 MB with this). A fixed
+    threshold keeps the bar where it is; the price is an mmap, page faults and an munmap per large block
+    (a 2.4 MB 1K PNG's thumbnail: 30.2 ms instead of 27.9 ms), against an image that took seconds.
     """
     libc = _libc()
     if libc is None:
