@@ -13,12 +13,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = """
-import json, os, sys, threading
-from studio.memory import release_free_memory
+RSS = """
+import os
 
 def rss_mb():
     return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+"""
+SCRIPT = RSS + """
+import json, sys, threading
+from studio.memory import release_free_memory
 
 def burst():  # like a batch: answers decoded on a worker thread, a few results kept
     global kept
@@ -44,8 +47,8 @@ def test_a_burst_freed_on_a_worker_thread_leaves_the_resident_size() -> None:
     assert figures["after"] < figures["freed"] - 120, figures
 
 
-LARGE_BUFFERS_SCRIPT = """
-import ctypes, json, os, sys, threading
+LARGE_BUFFERS_SCRIPT = RSS + """
+import ctypes, json, sys, threading
 from studio.memory import map_large_buffers_separately
 
 class Mallinfo2(ctypes.Structure):
@@ -55,9 +58,6 @@ class Mallinfo2(ctypes.Structure):
 
 libc = ctypes.CDLL("libc.so.6")
 libc.mallinfo2.restype = Mallinfo2
-
-def rss_mb():
-    return int(open("/proc/self/statm").read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 figures = {"set": map_large_buffers_separately() if sys.argv[1] == "on" else None, "start": rss_mb()}
 
