@@ -17,6 +17,10 @@ TEN_RATIOS: tuple[str, ...] = (
 EXTREME_RATIOS: tuple[str, ...] = ("1:4", "4:1", "1:8", "8:1")
 ALL_RATIOS: tuple[str, ...] = TEN_RATIOS + EXTREME_RATIOS
 ALL_SIZES: tuple[str, ...] = ("512", "1K", "2K", "4K")
+LANES: tuple[str, ...] = ("now", "batch", "flex")  # interactive, Google's Batch API, service_tier "flex"
+THINKING_LEVELS: tuple[str, ...] = ("minimal", "low", "medium", "high")
+GROUNDING_KINDS: tuple[str, ...] = ("web_search", "image_search")
+STATUSES: tuple[str, ...] = ("ga", "preview", "deprecated", "retired")
 
 # Official output pixels of Nano Banana Pro at 1K; 2K and 4K are exact multiples.
 _PRO_1K: dict[str, tuple[int, int]] = {
@@ -74,6 +78,35 @@ class ModelSpec:
     supports_thoughts: bool = True
     supports_search: bool = False  # Grounding with Google Search (tools: [{googleSearch: {}}])
     max_subject_images: int = 0  # a combined cap on images tagged character or object (0: the two caps above)
+    # ---- lifecycle, thinking, grounding, lanes (the registry's newer facts) ----
+    status: str = "ga"  # one of STATUSES; a retired model is not offered for new work
+    deprecated_on: str | None = None  # ISO dates
+    retired_on: str | None = None
+    successor: str | None = None  # the key of the model that replaces this one
+    thinking_levels: tuple[str, ...] = ()  # subset of THINKING_LEVELS; empty: no thinkingLevel field
+    default_thinking_level: str | None = None
+    grounding: tuple[str, ...] = ()  # subset of GROUNDING_KINDS
+    input_kinds: tuple[str, ...] = ("image",)
+    lane_price_share: Mapping[str, float] = field(default_factory=lambda: {"now": 1.0, "batch": 0.5},
+                                                  repr=False)  # the lanes the model offers, and their price share
+
+    @property
+    def offered(self) -> bool:
+        """Whether new work may be sent to this model (a retired one only keeps its History readable)."""
+        return self.status != "retired"
+
+    @property
+    def lanes(self) -> tuple[str, ...]:
+        return tuple(lane for lane in LANES if lane in self.lane_price_share)
+
+    def price_share(self, lane: str) -> float:
+        """The share of the interactive price a lane bills (batch half, flex about half)."""
+        return self.lane_price_share.get(lane, 1.0)
+
+    def retirement_note(self, successor: ModelSpec) -> str:
+        """What a person reads when work made on this retired model runs on its successor."""
+        when = f" on {self.retired_on}" if self.retired_on else ""
+        return f"{self.label} was retired by Google{when}; this runs on {successor.label}."
 
     def pixel_size(self, ratio: str, size: str) -> tuple[int, int]:
         """Exact output pixels (width, height) for a ratio and size."""
