@@ -1,57 +1,29 @@
-"""The model catalogue: every fact about a Gemini image model, kept as data.
+"""The model catalogue: the registry's facts (studio/models.toml) as ModelSpec objects.
 
-Google renames these models (the ``-preview`` IDs were shut down in 2026), so the
-IDs can be overridden from config and any custom ID is accepted with generic
-limits. The facts and their sources: docs/GEMINI-API.md.
+Google renames and retires these models, so every fact is data: the registry file, overridable by the
+operator (secrets ``[models]``, STUDIO_MODELS_FILE, STUDIO_MODEL_<KEY> env vars), and any custom ID is
+accepted with generic limits. This module builds and looks up specs; ``studio.registry`` reads and checks
+the file. The facts and their sources: docs/GEMINI-API.md.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-TEN_RATIOS: tuple[str, ...] = (
-    "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9",
-)
-EXTREME_RATIOS: tuple[str, ...] = ("1:4", "4:1", "1:8", "8:1")
-ALL_RATIOS: tuple[str, ...] = TEN_RATIOS + EXTREME_RATIOS
-ALL_SIZES: tuple[str, ...] = ("512", "1K", "2K", "4K")
-LANES: tuple[str, ...] = ("now", "batch", "flex")  # interactive, Google's Batch API, service_tier "flex"
-THINKING_LEVELS: tuple[str, ...] = ("minimal", "low", "medium", "high")
-GROUNDING_KINDS: tuple[str, ...] = ("web_search", "image_search")
-STATUSES: tuple[str, ...] = ("ga", "preview", "deprecated", "retired")
+from studio import registry
+from studio.registry import GROUNDING_KINDS, LANES, STATUSES, THINKING_LEVELS, RegistryError
 
-# Official output pixels of Nano Banana Pro at 1K; 2K and 4K are exact multiples.
-_PRO_1K: dict[str, tuple[int, int]] = {
-    "1:1": (1024, 1024), "2:3": (848, 1264), "3:2": (1264, 848),
-    "3:4": (896, 1200), "4:3": (1200, 896), "4:5": (928, 1152),
-    "5:4": (1152, 928), "9:16": (768, 1376), "16:9": (1376, 768),
-    "21:9": (1584, 672),
-}
-# Nano Banana 2's extreme ratios at 1K: about one megapixel, sides multiples of 16.
-# Google has not published this table; replace it here when it does.
-_EXTREME_1K: dict[str, tuple[int, int]] = {
-    "1:4": (512, 2048), "4:1": (2048, 512), "1:8": (368, 2944), "8:1": (2944, 368),
-}
-_FLASH_1K: dict[str, tuple[int, int]] = {
-    "1:1": (1024, 1024), "2:3": (832, 1248), "3:2": (1248, 832),
-    "3:4": (864, 1184), "4:3": (1184, 864), "4:5": (896, 1152),
-    "5:4": (1152, 896), "9:16": (768, 1344), "16:9": (1344, 768),
-    "21:9": (1536, 672),
-}
-_SCALE = {"1K": 1, "2K": 2, "4K": 4}
+__all__ = ["ALL_RATIOS", "ALL_SIZES", "EXTREME_RATIOS", "GROUNDING_KINDS", "LANES", "STATUSES", "TEN_RATIOS",
+           "THINKING_LEVELS", "Catalogue", "ModelSpec", "RegistryError", "custom_model", "startup_problem"]
 
-
-def _scaled(table: Mapping[str, tuple[int, int]], sizes: tuple[str, ...]) -> dict:
-    out: dict[tuple[str, str], tuple[int, int]] = {}
-    for ratio, (w, h) in table.items():
-        for size in sizes:
-            if size == "512":
-                out[(ratio, size)] = (max(16, w // 32 * 16), max(16, h // 32 * 16))
-            else:
-                out[(ratio, size)] = (w * _SCALE[size], h * _SCALE[size])
-    return out
+TEN_RATIOS: tuple[str, ...] = registry.RATIOS[:10]
+EXTREME_RATIOS: tuple[str, ...] = registry.RATIOS[10:]
+ALL_RATIOS: tuple[str, ...] = registry.RATIOS
+ALL_SIZES: tuple[str, ...] = registry.SIZES
 
 
 @dataclass(frozen=True)
@@ -89,6 +61,13 @@ class ModelSpec:
     input_kinds: tuple[str, ...] = ("image",)
     lane_price_share: Mapping[str, float] = field(default_factory=lambda: {"now": 1.0, "batch": 0.5},
                                                   repr=False)  # the lanes the model offers, and their price share
+    # ---- what the registry adds for defaults, discovery and the emulator ----
+    is_default: bool = False  # the model a new session starts on
+    released_on: str | None = None
+    gone: str = "shut_down"  # how Google answers a retired ID: "shut_down" or "closed_to_new_users"
+    output_format: str = "JPEG"  # what the model encodes its images as (the emulator copies the habit)
+    caption_odds: tuple[int, int, int] = (2, 1, 1)  # weights of (no caption, empty text part, a sentence)
+    listing: Mapping[str, Any] = field(default_factory=dict, repr=False)  # description and token limits
 
     @property
     def offered(self) -> bool:
@@ -117,16 +96,18 @@ class ModelSpec:
         effective = self.default_size if self.size_is_ignored else size
         return self.tokens_per_image[effective]
 
-    def price_per_image(self, size: str) -> float:
-        return round(self.output_tokens(size) * self.usd_per_output_token, 4)
+    def price_per_image(self, size: str, lane: str = "now") -> float:
+        """USD for one output image at a size, on a lane (batch and flex bill a share of the Now price)."""
+        return round(self.output_tokens(size) * self.usd_per_output_token * self.price_share(lane), 4)
 
-    def estimate_cost(self, size: str, count: int, references: int = 0) -> float:
+    def estimate_cost(self, size: str, count: int, references: int = 0, lane: str = "now") -> float:
         """Estimated USD for a batch before it runs: output images plus input reference images."""
-        per_request = self.price_per_image(size) + references * self.usd_per_input_image
+        per_request = (self.output_tokens(size) * self.usd_per_output_token
+                       + references * self.usd_per_input_image) * self.price_share(lane)
         return round(per_request * count, 4)
 
     def cost_from_usage(self, size: str, prompt_tokens: int, output_tokens: int, thoughts_tokens: int,
-                        images: int) -> float:
+                        images: int, lane: str = "now") -> float:
         """USD computed from the usage Google recorded: image tokens at the image price, the rest of the
         output and all thinking at the text-output price, the prompt at the input price. Blocked is free."""
         if images <= 0:
@@ -135,85 +116,197 @@ class ModelSpec:
         text_tokens = max(0, output_tokens - image_tokens) + max(0, thoughts_tokens)
         cost = (prompt_tokens * self.usd_per_input_token + image_tokens * self.usd_per_output_token
                 + text_tokens * self.usd_per_text_token)
-        return round(cost, 6)
+        return round(cost * self.price_share(lane), 6)
 
 
-PRO = ModelSpec(
-    key="pro", label="Nano Banana Pro", model_id="gemini-3-pro-image",
-    ratios=TEN_RATIOS, sizes=("1K", "2K", "4K"), default_size="1K",
-    max_references=14, max_objects=6, max_people=5, recommended_references=14,
-    pixels=_scaled(_PRO_1K, ("1K", "2K", "4K")),
-    tokens_per_image={"1K": 1120, "2K": 1120, "4K": 2000},
-    usd_per_output_token=120 / 1_000_000, usd_per_input_token=2 / 1_000_000, usd_per_text_token=12 / 1_000_000,
-    supports_search=True,
-)
-FLASH2 = ModelSpec(
-    key="flash2", label="Nano Banana 2", model_id="gemini-3.1-flash-image",
-    ratios=ALL_RATIOS, sizes=ALL_SIZES, default_size="1K",
-    max_references=14, max_objects=10, max_people=4, recommended_references=14,
-    pixels=_scaled({**_PRO_1K, **_EXTREME_1K}, ALL_SIZES),
-    tokens_per_image={"512": 747, "1K": 1120, "2K": 1680, "4K": 2520},
-    usd_per_output_token=60 / 1_000_000, usd_per_input_token=0.5 / 1_000_000, usd_per_text_token=3 / 1_000_000,
-    supports_search=True,
-)
-FLASH = ModelSpec(
-    key="flash", label="Nano Banana", model_id="gemini-2.5-flash-image",
-    ratios=TEN_RATIOS, sizes=("1K",), default_size="1K",
-    max_references=14, max_objects=3, max_people=3, recommended_references=3,
-    pixels=_scaled(_FLASH_1K, ("1K",)),
-    tokens_per_image={"1K": 1290}, usd_per_output_token=30 / 1_000_000, usd_per_input_token=0.3 / 1_000_000,
-    usd_per_text_token=2.5 / 1_000_000,
-    size_is_ignored=True, supports_thoughts=False, max_subject_images=3,
-)
-BUILTIN: tuple[ModelSpec, ...] = (PRO, FLASH2, FLASH)
+def _pixels(data: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[tuple[str, str], tuple[int, int]]:
+    """Each ratio and size's pixels from the model's 1K tables: 2K/4K exact multiples, 512 halved to 16s."""
+    table: dict[str, list[int]] = {}
+    for name in spec["pixel_tables"]:
+        table.update(data["pixel_tables"][name])
+    scales = data.get("sizes", {})
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    for ratio in spec["ratios"]:
+        w, h = table[ratio]
+        for size in spec["sizes"]:
+            scale = float(scales.get(size, 1))
+            if scale >= 1:
+                out[(ratio, size)] = (int(w * scale), int(h * scale))
+            else:
+                out[(ratio, size)] = (max(16, int(w * scale) // 16 * 16), max(16, int(h * scale) // 16 * 16))
+    return out
 
 
-def custom_model(model_id: str) -> ModelSpec:
-    """A model Google has renamed or added: generic limits, Pro-like pixels."""
-    return replace(PRO, key="custom", label=f"Custom ({model_id})", model_id=model_id,
-                   max_objects=6, max_people=5, supports_search=False)
+def spec_from(key: str, data: Mapping[str, Any], spec: Mapping[str, Any]) -> ModelSpec:
+    """One registry entry as a ModelSpec (the entry is already checked)."""
+    prices = spec["prices"]
+    grounding = tuple(spec.get("grounding", ()))
+    return ModelSpec(
+        key=key, label=spec["label"], model_id=spec["model_id"].strip(),
+        ratios=tuple(spec["ratios"]), sizes=tuple(spec["sizes"]), default_size=spec["default_size"],
+        max_references=spec["max_references"], max_objects=spec["max_objects"], max_people=spec["max_people"],
+        recommended_references=spec["recommended_references"], pixels=_pixels(data, spec),
+        tokens_per_image=dict(spec["tokens_per_image"]),
+        usd_per_output_token=prices["image_output"] / 1_000_000,
+        usd_per_input_image=prices.get("input_image", 0.0),
+        usd_per_input_token=prices.get("text_input", 0.0) / 1_000_000,
+        usd_per_text_token=prices.get("text_output", 0.0) / 1_000_000,
+        size_is_ignored=spec.get("size_is_ignored", False), supports_thoughts=spec.get("thinking", True),
+        supports_search="web_search" in grounding, max_subject_images=spec.get("max_subject_images", 0),
+        status=spec["status"], deprecated_on=spec.get("deprecated_on"), retired_on=spec.get("retired_on"),
+        successor=spec.get("successor"), thinking_levels=tuple(spec.get("thinking_levels", ())),
+        default_thinking_level=spec.get("default_thinking_level"), grounding=grounding,
+        input_kinds=tuple(spec.get("input_kinds", ("image",))), lane_price_share=dict(spec["lanes"]),
+        is_default=spec.get("default", False), released_on=spec.get("released_on"),
+        gone=spec.get("gone", "shut_down"), output_format=spec.get("output_format", "JPEG"),
+        caption_odds=tuple(spec.get("caption_odds", (2, 1, 1))),
+        listing=dict(spec.get("listing", {})),
+    )
 
 
-# Config keys that override the built-in IDs, e.g. STUDIO_MODEL_PRO=gemini-3-pro-image-002.
-OVERRIDE_KEYS = {"pro": "STUDIO_MODEL_PRO", "flash2": "STUDIO_MODEL_FLASH2",
-                 "flash": "STUDIO_MODEL_FLASH"}
+def env_name(key: str) -> str:
+    """The env var that overrides a model's ID, e.g. STUDIO_MODEL_PRO (kept from before the registry)."""
+    return f"STUDIO_MODEL_{key.upper()}"
 
 
 class Catalogue:
-    """The models on offer, after config overrides."""
+    """The models the registry knows (retired ones too, so History stays readable), in registry order."""
 
-    def __init__(self, models: tuple[ModelSpec, ...] = BUILTIN) -> None:
-        self.models = models
-        self._by_id = {m.model_id: m for m in models}
-        self._by_key = {m.key: m for m in models}
+    def __init__(self, models: tuple[ModelSpec, ...] | None = None, custom: Mapping[str, Any] | None = None,
+                 discovery: Mapping[str, Any] | None = None, lineups: Mapping[str, Any] | None = None) -> None:
+        base: Catalogue | None = DEFAULT_CATALOGUE if models is None or custom is None else None
+        self.models: tuple[ModelSpec, ...] = base.models if models is None and base else tuple(models or ())
+        self._custom: dict[str, Any] = dict(custom if custom is not None else base._custom if base else {})
+        self.discovery: dict[str, Any] = dict(discovery if discovery is not None else
+                                              base.discovery if base else {})
+        self.lineups: dict[str, Any] = dict(lineups if lineups is not None else base.lineups if base else {})
+        self._by_id = {m.model_id: m for m in self.models}
+        self._by_key = {m.key: m for m in self.models}
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Catalogue:
+        models = tuple(spec_from(key, data, spec) for key, spec in data["models"].items())
+        return cls(models, custom=data.get("custom", {}), discovery=data.get("discovery", {}),
+                   lineups=data.get("lineups", {}))
 
     @classmethod
     def from_config(cls, config: Mapping[str, object] | None = None) -> Catalogue:
-        """Apply ID overrides from a mapping (``st.secrets["models"]``) then env vars.
+        """The registry after the operator's overrides; raises RegistryError naming the file and key.
 
-        The mapping may use the short keys (``pro = "…"``) or the env names.
+        ``config`` is ``st.secrets["models"]``: ``[models.<key>]`` tables add or override models; a bare
+        string (``pro = "…"`` or ``STUDIO_MODEL_PRO = "…"``) overrides an ID, as do STUDIO_MODEL_<KEY> env
+        vars; STUDIO_MODELS_FILE names a TOML file of ``[models.<key>]`` tables. Built once per distinct input.
         """
-        config = config or {}
-        models = []
-        for spec in BUILTIN:
-            env_name = OVERRIDE_KEYS[spec.key]
-            override = config.get(spec.key) or config.get(env_name) or os.environ.get(env_name)
-            models.append(replace(spec, model_id=str(override)) if override else spec)
-        return cls(tuple(models))
+        config = dict(config or {})
+        extra = os.environ.get(registry.ENV_FILE, "").strip()
+        stamp = os.stat(extra).st_mtime if extra and os.path.exists(extra) else None
+        env = {k: v for k, v in os.environ.items() if k.startswith("STUDIO_MODEL")}
+        try:
+            cache_key = json.dumps([config, env, stamp], sort_keys=True, default=str)
+        except (TypeError, ValueError):
+            cache_key = None
+        if cache_key is not None and cache_key in _BUILT:
+            return _BUILT[cache_key]
+        data, _ = registry.load(config)
+        for key, spec in data["models"].items():
+            override = config.get(key) or config.get(env_name(key)) or os.environ.get(env_name(key))
+            if isinstance(override, str) and override.strip():
+                spec["model_id"] = override.strip()
+        built = cls.from_data(data)
+        if cache_key is not None:
+            _BUILT[cache_key] = built
+        return built
 
     def by_key(self, key: str) -> ModelSpec:
         return self._by_key[key]
 
+    def custom(self, model_id: str) -> ModelSpec:
+        """A model Google renamed or added: the registry's generic limits (Pro-like pixels)."""
+        rules = dict(self._custom)
+        base = self._by_key.get(str(rules.pop("based_on", "")), None) or self.models[0]
+        overrides: dict[str, Any] = {name: tuple(v) if isinstance(v, list) else v for name, v in rules.items()
+                                     if name in ModelSpec.__dataclass_fields__}
+        if "grounding" in overrides:
+            overrides["supports_search"] = "web_search" in overrides["grounding"]
+        return replace(base, **overrides, key="custom", label=f"Custom ({model_id})", model_id=model_id,
+                       status="ga", successor=None, deprecated_on=None, retired_on=None, is_default=False,
+                       default_thinking_level=None if not overrides.get("thinking_levels", base.thinking_levels)
+                       else base.default_thinking_level)
+
     def resolve(self, model_id: str) -> ModelSpec:
         """The spec for an ID; unknown IDs (renamed models) get generic limits."""
         model_id = model_id.strip().removeprefix("models/")
-        return self._by_id.get(model_id) or custom_model(model_id)
+        return self._by_id.get(model_id) or self.custom(model_id)
 
     def is_known(self, model_id: str) -> bool:
         return model_id.strip().removeprefix("models/") in self._by_id
 
-    def __iter__(self):
+    def offered(self) -> tuple[ModelSpec, ...]:
+        """The models new work may go to (not retired), in registry order."""
+        return tuple(m for m in self.models if m.offered)
+
+    def default(self) -> ModelSpec:
+        """The model a new session starts on (the registry's ``default = true``, else the first offered)."""
+        offered = self.offered()
+        return next((m for m in offered if m.is_default), offered[0] if offered else self.models[0])
+
+    def successor_for(self, spec: ModelSpec) -> ModelSpec | None:
+        """Where work made on ``spec`` goes now: itself when offered, else along the successor chain to an
+        offered model; None for a custom or unknown ID (nothing is known about what replaced it)."""
+        current = self._by_key.get(spec.key)
+        if current is None or spec.key == "custom":
+            return None
+        seen: set[str] = set()
+        while not current.offered:
+            if current.key in seen or current.successor not in self._by_key:
+                return self.default()
+            seen.add(current.key)
+            current = self._by_key[current.successor]
+        return current
+
+    def lineup(self, name: str = "current") -> tuple[ModelSpec, ...]:
+        """A named lineup of the registry (``[lineups]``); "current" is what is offered."""
+        if name == "current":
+            return self.offered()
+        keys = self.lineups.get(name)
+        if keys is None:
+            raise KeyError(f"no lineup {name!r} (use current, {', '.join(self.lineups)})")
+        return tuple(self._by_key[k] for k in keys)
+
+    def __iter__(self) -> Iterator[ModelSpec]:
         return iter(self.models)
 
 
-DEFAULT_CATALOGUE = Catalogue()
+_BUILT: dict[str, Catalogue] = {}
+
+
+def startup_problem(config: Mapping[str, object] | None = None) -> str | None:
+    """What the app calls at start: None when the registry and its overrides load, else the plain message
+    (naming the file and the key) to show instead of the studio."""
+    try:
+        Catalogue.from_config(config)
+    except RegistryError as exc:
+        return f"The model registry cannot be used: {exc}"
+    return None
+
+
+def _shipped() -> Catalogue:
+    data, _ = registry.load({}, env={})
+    return Catalogue.from_data(data)
+
+
+DEFAULT_CATALOGUE = _shipped()
+"""The shipped registry, without operator overrides."""
+
+NB21 = DEFAULT_CATALOGUE.by_key("nb21")
+PRO = DEFAULT_CATALOGUE.by_key("pro")
+LITE = DEFAULT_CATALOGUE.by_key("lite")
+FLASH2 = DEFAULT_CATALOGUE.by_key("flash2")  # retired: History only
+FLASH = DEFAULT_CATALOGUE.by_key("flash")  # retired: History only
+BUILTIN: tuple[ModelSpec, ...] = DEFAULT_CATALOGUE.models
+OVERRIDE_KEYS = {spec.key: env_name(spec.key) for spec in BUILTIN}
+
+
+def custom_model(model_id: str) -> ModelSpec:
+    """A model Google has renamed or added: generic limits, Pro-like pixels."""
+    return DEFAULT_CATALOGUE.custom(model_id)

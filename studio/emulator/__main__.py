@@ -45,6 +45,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                         help="a batch goes PENDING, RUNNING, then SUCCEEDED over this time (default 30; Google: "
                              "up to 24 h)")
     parser.add_argument("--model", action="append", default=[], help="an extra model ID to accept, repeatable")
+    parser.add_argument("--text-model", action="append", default=[],
+                        help="an extra text model ID to list (makes no images), repeatable")
+    parser.add_argument("--lineup", default="current",
+                        help="which models answer: current (the registry's offered models, default) or 2025 "
+                             "(Nano Banana Pro, Nano Banana 2, Nano Banana: for tests of retired-model handling)")
+    parser.add_argument("--flex-delay", type=float, default=0.2, metavar="SECONDS",
+                        help='extra wait for service_tier "flex" answers (default 0.2; Google: minutes)')
     parser.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
     return parser.parse_args(argv)
 
@@ -57,7 +64,8 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         api_keys=frozenset(args.api_key or [OFFLINE_API_KEY]), bearer_tokens=frozenset(args.bearer_token),
         userinfo_url=args.userinfo_url, userinfo_cache_s=args.userinfo_cache, latency_s=args.latency,
         latency_by_size=by_size or None, wrong_mime_rate=args.wrong_mime_rate, draft_timing=args.draft_timing,
-        extra_models=tuple(args.model), batch_delay_s=args.batch_delay, host=args.host, port=args.port)
+        extra_models=tuple(args.model), extra_text_models=tuple(args.text_model), lineup=args.lineup,
+        flex_delay_s=args.flex_delay, batch_delay_s=args.batch_delay, host=args.host, port=args.port)
 
 
 def main(argv: list[str] | None = None) -> None:

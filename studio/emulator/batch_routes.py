@@ -26,7 +26,7 @@ class BatchRoutes(WireHandler):
             if create:
                 version, model_id = create.groups()
                 if not self.state.known_model(model_id):
-                    raise errors.model_not_found(model_id, version)
+                    raise self.state.not_found(model_id, version)
                 body = self.parse_json(raw)
                 self.send_json(200, self.state.batches.create(model_id, body, self.state.config.batch_delay_s))
             else:

@@ -90,6 +90,12 @@ def model_not_found(model: str, version: str) -> ApiError:
                     "supported methods.")
 
 
+def no_longer_available(model: str) -> ApiError:
+    """A model closed to new projects: Google's 404 says so (public reports, 2026)."""
+    return ApiError(404, "NOT_FOUND", f"This model models/{model} is no longer available to new users. Please "
+                    "update your code to use a newer model for the latest features and improvements.")
+
+
 def duration(seconds: float) -> str:
     """A protobuf Duration as JSON: ``"17s"``, or ``"57.238747106s"`` with nanoseconds, as Google writes it."""
     whole = f"{seconds:.9f}".rstrip("0").rstrip(".")

@@ -64,11 +64,14 @@ class GeminiHandler(FileRoutes, BatchRoutes):
             version, model_id = match.groups()
             if model_id is None:
                 query = self.query()
-                return self.send_json(200, listing.list_models(self.state.catalogue, self.state.config.extra_models,
-                                                               query.get("pageSize"), query.get("pageToken")))
+                return self.send_json(200, listing.list_models(
+                    self.state.catalogue, self.state.config.extra_models, query.get("pageSize"),
+                    query.get("pageToken"), self.state.lineup, self.state.config.extra_text_models))
             if not self.state.known_model(model_id):
-                raise errors.model_not_found(model_id, version)
-            return self.send_json(200, listing.model_resource(self.state.catalogue.resolve(model_id)))
+                raise self.state.not_found(model_id, version)
+            if model_id in self.state.config.extra_text_models:
+                return self.send_json(200, listing.text_resource(model_id))
+            return self.send_json(200, listing.resource_for(self.state.catalogue, model_id))
         except errors.ApiError as err:
             return self.send_json(err.code, err.body())
 
@@ -81,7 +84,7 @@ class GeminiHandler(FileRoutes, BatchRoutes):
         except errors.ApiError as err:
             err = vertex.as_vertex(err, vertex.LIST_RPC)
             return self.send_json(err.code, err.body())
-        return self.send_json(200, vertex.publisher_models(self.state.catalogue, self.state.config.extra_models))
+        return self.send_json(200, vertex.publisher_models(self.state.lineup, self.state.config.extra_models))
 
     def do_POST(self) -> None:
         path = urlsplit(self.path).path
@@ -134,7 +137,7 @@ class GeminiHandler(FileRoutes, BatchRoutes):
         try:
             self.auth()
             if not self.state.known_model(model_id):
-                raise errors.model_not_found(model_id, version)
+                raise self.state.not_found(model_id, version)
             body = self.parse_json(raw)
             schema.check(body, "CountTokensRequest")
             inner = validation.pick(body, "generateContentRequest")
@@ -153,17 +156,23 @@ class GeminiHandler(FileRoutes, BatchRoutes):
             headers = {k.lower(): v for k, v in self.headers.items()}
             vertex.check_credentials(self.state.credentials, route.rpc, headers, self.query().get("key"))
         if not self.state.known_model(model_id):
-            raise errors.model_not_found(model_id, version) if route is None else vertex.model_not_found(route)
+            raise self.state.not_found(model_id, version) if route is None else vertex.model_not_found(route)
         spec = self.state.catalogue.resolve(model_id)
         request = validation.parse(self.parse_json(raw), vertex=route is not None, read_file=self.state.files.read)
         if route is not None:
             request = vertex.output_options(request)
+        if self.state.makes_text_only(model_id):
+            raise errors.bad_request("Model does not support the requested response modalities: image",
+                                     "generation_config.response_modalities")
         validation.validate(request, spec)
         faults = self.state.faults.draw(request.prompt)
         names = {f.name for f in faults}
         for name in names:
             self.state.count(f"fault_{name}")
+        self.state.count(f"tier_{request.service_tier}")
         delay = self.state.latency_for(request.image_size) + sum(f.value for f in faults if f.name == "slow")
+        if request.service_tier == "flex":  # flex answers in minutes at Google: slower here too
+            delay += self.state.config.flex_delay_s
         if "hang" in names:
             delay = HANG_SECONDS
         deadline = time.monotonic() + delay

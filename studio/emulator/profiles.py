@@ -1,10 +1,9 @@
-"""How each model's live answers look, as data: output format and caption habits.
+"""How each model's live answers look: output format and caption habits, read from the registry.
 
-Captured live answers: Nano Banana Pro and Nano Banana 2 answer JPEG (the cookbook's saved
-outputs, vercel/ai's fixtures), Nano Banana answers PNG. Pro and Nano Banana 2 often send no
-caption at all, or an empty text part; Nano Banana nearly always says a sentence. A renamed or
-custom model behaves like its family (thinking models like Gemini 3). Change facts here when
-Google changes its answers.
+Captured live answers: the Gemini 3 image family answers JPEG (the cookbook's saved outputs, vercel/ai's
+fixtures), Nano Banana answers PNG. Gemini 3 models often send no caption at all, or an empty text part;
+Nano Banana nearly always says a sentence. The facts live in studio/models.toml (``output_format``,
+``caption_odds``); a custom model has its base model's habits.
 """
 
 from __future__ import annotations
@@ -21,18 +20,11 @@ class Profile:
     caption_odds: tuple[int, int, int]  # weights of (no caption part, empty text part, a sentence)
 
 
-GEMINI_3 = Profile(output_format="JPEG", caption_odds=(2, 1, 1))
-GEMINI_25 = Profile(output_format="PNG", caption_odds=(0, 0, 1))
-PROFILES: dict[str, Profile] = {
-    "gemini-3-pro-image": GEMINI_3,
-    "gemini-3.1-flash-image": GEMINI_3,
-    "gemini-2.5-flash-image": GEMINI_25,
-}
 CAPTION_KINDS = ("none", "empty", "sentence")
 
 
 def profile(spec: ModelSpec) -> Profile:
-    return PROFILES.get(spec.model_id) or (GEMINI_3 if spec.supports_thoughts else GEMINI_25)
+    return Profile(output_format=spec.output_format, caption_odds=spec.caption_odds)
 
 
 def caption_kind(spec: ModelSpec, prompt: str, seed: int | None) -> str:

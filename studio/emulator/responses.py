@@ -103,8 +103,8 @@ def answer_chunks(req: ParsedRequest, spec: ModelSpec, faults: list[Fault], nonc
         final_usage = usage(req, spec, images * spec.output_tokens(req.image_size or spec.default_size), 0)
     chunks += [_chunk([part], base, final_usage) for part in finals]
     extra: dict = {"finishReason": "STOP"}
-    if req.search:
-        extra["groundingMetadata"] = grounding.metadata(prompt)
+    if req.search or req.image_search:
+        extra["groundingMetadata"] = grounding.metadata(prompt, web=req.search, images=req.image_search)
     chunks.append(_chunk([dict(TRAILER)], base, final_usage, **extra))
     return chunks
 

@@ -18,7 +18,7 @@ from studio.emulator import errors
 # message name -> {camelCase field: message name of its value, or None for "not checked"}
 GEMINI: dict[str, dict[str, str | None]] = {
     "GenerateContentRequest": {
-        "model": None, "contents": "Content[]", "systemInstruction": "Content", "tools": None, "toolConfig": None,
+        "model": None, "contents": "Content[]", "systemInstruction": "Content", "tools": "Tool[]", "toolConfig": None,
         "safetySettings": None, "generationConfig": "GenerationConfig", "cachedContent": None,
         "serviceTier": None, "store": None, "continuationToken": None,
     },
@@ -41,6 +41,15 @@ GEMINI: dict[str, dict[str, str | None]] = {
     },
     "ThinkingConfig": {"includeThoughts": None, "thinkingBudget": None, "thinkingLevel": None},
     "ImageConfig": {"aspectRatio": None, "imageSize": None},
+    # Tools: only Google Search is checked deeper (its searchTypes pick web and image search)
+    "Tool": {
+        "functionDeclarations": None, "googleSearchRetrieval": None, "codeExecution": None,
+        "googleSearch": "GoogleSearch", "urlContext": None, "fileSearch": None, "googleMaps": None,
+        "computerUse": None, "mcpServers": None, "retrieval": None, "enterpriseWebSearch": None,
+        "parallelAiSearch": None, "exaAiSearch": None,
+    },
+    "GoogleSearch": {"searchTypes": "SearchTypes", "timeRangeFilter": None},
+    "SearchTypes": {"webSearch": None, "imageSearch": None},
     "CountTokensRequest": {"contents": "Content[]", "generateContentRequest": "GenerateContentRequest"},
 }
 # Vertex AI's generateContent knows these too (the emulator's Vertex paths, vertex.py).
@@ -48,6 +57,7 @@ VERTEX_EXTRA: dict[str, dict[str, str | None]] = {
     "GenerateContentRequest": {"labels": None, "modelArmorConfig": None},
     "Blob": {"displayName": None},
     "FileData": {"displayName": None},
+    "GoogleSearch": {"excludeDomains": None, "blockingConfidence": None},
     "ImageConfig": {"personGeneration": None, "prominentPeople": None, "imageOutputOptions": "ImageOutputOptions"},
     "ImageOutputOptions": {"mimeType": None, "compressionQuality": None},
     "GenerationConfig": {"routingConfig": None, "modelSelectionConfig": None, "audioTimestamp": None},

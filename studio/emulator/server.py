@@ -34,7 +34,10 @@ class EmulatorConfig:
     userinfo_url: str | None = None  # bearer tokens this OIDC userinfo endpoint answers 200 for are accepted
     latency_s: float = 0.0
     latency_by_size: dict[str, float] | None = None  # e.g. {"4K": 8.0}: 4K is slower at Google too
-    extra_models: tuple[str, ...] = ()  # model IDs accepted besides the catalogue's
+    extra_models: tuple[str, ...] = ()  # image model IDs accepted and listed besides the lineup's
+    extra_text_models: tuple[str, ...] = ()  # text model IDs listed (their listing says nothing of images)
+    lineup: str = "current"  # the registry's offered models; "2025" brings back Nano Banana 2 and Nano Banana
+    flex_delay_s: float = 0.2  # extra wait for service_tier "flex" (Google: minutes, not seconds)
     wrong_mime_rate: float = 0.0  # share of answers declaring image/png for JPEG bytes
     draft_timing: tuple[float, ...] = DEFAULT_DRAFT_TIMING  # streamed drafts go out at these shares of the latency
     userinfo_cache_s: float = 30.0  # how long a userinfo 200 is trusted

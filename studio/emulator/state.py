@@ -9,7 +9,8 @@ from collections import Counter
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from studio.catalogue import Catalogue
+from studio.catalogue import Catalogue, ModelSpec
+from studio.emulator import errors, listing
 from studio.emulator.batches import BatchStore
 from studio.emulator.credentials import CredentialBook
 from studio.emulator.faults import FaultBook
@@ -25,6 +26,8 @@ class EmulatorState:
     def __init__(self, config: EmulatorConfig) -> None:
         self.initial = config
         self.catalogue = Catalogue()
+        self.lineup: tuple[ModelSpec, ...] = self.catalogue.lineup(config.lineup)  # the models it answers
+        self.text_models = listing.text_models()  # listed like Google's text models; they make no images
         self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.connections: set[socket.socket] = set()
@@ -46,7 +49,18 @@ class EmulatorState:
             self.served = 0
 
     def known_model(self, model_id: str) -> bool:
-        return self.catalogue.is_known(model_id) or model_id in self.config.extra_models
+        """Whether this emulator answers the model: its lineup, the extra IDs, and the text models."""
+        return (any(spec.model_id == model_id for spec in self.lineup) or model_id in self.config.extra_models
+                or model_id in self.config.extra_text_models or model_id in self.text_models)
+
+    def makes_text_only(self, model_id: str) -> bool:
+        return model_id in self.text_models or model_id in self.config.extra_text_models
+
+    def not_found(self, model_id: str, version: str) -> errors.ApiError:
+        """Google's 404 for a model it does not serve; a model closed to new projects says so."""
+        if self.catalogue.is_known(model_id) and self.catalogue.resolve(model_id).gone == "closed_to_new_users":
+            return errors.no_longer_available(model_id)
+        return errors.model_not_found(model_id, version)
 
     def latency_for(self, size: str | None) -> float:
         """Per-size latency when configured for that size (4K is slower at Google), else the fixed one."""

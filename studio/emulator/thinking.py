@@ -23,10 +23,18 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def thought_texts(prompt: str, seed: int | None, width: int, height: int, references: int) -> list[str]:
-    """Two or three thought texts in Gemini's style (a bold heading, then a sentence); stable per prompt."""
+_TEXTS_BY_LEVEL = {"minimal": (1, 1), "low": (2, 2), "medium": (2, 3), "high": (4, 5)}
+_MORE = ("I'm weighing the lighting against the mood the prompt asks for.",
+         "I'm re-reading the prompt for details the first pass missed.")
+
+
+def thought_texts(prompt: str, seed: int | None, width: int, height: int, references: int,
+                  level: str | None = None) -> list[str]:
+    """Thought texts in Gemini's style (a bold heading, then a sentence); stable per prompt. How many
+    follows the thinking level: one at minimal, two or three at medium (or no level), four or five at high."""
     digest = hashlib.sha256(f"thinking|{seed}|{prompt}".encode()).digest()
-    count = 2 + digest[0] % 2
+    fewest, most = _TEXTS_BY_LEVEL.get(level or "medium", (2, 3))
+    count = fewest + digest[0] % (most - fewest + 1)
     texts = []
     for i in range(count):
         heading = _HEADINGS[(digest[1] + i * (1 + digest[2] % 5)) % len(_HEADINGS)]
@@ -34,8 +42,10 @@ def thought_texts(prompt: str, seed: int | None, width: int, height: int, refere
             body = f'I\'m composing "{prompt[:80]}" at {width}x{height} with {references} reference image(s).'
         elif i == 1:
             body = "I'm checking the first draft against the request and adjusting the framing."
-        else:
+        elif i == count - 1:
             body = "I'm making the final pass over edges, text and colour before rendering."
+        else:
+            body = _MORE[(i - 2) % len(_MORE)]
         texts.append(f"**{heading}**\n\n{body}\n\n\n")
     return texts
 
@@ -51,12 +61,16 @@ def thought_parts(req: ParsedRequest, spec: ModelSpec, prompt: str, width: int, 
     """The thought parts in order (text, draft, text, draft[, text]), or none when not asked or not supported."""
     if not (req.include_thoughts and spec.supports_thoughts):
         return []
-    texts = thought_texts(prompt, req.seed, width, height, len(req.images))
+    texts = thought_texts(prompt, req.seed, width, height, len(req.images), req.thinking_level
+                          or spec.default_thinking_level)
     draft_w, draft_h = draft_pixels(width, height, req.image_size)
     parts: list[dict] = []
+    drafts = 0
     for i, text in enumerate(texts):
         parts.append({"text": text, "thought": True})
-        if i < 2:
-            draft = render(prompt, req.seed, draft_w, draft_h, req.images, fmt, tag=f" #draft{i + 1}")
+        # two drafts always: one after each of the first two texts, both after a lone text (minimal)
+        for _ in range(2 if len(texts) == 1 else 1 if i < 2 else 0):
+            drafts += 1
+            draft = render(prompt, req.seed, draft_w, draft_h, req.images, fmt, tag=f" #draft{drafts}")
             parts.append({"inlineData": {"mimeType": f"image/{fmt.lower()}", "data": b64(draft)}, "thought": True})
     return parts

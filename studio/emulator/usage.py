@@ -6,13 +6,14 @@ The counting (documented so tests and cost estimates agree):
   text at one token per 4 characters.
 - ``promptTokenCount`` is one token per 4 characters of every turn's text (at least 1) plus
   ``INPUT_IMAGE_TOKENS`` per input image in any turn. ``countTokens`` answers the same number.
-- ``thoughtsTokenCount`` varies per prompt and seed between ``THOUGHT_TOKENS_MIN`` and
-  ``THOUGHT_TOKENS_MAX`` for thinking models (Gemini 3 always thinks, and bills it, whether or
-  not thoughts are returned); absent for Nano Banana.
+- ``thoughtsTokenCount`` varies per prompt and seed within the range of the thinking level
+  (``THOUGHT_TOKENS``; no level sent: the model's default level, else ``THOUGHT_TOKENS_MIN`` to
+  ``THOUGHT_TOKENS_MAX``) for thinking models (Gemini 3 always thinks, and bills it, whether or not
+  thoughts are returned); absent for Nano Banana. Higher levels think more.
 - ``toolUsePromptTokenCount`` is ``SEARCH_TOOL_TOKENS`` when Google Search grounding ran.
 - ``totalTokenCount = promptTokenCount + candidatesTokenCount + thoughtsTokenCount
   + toolUsePromptTokenCount`` (the last two when present).
-- Every answer says ``serviceTier: "standard"``, as live answers do.
+- Every answer says its ``serviceTier``: "standard", as live answers do, or "flex" when asked.
 """
 
 from __future__ import annotations
@@ -26,14 +27,24 @@ from studio.emulator.validation import ParsedRequest
 INPUT_IMAGE_TOKENS = 258  # tokens per input image (Gemini's classic per-image count)
 THOUGHT_TOKENS_MIN, THOUGHT_TOKENS_MAX = 120, 720
 SEARCH_TOOL_TOKENS = 308  # a live grounded answer's toolUsePromptTokenCount
+# Thinking tokens per level: disjoint ranges, so a higher level always thinks more.
+THOUGHT_TOKENS: dict[str, tuple[int, int]] = {"minimal": (24, 96), "low": (100, 300), "medium": (320, 720),
+                                              "high": (900, 1800)}
+
+
+def thinking_level(req: ParsedRequest, spec: ModelSpec) -> str | None:
+    """The level the model thinks at: the request's, else the model's default (None: no levels)."""
+    return req.thinking_level or spec.default_thinking_level
 
 
 def thought_tokens(req: ParsedRequest, spec: ModelSpec) -> int:
-    """Thinking tokens: 0 for Nano Banana, else a stable per prompt+seed count in the documented range."""
+    """Thinking tokens: 0 for Nano Banana, else a stable per prompt+seed count in the level's range."""
     if not spec.supports_thoughts:
         return 0
+    level = thinking_level(req, spec)
+    low, high = THOUGHT_TOKENS[level] if level else (THOUGHT_TOKENS_MIN, THOUGHT_TOKENS_MAX)
     digest = hashlib.sha256(f"thoughts|{req.seed}|{req.all_text}".encode()).digest()
-    return THOUGHT_TOKENS_MIN + int.from_bytes(digest[:4], "big") % (THOUGHT_TOKENS_MAX - THOUGHT_TOKENS_MIN + 1)
+    return low + int.from_bytes(digest[:4], "big") % (high - low + 1)
 
 
 def prompt_counts(req: ParsedRequest) -> dict[str, int]:
@@ -56,7 +67,7 @@ def usage(req: ParsedRequest, spec: ModelSpec, image_tokens: int, text_tokens: i
                          for modality, count in (("IMAGE", image_tokens), ("TEXT", text_tokens)) if count]
     candidates = image_tokens + text_tokens
     thoughts = thought_tokens(req, spec) if thoughts is None else thoughts
-    tool = SEARCH_TOOL_TOKENS if req.search else 0
+    tool = SEARCH_TOOL_TOKENS if req.search or req.image_search else 0
     out: dict = {"promptTokenCount": prompt_tokens}
     if candidates:
         out["candidatesTokenCount"] = candidates
@@ -69,7 +80,7 @@ def usage(req: ParsedRequest, spec: ModelSpec, image_tokens: int, text_tokens: i
         out["toolUsePromptTokensDetails"] = [{"modality": "TEXT", "tokenCount": tool}]
     if thoughts:
         out["thoughtsTokenCount"] = thoughts
-    out["serviceTier"] = "standard"
+    out["serviceTier"] = req.service_tier
     return out
 
 

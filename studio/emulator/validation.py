@@ -9,6 +9,7 @@ paths copy the live API's wording.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -50,7 +51,11 @@ class ParsedRequest:
     all_text: str = ""  # every turn's text: what promptTokenCount is counted from
     all_images: int = 0  # every turn's input images (model turns' images are input too)
     contents: list = field(default_factory=list)
-    search: bool = False  # tools ask for Google Search grounding
+    search: bool = False  # tools ask for Google Search grounding (web search)
+    image_search: bool = False  # googleSearch.searchTypes asks for image search
+    thinking_level: str | None = None  # thinkingConfig.thinkingLevel, lower case ("minimal" … "high")
+    service_tier: str = "standard"  # serviceTier: "standard", "flex" or "priority"
+    store: bool | None = None  # store: whether Google keeps the request (None: not sent)
     edited_image: bytes | None = None  # the last model turn's final image: what an edit draws on
 
 
@@ -131,6 +136,9 @@ def parse(body: Mapping, vertex: bool = False, read_file: Callable[[str], bytes]
             modalities=_modalities(pick(config, "responseModalities")),
             all_text="\n".join(all_texts), all_images=all_images, contents=list(contents),
             search=_wants_search(pick(body, "tools")), edited_image=edited,
+            image_search=_wants_image_search(pick(body, "tools")),
+            thinking_level=_thinking_level(pick(thinking, "thinkingLevel")),
+            service_tier=_service_tier(pick(body, "serviceTier")), store=_store(pick(body, "store")),
         )
     except (TypeError, ValueError) as exc:
         raise errors.bad_request(f"Invalid value in generation_config: {exc}", "generation_config") from exc
@@ -148,10 +156,58 @@ def _modalities(value: object) -> tuple[str, ...]:
     return tuple(str(v).upper() for v in values)
 
 
-def _wants_search(tools: object) -> bool:
+def _search_types(tools: object) -> list[Mapping]:
     tools = tools if isinstance(tools, list) else [tools]
-    return any(pick(tool, "googleSearch") is not None or pick(tool, "googleSearchRetrieval") is not None
-               for tool in tools if isinstance(tool, Mapping))
+    found = []
+    for tool in tools:
+        search = pick(tool, "googleSearch")
+        if isinstance(search, Mapping):
+            types = pick(search, "searchTypes")
+            found.append(types if isinstance(types, Mapping) else {})
+    return found
+
+
+def _wants_search(tools: object) -> bool:
+    """Web search: googleSearch without searchTypes, or with webSearch in it (googleSearchRetrieval too)."""
+    tools = tools if isinstance(tools, list) else [tools]
+    if any(pick(tool, "googleSearchRetrieval") is not None for tool in tools if isinstance(tool, Mapping)):
+        return True
+    return any(not types or pick(types, "webSearch") is not None for types in _search_types(tools))
+
+
+def _wants_image_search(tools: object) -> bool:
+    return any(pick(types, "imageSearch") is not None for types in _search_types(tools))
+
+
+_LEVEL_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.ThinkingConfig.ThinkingLevel"
+_TIERS = ("unspecified", "standard", "flex", "priority")
+
+
+def _thinking_level(value: object) -> str | None:
+    """The enum by name, any case (the SDK sends "HIGH"); unknown names are Google's 400."""
+    if value is None:
+        return None
+    name = str(value).upper()
+    if name not in ("THINKING_LEVEL_UNSPECIFIED", "MINIMAL", "LOW", "MEDIUM", "HIGH"):
+        raise errors.bad_request(f"Invalid value at 'generation_config.thinking_config.thinking_level' "
+                                 f"({_LEVEL_TYPE}), \"{value}\"", "generation_config.thinking_config.thinking_level")
+    return None if name == "THINKING_LEVEL_UNSPECIFIED" else name.lower()
+
+
+def _service_tier(value: object) -> str:
+    if value is None:
+        return "standard"
+    tier = str(value).lower()
+    if tier not in _TIERS:
+        raise errors.bad_request(f"Invalid value at 'service_tier' (type.googleapis.com/google.ai.generativelanguage."
+                                 f"v1beta.ServiceTier), \"{value}\"", "service_tier")
+    return "standard" if tier == "unspecified" else tier
+
+
+def _store(value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise errors.bad_request(f"Invalid value at 'store' (TYPE_BOOL), {json.dumps(value)}", "store")
 
 
 def _opt_str(value: object) -> str | None:
@@ -191,14 +247,34 @@ def validate(req: ParsedRequest, spec: ModelSpec) -> None:
     if unsupported:
         raise errors.bad_request(f"Model does not support the requested response modalities: {unsupported}",
                                  "generation_config.response_modalities")
-    if req.search and not spec.supports_search:
+    if req.search and "web_search" not in spec.grounding:
         raise errors.bad_request("Search Grounding is not supported.", "tools")
+    if req.image_search and "image_search" not in spec.grounding:
+        raise errors.bad_request("Image Search grounding is not supported for this model.",
+                                 "tools.google_search.search_types.image_search")
+    check_thinking_level(req, spec)
+    if req.service_tier == "flex" and "flex" not in spec.lanes:
+        raise errors.bad_request(f"Service tier flex is not supported for models/{spec.model_id}.", "service_tier")
     if len(req.images) > spec.max_references:
         raise errors.bad_request(
             f"Too many input images: {len(req.images)}. The maximum number of images for "
             f"models/{spec.model_id} is {spec.max_references}.", "contents.parts")
     if spec.supports_thoughts:
         check_signatures(req.contents)
+
+
+def check_thinking_level(req: ParsedRequest, spec: ModelSpec) -> None:
+    """A thinking level the model lacks is 400 (Lite takes minimal or high; Pro and Nano Banana take none)."""
+    if req.thinking_level is None:
+        return
+    field = "generation_config.thinking_config.thinking_level"
+    if not spec.thinking_levels:
+        raise errors.bad_request(f"* GenerateContentRequest.{field}: thinking level is not supported by "
+                                 f"models/{spec.model_id}.", field)
+    if req.thinking_level not in spec.thinking_levels:
+        supported = ", ".join(level.upper() for level in spec.thinking_levels)
+        raise errors.bad_request(f"* GenerateContentRequest.{field}: unsupported thinking level "
+                                 f"'{req.thinking_level.upper()}'. Supported values are: {supported}.", field)
 
 
 def check_signatures(contents: list) -> None:

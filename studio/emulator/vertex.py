@@ -18,11 +18,11 @@ must see before its users do:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from studio.catalogue import Catalogue
+from studio.catalogue import ModelSpec
 from studio.emulator import errors
 from studio.emulator.credentials import CredentialBook
 from studio.emulator.validation import ParsedRequest
@@ -134,8 +134,9 @@ def _info(reason: str, rpc: str) -> dict:
             "metadata": {"service": SERVICE, "method": rpc}}
 
 
-def publisher_models(catalogue: Catalogue, extra: tuple[str, ...] = ()) -> dict:
+def publisher_models(lineup: Iterable[ModelSpec], extra: tuple[str, ...] = ()) -> dict:
     """``GET /v1beta1/publishers/google/models`` (what ``client.models.list()`` asks on Vertex), in one page."""
-    ids = [spec.model_id for spec in catalogue] + [mid for mid in extra if not catalogue.is_known(mid)]
+    served = [spec.model_id for spec in lineup]
+    ids = served + [mid for mid in extra if mid not in served]
     return {"publisherModels": [{"name": f"publishers/google/models/{mid}", "versionId": "001",
                                  "openSourceCategory": "PROPRIETARY", "launchStage": "GA"} for mid in ids]}
