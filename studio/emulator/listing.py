@@ -46,8 +46,8 @@ def model_resource(spec: ModelSpec) -> dict:
 
 def text_resource(model_id: str, facts: Mapping[str, Any] | None = None) -> dict:
     """A text model's entry: it serves generateContent, and its listing says nothing of making images."""
-    facts = facts or {"display_name": f"Text model {model_id}", "description": "A text model: it writes, reads "
-                      "and describes, and returns text.", "methods": ["generateContent", "countTokens"]}
+    facts = facts or {"display_name": "Gemini text model", "description": "Reads text and pictures and "
+                      "describes images in text.", "methods": ["generateContent", "countTokens"]}
     return {"name": f"models/{model_id}", "version": "001", "displayName": facts["display_name"],
             "description": facts["description"], "inputTokenLimit": int(facts.get("input_token_limit", 1048576)),
             "outputTokenLimit": int(facts.get("output_token_limit", 65536)),

@@ -18,15 +18,27 @@ from PIL import Image
 from studio.emulator.server import EmulatorServer
 
 KEY = "test-key"
+NB21 = "gemini-nano-banana-2.1"
 PRO = "gemini-3-pro-image"
-FLASH2 = "gemini-3.1-flash-image"
-FLASH = "gemini-2.5-flash-image"
+LITE = "gemini-3.1-flash-lite-image"
+FLASH2 = "gemini-3.1-flash-image"  # retired: only the 2025-lineup emulator (legacy_client) answers it
+FLASH = "gemini-2.5-flash-image"  # retired: likewise
 
 
 @pytest.fixture
 def client(emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> genai.Client:
     """``genai.Client()`` configured only by environment, as peer programs do."""
     monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", emulator.base_url)
+    monkeypatch.setenv("GOOGLE_API_KEY", KEY)
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    return genai.Client()
+
+
+@pytest.fixture
+def legacy_client(fresh_emulator, monkeypatch: pytest.MonkeyPatch) -> genai.Client:
+    """Like ``client``, against an emulator playing the 2025 lineup (Nano Banana 2 and Nano Banana answer)."""
+    server = fresh_emulator(lineup="2025")
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.base_url)
     monkeypatch.setenv("GOOGLE_API_KEY", KEY)
     monkeypatch.delenv("GEMINI_API_KEY", raising=False)
     return genai.Client()

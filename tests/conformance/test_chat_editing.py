@@ -47,8 +47,8 @@ def test_streaming_chat_with_thoughts(client) -> None:
     assert len(chat.get_history()) >= 4
 
 
-def test_nano_banana_chat_needs_no_signatures(client) -> None:
-    chat = client.chats.create(model=FLASH, config=image_config("4:3", None))
+def test_nano_banana_chat_needs_no_signatures(legacy_client) -> None:
+    chat = legacy_client.chats.create(model=FLASH, config=image_config("4:3", None))
     chat.send_message("A teapot")
     edited = chat.send_message("Make it blue")
     assert opened(_final_images(edited)[0]).size == (1184, 864)

@@ -6,7 +6,7 @@ import asyncio
 
 from google.genai import types
 
-from .conftest import FLASH2, PRO, image_config, opened
+from .conftest import NB21, PRO, image_config, opened
 
 
 def collect(chunks) -> tuple[list[bytes], str, str | None]:
@@ -41,7 +41,7 @@ def test_stream_image_and_finish_from_different_chunks(client) -> None:
 def test_stream_with_thoughts_shows_drafts_before_the_image(client) -> None:
     config = image_config("9:16", "2K", thinking_config=types.ThinkingConfig(include_thoughts=True))
     order = []
-    for chunk in client.models.generate_content_stream(model=FLASH2, contents="A tall tower", config=config):
+    for chunk in client.models.generate_content_stream(model=NB21, contents="A tall tower", config=config):
         for part in chunk.candidates[0].content.parts or []:
             order.append(("draft" if part.thought else "image") if part.inline_data else
                          ("thought" if part.thought else "text"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -12,11 +12,13 @@ from google import genai
 from google.genai import types
 from PIL import Image
 
-from studio.emulator.server import EmulatorServer
+from studio.emulator.server import EmulatorConfig, EmulatorServer
 
+NB21 = "gemini-nano-banana-2.1"
 PRO = "gemini-3-pro-image"
-FLASH2 = "gemini-3.1-flash-image"
-FLASH = "gemini-2.5-flash-image"
+LITE = "gemini-3.1-flash-lite-image"
+FLASH2 = "gemini-3.1-flash-image"  # retired: answered only by the legacy (lineup "2025") emulator
+FLASH = "gemini-2.5-flash-image"  # retired: likewise
 KEY = "test-key"
 try:  # google-genai 3.x talks through httpx2 when it is installed, httpx otherwise
     import httpx2
@@ -75,6 +77,20 @@ def decode(part: dict) -> Image.Image:
 @pytest.fixture
 def sdk(emulator: EmulatorServer) -> genai.Client:
     return sdk_client(emulator)
+
+
+@pytest.fixture(scope="session")
+def legacy_emulator() -> Iterator[EmulatorServer]:
+    """An emulator playing the 2025 lineup (Pro, Nano Banana 2, Nano Banana): the retired models still answer."""
+    server = EmulatorServer(EmulatorConfig(api_keys=frozenset({KEY}), bearer_tokens=frozenset({TOKEN}),
+                                           lineup="2025")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def legacy(legacy_emulator: EmulatorServer) -> genai.Client:
+    return sdk_client(legacy_emulator)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from PIL import Image
 
 from studio.catalogue import DEFAULT_CATALOGUE
 
-from .conftest import FLASH, FLASH2, PRO, image_config, png, sdk_client
+from .conftest import FLASH, FLASH2, LITE, NB21, PRO, image_config, png, sdk_client
 
 
 def _final_image(response: types.GenerateContentResponse) -> tuple[bytes, str]:
@@ -22,10 +22,13 @@ def _final_image(response: types.GenerateContentResponse) -> tuple[bytes, str]:
 
 @pytest.mark.parametrize(("model", "ratio", "size", "pixels", "mime"), [
     (PRO, "21:9", "4K", (6336, 2688), "image/jpeg"), (PRO, "9:16", "1K", (768, 1376), "image/jpeg"),
+    (NB21, "21:9", "2K", (3168, 1344), "image/jpeg"), (LITE, "1:8", "1K", (368, 2944), "image/jpeg"),
     (FLASH2, "1:8", "512", (176, 1472), "image/jpeg"), (FLASH, "16:9", None, (1344, 768), "image/png")])
-def test_generate_content_gives_official_pixels_in_the_models_format(sdk, model: str, ratio: str, size: str | None,
-                                                                     pixels: tuple[int, int], mime: str) -> None:
-    response = sdk.models.generate_content(model=model, contents=f"a lighthouse at {ratio} {size}",
+def test_generate_content_gives_official_pixels_in_the_models_format(sdk, legacy, model: str, ratio: str,
+                                                                     size: str | None, pixels: tuple[int, int],
+                                                                     mime: str) -> None:
+    client = legacy if model in (FLASH2, FLASH) else sdk
+    response = client.models.generate_content(model=model, contents=f"a lighthouse at {ratio} {size}",
                                            config=image_config(ratio, size))
     data, declared = _final_image(response)
     assert declared == mime and data.startswith(b"\xff\xd8" if mime == "image/jpeg" else b"\x89PNG")
@@ -49,10 +52,10 @@ def test_generate_content_stream_gives_official_pixels(sdk, ratio: str, size: st
     assert all(c.usage_metadata.candidates_token_count == tokens for c in chunks)  # usage rides on every chunk
 
 
-def test_every_ratio_and_size_of_every_model_has_catalogue_pixels(emulator) -> None:
+def test_every_ratio_and_size_of_every_model_has_catalogue_pixels(emulator, legacy_emulator) -> None:
     """Cheap at 512 px work size: all 10/14 ratios at 1K, plus one at each other size."""
-    client = sdk_client(emulator)
-    for model_id in (PRO, FLASH2, FLASH):
+    for model_id in (NB21, PRO, LITE, FLASH2, FLASH):
+        client = sdk_client(legacy_emulator if model_id in (FLASH2, FLASH) else emulator)
         spec = DEFAULT_CATALOGUE.resolve(model_id)
         for ratio in spec.ratios:
             for size in ("1K",) if ratio != "1:1" else spec.sizes:
@@ -61,8 +64,8 @@ def test_every_ratio_and_size_of_every_model_has_catalogue_pixels(emulator) -> N
                     assert img.size == spec.pixel_size(ratio, size), (model_id, ratio, size)
 
 
-def test_nano_banana_ignores_size(sdk) -> None:
-    response = sdk.models.generate_content(model=FLASH, contents="tiny", config=image_config("16:9", "4K"))
+def test_nano_banana_ignores_size(legacy) -> None:
+    response = legacy.models.generate_content(model=FLASH, contents="tiny", config=image_config("16:9", "4K"))
     with Image.open(io.BytesIO(_final_image(response)[0])) as img:
         assert img.size == (1344, 768)
     assert response.usage_metadata.candidates_token_count == 1290
@@ -108,7 +111,7 @@ def test_async_client_runs_requests_in_parallel(fresh_emulator) -> None:
 
     async def batch() -> list[types.GenerateContentResponse]:
         return await asyncio.gather(*(client.aio.models.generate_content(
-            model=FLASH2, contents=f"parallel {i}", config=image_config("1:1", "512")) for i in range(8)))
+            model=LITE, contents=f"parallel {i}", config=image_config("1:1", "1K")) for i in range(8)))
 
     import time
     started = time.perf_counter()
@@ -119,7 +122,8 @@ def test_async_client_runs_requests_in_parallel(fresh_emulator) -> None:
 
 def test_list_and_get_models(sdk) -> None:
     listed = {m.name for m in sdk.models.list()}
-    assert {f"models/{m.model_id}" for m in DEFAULT_CATALOGUE} <= listed
+    assert {f"models/{m.model_id}" for m in DEFAULT_CATALOGUE.offered()} <= listed
+    assert not {f"models/{m.model_id}" for m in DEFAULT_CATALOGUE if not m.offered} & listed, "retired: not listed"
     model = sdk.models.get(model=PRO)
     assert model.name == f"models/{PRO}" and model.display_name == "Nano Banana Pro"
 

@@ -12,7 +12,7 @@ import pytest
 from google.genai import errors, types
 from PIL import Image
 
-from .conftest import FLASH, PRO, body, image_config, png, post
+from .conftest import LITE, PRO, body, image_config, png, post
 
 
 def _image(fmt: str) -> bytes:
@@ -115,5 +115,5 @@ def test_everything_the_studio_sends_is_taken(sdk) -> None:
 def test_search_grounding_needs_a_model_that_searches(sdk) -> None:
     config = image_config("1:1", None, tools=[types.Tool(google_search=types.GoogleSearch())])
     with pytest.raises(errors.ClientError) as caught:
-        sdk.models.generate_content(model=FLASH, contents="weather now", config=config)
+        sdk.models.generate_content(model=LITE, contents="weather now", config=config)
     assert caught.value.code == 400 and "Search" in caught.value.message

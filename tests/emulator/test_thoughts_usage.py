@@ -13,7 +13,7 @@ from PIL import Image
 from studio.catalogue import DEFAULT_CATALOGUE
 from studio.emulator.usage import INPUT_IMAGE_TOKENS, THOUGHT_TOKENS_MAX, THOUGHT_TOKENS_MIN
 
-from .conftest import FLASH, FLASH2, PRO, body, image_config, png, post
+from .conftest import FLASH, FLASH2, LITE, NB21, PRO, body, image_config, png, post
 
 
 def test_several_thoughts_and_two_1k_drafts_then_signed_final_parts(sdk) -> None:
@@ -40,20 +40,21 @@ def test_signatures_are_padded_base64_on_the_wire(emulator) -> None:
         assert len(sig) % 4 == 0 and base64.b64decode(sig, validate=True)
 
 
-def test_no_thoughts_unless_asked_and_none_for_nano_banana(sdk) -> None:
+def test_no_thoughts_unless_asked_and_none_for_nano_banana(sdk, legacy) -> None:
     plain = sdk.models.generate_content(model=PRO, contents="plain", config=image_config("1:1", "1K"))
     assert not any(p.thought for p in plain.candidates[0].content.parts)
     asked = image_config("1:1", "1K", thinking_config=types.ThinkingConfig(include_thoughts=True))
-    flash = sdk.models.generate_content(model=FLASH, contents="plain", config=asked)
+    flash = legacy.models.generate_content(model=FLASH, contents="plain", config=asked)
     assert not any(p.thought for p in flash.candidates[0].content.parts)
     assert flash.usage_metadata.thoughts_token_count is None
 
 
-@pytest.mark.parametrize(("model", "size"), [(PRO, "1K"), (PRO, "2K"), (PRO, "4K"), (FLASH2, "512"),
-                                             (FLASH2, "2K"), (FLASH2, "4K"), (FLASH, "4K")])
-def test_candidates_tokens_are_the_catalogues(emulator, model: str, size: str) -> None:
+@pytest.mark.parametrize(("model", "size"), [(PRO, "1K"), (PRO, "2K"), (PRO, "4K"), (NB21, "1K"), (NB21, "2K"),
+                                             (NB21, "4K"), (LITE, "1K"), (FLASH2, "512"), (FLASH, "4K")])
+def test_candidates_tokens_are_the_catalogues(emulator, legacy_emulator, model: str, size: str) -> None:
     spec = DEFAULT_CATALOGUE.resolve(model)
-    usage = post(emulator, body("count me", "1:1", size), model=model).json()["usageMetadata"]
+    server = emulator if spec.offered else legacy_emulator
+    usage = post(server, body("count me", "1:1", size), model=model).json()["usageMetadata"]
     assert usage["candidatesTokenCount"] == spec.output_tokens(size)
     assert usage["candidatesTokensDetails"] == [{"modality": "IMAGE", "tokenCount": spec.output_tokens(size)}]
     assert usage["totalTokenCount"] == (usage["promptTokenCount"] + usage["candidatesTokenCount"]

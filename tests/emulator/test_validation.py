@@ -7,7 +7,7 @@ from google.genai import errors, types
 
 from studio.emulator.responses import signature
 
-from .conftest import FLASH, FLASH2, KEY, PRO, TOKEN, body, image_config, png, post, sdk_client
+from .conftest import FLASH, FLASH2, KEY, LITE, NB21, PRO, TOKEN, body, image_config, png, post, sdk_client
 
 
 def _error(response) -> dict:
@@ -36,7 +36,10 @@ def test_unknown_model_is_404(sdk, emulator) -> None:
     (PRO, "1:4", "1K", "aspect_ratio"),  # extreme ratios are Nano Banana 2 only
     (PRO, "1:1", "1k", "image_size"),  # uppercase K required
     (PRO, "1:1", "512", "image_size"),
-    (FLASH2, "1:1", "4k", "image_size"),
+    (NB21, "1:1", "4k", "image_size"),
+    (NB21, "1:1", "512", "image_size"),  # 2.1 refuses 512
+    (LITE, "1:1", "2K", "image_size"),  # Lite is 1K only
+    (LITE, "1:1", "4K", "image_size"),
 ])
 def test_unsupported_ratio_or_size_is_400(sdk, model: str, ratio: str, size: str, field: str) -> None:
     err = _sdk_error(sdk, model=model, config=image_config(ratio, size))
@@ -44,9 +47,11 @@ def test_unsupported_ratio_or_size_is_400(sdk, model: str, ratio: str, size: str
     assert field in err.message and (ratio if field == "aspect_ratio" else size) in err.message
 
 
-def test_extreme_ratio_works_on_nano_banana_2_and_size_is_ignored_by_nano_banana(sdk) -> None:
-    assert sdk.models.generate_content(model=FLASH2, contents="tall", config=image_config("1:8", "512")).candidates
-    assert sdk.models.generate_content(model=FLASH, contents="any size", config=image_config("1:1", "1k")).candidates
+def test_extreme_ratio_works_on_nano_banana_2_and_size_is_ignored_by_nano_banana(sdk, legacy) -> None:
+    assert sdk.models.generate_content(model=NB21, contents="tall", config=image_config("1:8", "4K")).candidates
+    assert sdk.models.generate_content(model=LITE, contents="wide", config=image_config("8:1", "1K")).candidates
+    assert legacy.models.generate_content(model=FLASH2, contents="tall", config=image_config("1:8", "512")).candidates
+    assert legacy.models.generate_content(model=FLASH, contents="any size", config=image_config("1:1", "1k")).candidates
 
 
 def test_too_many_references_is_400(sdk) -> None:
@@ -133,7 +138,7 @@ def test_multi_turn_model_image_without_signature_is_400(emulator, contents_befo
         f"Image part is missing a thought_signature in content position {position[0]}, part position {position[1]}")
 
 
-def test_multi_turn_with_signatures_works_and_sdk_chat_keeps_them(sdk, emulator) -> None:
+def test_multi_turn_with_signatures_works_and_sdk_chat_keeps_them(sdk, emulator, legacy_emulator) -> None:
     contents = [{"role": "user", "parts": [{"text": "draw"}]}, _model_turn(True),
                 {"role": "user", "parts": [{"text": "make it blue"}]}]
     assert post(emulator, {"contents": contents}).status_code == 200
@@ -142,7 +147,8 @@ def test_multi_turn_with_signatures_works_and_sdk_chat_keeps_them(sdk, emulator)
     second = chat.send_message("now with a hat")
     assert any(p.inline_data for p in second.candidates[0].content.parts)
     # Nano Banana does not think: no signatures needed
-    assert post(emulator, {"contents": [contents[0], _model_turn(False), contents[2]]}, model=FLASH).status_code == 200
+    assert post(legacy_emulator, {"contents": [contents[0], _model_turn(False), contents[2]]},
+                model=FLASH).status_code == 200
 
 
 def _tampered(sig: str) -> str:
