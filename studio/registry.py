@@ -237,7 +237,7 @@ def load(config: Mapping[str, Any] | None = None, env: Mapping[str, str] | None 
     """The registry after overrides: (data, origin per model key). Raises RegistryError.
 
     ``config`` is ``st.secrets["models"]``: tables add or override models; a bare string is the old
-    ID override (``pro = "gemini-…"``) and is handled by the catalogue.
+    ID override (``pro = "<new ID>"``) and is handled by the catalogue.
     """
     env = os.environ if env is None else env
     data = main_data()

@@ -76,7 +76,7 @@ class EmulatorServer:
     def start(self) -> EmulatorServer:
         if self._thread is None:
             self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                            name=f"gemini-emulator-{self.port}", daemon=True)
+                                            name=f"emulator-{self.port}", daemon=True)
             self._thread.start()
         return self
 
