@@ -30,7 +30,7 @@ def test_explicit_pages(client) -> None:
     pager = client.models.list(config={"page_size": 2})
     first = [m.name for m in pager.page]
     pager.next_page()
-    assert first == [f"models/{NB21}", f"models/{PRO}"] and [m.name for m in pager.page][0] == f"models/{LITE}"
+    assert first == [f"models/{NB21}", f"models/{PRO}"] and next(m.name for m in pager.page) == f"models/{LITE}"
 
 
 def test_get_one_model(client) -> None:
