@@ -200,7 +200,8 @@ class Catalogue:
         config = dict(config or {})
         extra = os.environ.get(registry.ENV_FILE, "").strip()
         stamp = os.stat(extra).st_mtime if extra and os.path.exists(extra) else None
-        env = {k: v for k, v in os.environ.items() if k.startswith("STUDIO_MODEL")}
+        names = {env_name(key) for key in (*_SHIPPED_KEYS, *config)}  # not all of os.environ: it is slow to walk
+        env = {name: os.environ.get(name) for name in sorted(names)}
         try:
             cache_key = json.dumps([config, env, stamp], sort_keys=True, default=str)
         except (TypeError, ValueError):
@@ -278,6 +279,7 @@ class Catalogue:
 
 
 _BUILT: dict[str, Catalogue] = {}
+_SHIPPED_KEYS: tuple[str, ...] = ()  # the shipped registry's keys, set below
 
 
 def startup_problem(config: Mapping[str, object] | None = None) -> str | None:
@@ -297,6 +299,7 @@ def _shipped() -> Catalogue:
 
 DEFAULT_CATALOGUE = _shipped()
 """The shipped registry, without operator overrides."""
+_SHIPPED_KEYS = tuple(spec.key for spec in DEFAULT_CATALOGUE)
 
 NB21 = DEFAULT_CATALOGUE.by_key("nb21")
 PRO = DEFAULT_CATALOGUE.by_key("pro")

@@ -13,7 +13,7 @@ from google.genai import types
 from PIL import Image
 
 from studio.catalogue import DEFAULT_CATALOGUE as CATALOGUE
-from studio.catalogue import FLASH, FLASH2, PRO
+from studio.catalogue import FLASH, NB21, PRO
 from studio.credentials import Connection
 from studio.engine import Engine
 from studio.grounding import sources_from_response
@@ -48,7 +48,7 @@ def _recording_engine(server) -> tuple[Engine, list[dict]]:
     return Engine(client, max_attempts=1), bodies
 
 
-@pytest.mark.parametrize("model_id", [PRO.model_id, FLASH2.model_id])
+@pytest.mark.parametrize("model_id", [PRO.model_id, NB21.model_id])
 def test_a_grounded_job_keeps_its_sources_in_history(fresh_emulator, runner, store, model_id: str) -> None:
     server = fresh_emulator()
     request = GenerationRequest(prompt="the weather in Paris today as a poster", model_id=model_id, count=2,
@@ -132,7 +132,7 @@ def test_the_batch_lane_sends_grounding_and_roles_and_keeps_the_sources(fresh_em
     server = fresh_emulator(batch_delay_s=0.2)
     runner = JobRunner(limits=RunnerLimits(batch_poll_s=0.1, batch_poll_max_s=0.3))
     try:
-        request = GenerationRequest(prompt="this mascot at today's match", model_id=FLASH2.model_id, count=2,
+        request = GenerationRequest(prompt="this mascot at today's match", model_id=NB21.model_id, count=2,
                                     lane="batch", grounding=True, references=(_ref("m.png", "red", "character"),))
         job = wait_job(runner, runner.submit("local", request, store, CredentialSource(
             Connection(mode="api_key", api_key=TEST_KEY, base_url=server.base_url))).id)
