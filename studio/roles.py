@@ -69,7 +69,8 @@ def problems(roles: Sequence[str], spec: ModelSpec) -> list[str]:
     found: list[str] = []
     if spec.max_subject_images and characters + objects > spec.max_subject_images:
         found.append(f"{spec.label} keeps at most {spec.max_subject_images} images tagged character or object; "
-                     f"you tagged {characters + objects}. Tag fewer, or choose Nano Banana Pro or Nano Banana 2.")
+                     f"you tagged {characters + objects}. Tag fewer, or choose another model (each model's limits "
+                     "show beside the picker).")
         return found
     if characters > spec.max_people:
         found.append(f"{spec.label} keeps at most {spec.max_people} characters consistent; you tagged "

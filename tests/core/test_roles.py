@@ -73,7 +73,7 @@ def test_nano_banana_keeps_three_character_or_object_images() -> None:
     assert roles.problems(["character", "object", "object", "style", "background"], FLASH) == []
     found = roles.problems(["character", "character", "object", "object"], FLASH)
     assert found == ["Nano Banana keeps at most 3 images tagged character or object; you tagged 4. "
-                     "Tag fewer, or choose Nano Banana Pro or Nano Banana 2."]
+                     "Tag fewer, or choose another model (each model's limits show beside the picker)."]
     assert "up to 3 images" in roles.limits_text(FLASH)
 
 
