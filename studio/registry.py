@@ -251,11 +251,21 @@ def load(config: Mapping[str, Any] | None = None, env: Mapping[str, str] | None 
         if unknown:
             raise RegistryError(f"{extra_file}: [{unknown[0]}]: only [models.<key>] tables may be given here")
         merge(data, extra_file, extra.get("models", {}), origins)
+    for key, value in (config or {}).items():
+        if not isinstance(value, Mapping | str):
+            raise _fail(SECRETS_NAME, str(key), None, "must be a table of fields (or a model ID in quotes)")
     tables = {k: v for k, v in (config or {}).items() if isinstance(v, Mapping)}
     merge(data, SECRETS_NAME, tables, origins)
     keys = set(data["models"])
     for key, spec in data["models"].items():
         check_model(origins[key], key, spec, data.get("pixel_tables", {}), keys)
+    for name, lineup in data.get("lineups", {}).items():
+        unknown = [k for k in lineup if k not in keys]
+        if unknown:
+            raise RegistryError(f"{MAIN_NAME}: [lineups] {name}: '{unknown[0]}' is not a model key")
+    based_on = data.get("custom", {}).get("based_on")
+    if based_on is not None and based_on not in keys:
+        raise RegistryError(f"{MAIN_NAME}: [custom] based_on: '{based_on}' is not a model key")
     defaults = [k for k, spec in data["models"].items() if spec.get("default")]
     if len(defaults) > 1:
         raise RegistryError(f"{origins[defaults[-1]]}: [models.{defaults[-1]}] default: only one model may be the "

@@ -122,6 +122,12 @@ def test_a_new_model_missing_a_key_is_named(monkeypatch) -> None:
     assert startup_problem({}) is None
 
 
+def test_a_secrets_entry_that_is_neither_a_table_nor_an_id_is_refused(monkeypatch) -> None:
+    monkeypatch.delenv("STUDIO_MODELS_FILE", raising=False)
+    assert startup_problem({"pro": 3}) == ("The model registry cannot be used: Streamlit secrets: [models.pro]: must "
+                                           "be a table of fields (or a model ID in quotes)")
+
+
 def test_bad_toml_names_the_file(tmp_path, monkeypatch) -> None:
     bad = tmp_path / "broken.toml"
     bad.write_text("[models.nb21\nsizes = [")
