@@ -203,7 +203,7 @@ class Catalogue:
         names = {env_name(key) for key in (*_SHIPPED_KEYS, *config)}  # not all of os.environ: it is slow to walk
         env = {name: os.environ.get(name) for name in sorted(names)}
         try:
-            cache_key = json.dumps([config, env, stamp], sort_keys=True, default=str)
+            cache_key = json.dumps([config, env, extra, stamp], sort_keys=True, default=str)
         except (TypeError, ValueError):
             cache_key = None
         if cache_key is not None and cache_key in _BUILT:
