@@ -231,6 +231,7 @@ class Catalogue:
             overrides["supports_search"] = "web_search" in overrides["grounding"]
         return replace(base, **overrides, key="custom", label=f"Custom ({model_id})", model_id=model_id,
                        status="ga", successor=None, deprecated_on=None, retired_on=None, is_default=False,
+                       listing={},
                        default_thinking_level=None if not overrides.get("thinking_levels", base.thinking_levels)
                        else base.default_thinking_level)
 

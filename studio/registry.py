@@ -175,9 +175,11 @@ def _check_tables(source: str, data: Mapping[str, Any]) -> None:
             if (not isinstance(pixels, list) or len(pixels) != 2
                     or not all(isinstance(p, int) and p > 0 for p in pixels)):
                 raise RegistryError(f"{source}: [pixel_tables.{name}] {ratio}: must be [width, height] in pixels")
-    for size in data.get("sizes", {}):
+    for size, scale in data.get("sizes", {}).items():
         if size not in SIZES:
             raise RegistryError(f"{source}: [sizes]: '{size}' is not a size (use {_listed(SIZES)})")
+        if isinstance(scale, bool) or not isinstance(scale, int | float) or scale <= 0:
+            raise RegistryError(f"{source}: [sizes] {size}: must be a number above 0, not {scale!r}")
 
 
 def parse_file(path: Path, name: str) -> dict[str, Any]:
@@ -193,8 +195,9 @@ def parse_file(path: Path, name: str) -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=8)
 def _main(path: str, mtime: float) -> dict[str, Any]:
-    data = parse_file(Path(path), MAIN_NAME if Path(path) == MAIN_FILE else path)
-    _check_tables(MAIN_NAME, data)
+    name = MAIN_NAME if Path(path) == MAIN_FILE else path
+    data = parse_file(Path(path), name)
+    _check_tables(name, data)
     return data
 
 
@@ -233,17 +236,19 @@ def merge(data: dict[str, Any], source: str, models: Mapping[str, Any], origins:
         origins[str(key)] = source
 
 
-def load(config: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> tuple[dict, dict]:
+def load(config: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
+         main_file: Path = MAIN_FILE) -> tuple[dict, dict]:
     """The registry after overrides: (data, origin per model key). Raises RegistryError.
 
     ``config`` is ``st.secrets["models"]``: tables add or override models; a bare string is the old
     ID override (``pro = "<new ID>"``) and is handled by the catalogue.
     """
     env = os.environ if env is None else env
-    data = main_data()
-    origins = {key: MAIN_NAME for key in data.get("models", {})}
+    data = main_data(main_file)
+    main_name = MAIN_NAME if main_file == MAIN_FILE else str(main_file)
+    origins = {key: main_name for key in data.get("models", {})}
     for key, entry in data.get("models", {}).items():
-        check_fields(MAIN_NAME, key, entry, data.get("pixel_tables", {}))
+        check_fields(main_name, key, entry, data.get("pixel_tables", {}))
     extra_file = env.get(ENV_FILE, "").strip()
     if extra_file:
         extra = parse_file(Path(extra_file), extra_file)
@@ -262,10 +267,10 @@ def load(config: Mapping[str, Any] | None = None, env: Mapping[str, str] | None 
     for name, lineup in data.get("lineups", {}).items():
         unknown = [k for k in lineup if k not in keys]
         if unknown:
-            raise RegistryError(f"{MAIN_NAME}: [lineups] {name}: '{unknown[0]}' is not a model key")
+            raise RegistryError(f"{main_name}: [lineups] {name}: '{unknown[0]}' is not a model key")
     based_on = data.get("custom", {}).get("based_on")
     if based_on is not None and based_on not in keys:
-        raise RegistryError(f"{MAIN_NAME}: [custom] based_on: '{based_on}' is not a model key")
+        raise RegistryError(f"{main_name}: [custom] based_on: '{based_on}' is not a model key")
     defaults = [k for k, spec in data["models"].items() if spec.get("default")]
     if len(defaults) > 1:
         raise RegistryError(f"{origins[defaults[-1]]}: [models.{defaults[-1]}] default: only one model may be the "

@@ -25,6 +25,25 @@ def test_the_registry_file_follows_its_schema() -> None:
     assert DEFAULT_CATALOGUE.default().model_id == "gemini-nano-banana-2.1"
 
 
+def test_a_malformed_registry_file_names_itself_and_the_key(tmp_path) -> None:
+    from studio import registry
+    from studio.registry import check_fields
+
+    with pytest.raises(RegistryError) as caught:
+        check_fields(registry.MAIN_NAME, "nb21", {"sizes": ["1K", "3K"]}, {})
+    assert str(caught.value) == "studio/models.toml: [models.nb21] sizes: '3K' is not a size (use 512, 1K, 2K, 4K)"
+    broken = tmp_path / "models.toml"
+    broken.write_text(MAIN_FILE.read_text().replace('sizes = ["1K"]                               # "Supported',
+                                                    'sizes = ["2K"]  # "Supported', 1))
+    with pytest.raises(RegistryError) as caught:
+        registry.load({}, env={}, main_file=broken)
+    assert str(caught.value) == f"{broken}: [models.lite] default_size: '1K' is not one of its sizes"
+    pixels = tmp_path / "pixels.toml"
+    pixels.write_text(MAIN_FILE.read_text().replace('"21:9" = [1584, 672]', '"21:9" = [1584]', 1))
+    with pytest.raises(RegistryError, match=r"\[pixel_tables.pro_1k\] 21:9: must be \[width, height\]"):
+        registry.load({}, env={}, main_file=pixels)
+
+
 def test_the_december_2026_lineup() -> None:
     nb21, lite, pro = cat.NB21, cat.LITE, cat.PRO
     assert len(nb21.ratios) == 14 and nb21.sizes == ("1K", "2K", "4K") and "512" not in nb21.sizes
