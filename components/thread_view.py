@@ -11,7 +11,7 @@ import streamlit as st
 from components import auth, compare, jobs, services, team
 from components.plain import md_escape
 from components.state import EDIT_ENTRY
-from studio import images, threads
+from studio import images, threads, turns
 from studio.history import Entry, HistoryStore
 from studio.recipes import entry_recipe, request_from_recipe
 from studio.request import GenerationRequest, ReferenceImage
@@ -124,15 +124,15 @@ def apply_edit(store: HistoryStore, namespace: str, leaf: Entry, instruction: st
         st.error("Write an edit instruction first: say what to change.", icon="✋")
         return
     try:
-        turns = threads.turns_from_store(store, namespace, leaf.id)
-    except threads.TurnError as exc:
+        earlier = threads.turns_from_store(store, namespace, leaf.id)
+    except turns.TurnError as exc:
         st.error(md_escape(str(exc)), icon="🧵")
         return
-    request = threads.edit_request(_base_request(leaf), leaf, turns, instruction.strip(), aspect_ratio=ratio,
+    request = threads.edit_request(_base_request(leaf), leaf, earlier, instruction.strip(), aspect_ratio=ratio,
                                    image_size=size, references=references)
-    size_on_wire = threads.estimated_body_size(request.conversation, request)
-    if size_on_wire > threads.INLINE_REQUEST_LIMIT:
-        st.error(threads.too_large_message(size_on_wire), icon="🧵")
+    size_on_wire = turns.estimated_body_size(request.conversation, request)
+    if size_on_wire > turns.INLINE_REQUEST_LIMIT:
+        st.error(turns.too_large_message(size_on_wire), icon="🧵")
         return
     _submit(request, leaf)
 

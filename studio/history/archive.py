@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from studio import images, roles, threads
+from studio import images, roles, turns
 from studio.history import files
 
 if TYPE_CHECKING:
@@ -380,8 +380,8 @@ def _plan(records: list[dict[str, Any]], members: dict[str, zipfile.ZipInfo], st
         if record.get("turn") and image_file is not None:
             span = staging.copy(_member(members, record["turn"]))
             try:
-                threads.read_turn_blob(staging.read(span))
-            except threads.TurnError as exc:
+                turns.read_turn_blob(staging.read(span))
+            except turns.TurnError as exc:
                 raise ArchiveError(f"{_shown(record['turn'])} in the ZIP is not a model turn the studio kept; "
                                    "nothing was imported.") from exc
             turn_file = f"{entry_id}.turn.json"

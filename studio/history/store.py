@@ -22,10 +22,11 @@ from typing import IO
 
 from studio import roles
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue
-from studio.history import files, recorder, schema
+from studio.history import archive, files, recorder, schema
 from studio.history.batch_records import BatchBook
 from studio.history.blobs import BlobStore, LocalBlobs, MemoryBlobs
 from studio.history.database import SQLITE, Database, parse_url
+from studio.history.media import open_blobs
 from studio.request import GenerationRequest, ReferenceImage
 from studio.results import ImageResult
 
@@ -192,8 +193,6 @@ class HistoryStore:
              media_url: str | None = None) -> HistoryStore:
         """Records by ``url`` (else STUDIO_DATABASE_URL, else SQLite in ``data_dir``; sqlite:/// or postgresql://),
         image files by ``media_url`` (STUDIO_MEDIA_URL; default data_dir)."""
-        from studio.history.media import open_blobs
-
         data_dir = data_dir or default_data_dir()
         url = url or os.environ.get("STUDIO_DATABASE_URL")
         # a URL it cannot use: ValueError; an unreachable or refusing PostgreSQL: DatabaseUnavailable
@@ -448,7 +447,7 @@ class HistoryStore:
         return list(reversed(chain))
 
     def read_turn(self, namespace: str, entry_id: str) -> bytes | None:
-        """The model's raw turn of this entry (``studio.threads.turn_blob``), or None when not kept."""
+        """The model's raw turn of this entry (``studio.turns.turn_blob``), or None when not kept."""
         entry = self.get(namespace, entry_id, include_deleted=True)
         if entry is None or not entry.turn_file:
             return None
@@ -520,21 +519,15 @@ class HistoryStore:
             raise
 
     def export_zip(self, namespace: str, entry_ids: list[str] | None = None) -> bytes:
-        from studio.history.archive import export_zip
-
-        return export_zip(self, namespace, entry_ids)
+        return archive.export_zip(self, namespace, entry_ids)
 
     def export_zip_to(self, fileobj: IO[bytes], namespace: str, entry_ids: list[str] | None = None) -> None:
         """The same ZIP written into ``fileobj`` (a temp file, a response stream), never whole in memory."""
-        from studio.history.archive import export_zip_to
-
-        export_zip_to(self, namespace, fileobj, entry_ids)
+        archive.export_zip_to(self, namespace, fileobj, entry_ids)
 
     def import_zip(self, namespace: str, data: bytes | IO[bytes]) -> list[Entry]:
         """Bytes or a seekable binary file (an upload); refused whole with an ArchiveError, or imported whole."""
-        from studio.history.archive import import_zip
-
-        return import_zip(self, namespace, data)
+        return archive.import_zip(self, namespace, data)
 
 
 def default_data_dir() -> Path:

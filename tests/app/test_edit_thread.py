@@ -13,7 +13,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from studio import threads
+from studio import turns
 from studio.history import Entry, HistoryStore, namespace_for
 
 BLOCKED = "[[fault:image_safety]]"
@@ -124,7 +124,7 @@ def test_a_refused_thread_says_so_and_offers_start_fresh(studio_app, emulator, i
         turn = json.loads(store.read_turn(namespace, root) or b"{}")
         for part in turn["parts"]:  # the stored signature altered: Google (the emulator) cannot verify it
             if part.get("thoughtSignature"):
-                raw = bytearray(threads.decode_b64(part["thoughtSignature"]))
+                raw = bytearray(turns.decode_b64(part["thoughtSignature"]))
                 raw[0] ^= 0xFF
                 part["thoughtSignature"] = base64.b64encode(bytes(raw)).decode()
         store.blobs.put(namespace, entry.turn_file, json.dumps(turn).encode())
@@ -176,7 +176,7 @@ def test_history_compares_two_selected_rows_and_opens_an_edit(studio_app, emulat
 def test_a_thread_too_large_for_one_request_is_not_sent(studio_app, emulator, monkeypatch) -> None:
     at = _start(studio_app, emulator, "a castle")
     root = _selected(at)
-    monkeypatch.setattr(threads, "INLINE_REQUEST_LIMIT", 10_000)  # the first image alone is larger
+    monkeypatch.setattr(turns, "INLINE_REQUEST_LIMIT", 10_000)  # the first image alone is larger
     _apply(at, "add a moat")
     assert any("too large for one request" in e.value and "Start fresh from this image" in e.value for e in at.error)
     assert _selected(at) == root and len(_versions(at)) == 1, "nothing was sent, nothing is lost"
