@@ -92,6 +92,24 @@ _BATCH_JOBS = """CREATE TABLE batch_jobs (
 )"""
 _BATCH_JOBS_INDEX = "CREATE INDEX batch_jobs_open ON batch_jobs(namespace, collected_at)"
 
+# Every billed attempt (migration 9, studio.history.ledger): amounts only, never removed by a delete or a purge,
+# so the daily spend cap cannot be lowered. It starts from the entries already kept (deleted ones too).
+_SPEND_LEDGER = """CREATE TABLE spend_ledger (
+    entry_id TEXT PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    created_at {real} NOT NULL,
+    estimated_usd {real} NOT NULL DEFAULT 0,
+    cost_usd {real} NOT NULL DEFAULT 0
+)"""
+_SPEND_LEDGER_REST = (
+    "CREATE INDEX spend_ledger_ns_time ON spend_ledger(namespace, created_at)",
+    "CREATE INDEX spend_ledger_time ON spend_ledger(created_at)",
+    "INSERT INTO spend_ledger (entry_id, namespace, created_at, estimated_usd, cost_usd) "
+    "SELECT id, namespace, created_at, estimated_cost_usd, cost_usd FROM entries",
+    # the orphan sweep asks, just before deleting a reference file, whether a row still names it
+    "CREATE INDEX entry_references_sha ON entry_references(sha256)",
+)
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -162,6 +180,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "reference roles", (
         # what each reference was for (studio.roles); rows from before keep the untagged role, as sent then
         "ALTER TABLE entry_references ADD COLUMN role TEXT NOT NULL DEFAULT 'other'",
+    )),
+    Migration(9, "spend ledger; references found by content", sqlite=(
+        _SPEND_LEDGER.format(real="REAL"), *_SPEND_LEDGER_REST,
+    ), postgresql=(
+        _SPEND_LEDGER.format(real="DOUBLE PRECISION"), *_SPEND_LEDGER_REST,
     )),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -26,6 +26,7 @@ from studio.history import archive, files, recorder, schema
 from studio.history.batch_records import BatchBook
 from studio.history.blobs import BlobStore, LocalBlobs, MemoryBlobs
 from studio.history.database import SQLITE, Database, parse_url
+from studio.history.ledger import SpendLedger
 from studio.history.media import open_blobs
 from studio.request import GenerationRequest, ReferenceImage
 from studio.results import ImageResult
@@ -153,7 +154,7 @@ class HistoryStore:
 
     def __init__(self, db: Path | str | Database | None, data_dir: Path | None, *,
                  catalogue: Catalogue = DEFAULT_CATALOGUE, private: bool = False,
-                 blobs: BlobStore | None = None) -> None:
+                 blobs: BlobStore | None = None, ledger: SpendLedger | None = None) -> None:
         self.data_dir = data_dir  # None for a private store: nothing of it is on disk
         self.is_private = private
         self.catalogue = catalogue
@@ -184,6 +185,8 @@ class HistoryStore:
         self._lock = self.db.lock  # one lock for the connection and the store's own state
         self.closed = False
         self.batches = BatchBook(self.db)  # the batch lane's Google batches, kept with the History they fill
+        # what was billed, kept apart from the entries: a private store counts into the shared one's ledger
+        self.ledger = ledger or SpendLedger(self.db)
         # no sweep here: the job runner's housekeeping sweeps on a schedule (with a grace period), so opening
         # a store never reads every file name, nor races another writer
 
@@ -205,9 +208,12 @@ class HistoryStore:
         return cls(database, data_dir, blobs=blobs)
 
     @classmethod
-    def private(cls) -> HistoryStore:
-        """Records and images in this process's memory only, released by close() (or when dropped)."""
-        return cls(None, None, private=True, blobs=MemoryBlobs())
+    def private(cls, ledger: SpendLedger | None = None) -> HistoryStore:
+        """Records and images in this process's memory only, released by close() (or when dropped).
+
+        ``ledger``: the shared store's, so what a private session spends still counts towards the daily cap
+        (amounts only: no prompt leaves the memory)."""
+        return cls(None, None, private=True, blobs=MemoryBlobs(), ledger=ledger)
 
     def close(self) -> None:
         with self._lock:
@@ -221,20 +227,38 @@ class HistoryStore:
         """Remove blobs no row names that are older than ``grace_s`` (a crash between blob and commit).
 
         Young blobs are kept: another writer (a job of another session or process) may be about to
-        commit the row that names them.
+        commit the row that names them. A listing of a bucket can take minutes, and a reference file is
+        shared by content (an old one is reused, not written again), so each candidate is looked up in the
+        database once more just before it is deleted: a row committed meanwhile keeps its file.
         """
+        known = self._named_blobs()
+        cutoff = time.time() - grace_s
+        removed = 0
+        for info in list(self.blobs.listing()):
+            if info.name in known or info.modified_at > cutoff or self._still_named(info.name):
+                continue
+            self.blobs.delete_listed(info)
+            removed += 1
+        return removed
+
+    def _named_blobs(self) -> set[str]:
+        """Every file name a row names (any identity): what the sweep keeps without asking again."""
         with self._lock:
             known = {name for row in self.db.rows("SELECT image_file, thumb_file, turn_file FROM entries")
                      for name in row if name}
             known |= {f"{row[0]}.bin" for row in self.db.rows("SELECT DISTINCT sha256 FROM entry_references")}
             known |= {row[0] for row in self.db.rows("SELECT file FROM entry_drafts")}
-        cutoff = time.time() - grace_s
-        removed = 0
-        for info in list(self.blobs.listing()):
-            if info.name not in known and info.modified_at <= cutoff:
-                self.blobs.delete_listed(info)
-                removed += 1
-        return removed
+        return known
+
+    def _still_named(self, name: str) -> bool:
+        """Whether a row names this file now (one indexed lookup: references by digest, the rest by entry id)."""
+        if name.endswith(".bin"):
+            return self.db.row("SELECT 1 FROM entry_references WHERE sha256 = ? LIMIT 1", (name[:-4],)) is not None
+        entry_id = name.split(".", 1)[0]
+        return self.db.row(
+            "SELECT 1 FROM entries WHERE id = ? AND ? IN (image_file, thumb_file, turn_file) "
+            "UNION ALL SELECT 1 FROM entry_drafts WHERE entry_id = ? AND file = ?",
+            (entry_id, name, entry_id, name)) is not None
 
     # ---- writing --------------------------------------------------------------------
     def record_attempt(self, namespace: str, request: GenerationRequest, result: ImageResult, *, batch_id: str,
@@ -247,9 +271,8 @@ class HistoryStore:
                     parent_id: str | None = None, job_id: str | None = None, owner: str | None = None) -> Entry:
         """An entry for an image about to be made, visible at once with status ``running``."""
         entry_id = uuid.uuid4().hex
-        for ref in request.references:
-            if not self.blobs.exists(namespace, f"{ref.sha256}.bin"):
-                self.blobs.put(namespace, f"{ref.sha256}.bin", ref.data)
+        for ref in request.references:  # written again even when kept: a fresh file is young for the sweep
+            self.blobs.put(namespace, f"{ref.sha256}.bin", ref.data)
         row = recorder.started_row(self.catalogue, entry_id, namespace, request, index, batch_id=batch_id,
                                    parent_id=parent_id, job_id=job_id, owner=owner)
         if request.thread_parent_id:
@@ -271,6 +294,8 @@ class HistoryStore:
             self.db.run(f"UPDATE entries SET {assignments} WHERE id = ? AND namespace = ?",
                         [*values.values(), entry_id, namespace])
             self.db.run_many(self.db.dialect.upsert("entry_drafts", _DRAFT_COLUMNS, ("entry_id", "position")), drafts)
+            if "cost_usd" in values:
+                self.ledger.bill(entry_id, float(values["cost_usd"] or 0.0))
         return self.get(namespace, entry_id, include_deleted=True)  # type: ignore[return-value]
 
     def end_entry(self, namespace: str, entry_id: str, status: str, failure_kind: str, message: str) -> bool:
@@ -306,7 +331,11 @@ class HistoryStore:
                 drafts.append(StoredDraft(data, mime, width, height))
         return drafts
 
-    def _insert(self, row: dict, references: tuple[ReferenceImage, ...] | list) -> None:
+    def _insert(self, row: dict, references: tuple[ReferenceImage, ...] | list, *, billed: bool = True) -> None:
+        """One entry and its reference rows; ``billed``: an attempt about to be sent, counted in the ledger."""
+        if billed:
+            self.ledger.charge(row["id"], row["namespace"], float(row["created_at"]),
+                               float(row.get("estimated_cost_usd") or 0.0))
         names = ", ".join(row)
         marks = ", ".join("?" * len(row))
         self.db.run(f"INSERT INTO entries ({names}) VALUES ({marks})", list(row.values()))
@@ -483,6 +512,10 @@ class HistoryStore:
                           f"FROM entries WHERE namespace = ? AND id IN ({marks})", [namespace, *entry_ids])
         return (float(row[0]), float(row[1])) if row else (0.0, 0.0)
 
+    def spent_since(self, since: float, namespace: str | None = None) -> float:
+        """USD billed since ``since`` (one identity, or the team when None), from the ledger: no delete lowers it."""
+        return self.ledger.spent(since, namespace)
+
     def status_counts(self, namespace: str) -> dict[str, int]:
         """How many entries of each status this identity has (deleted ones left out)."""
         return {status: int(n) for status, n in self.db.rows(
@@ -510,7 +543,7 @@ class HistoryStore:
                 written.append(name)
             with self.db.transaction():
                 for row, references, drafts in rows:
-                    self._insert(row, references)
+                    self._insert(row, references, billed=False)  # made and billed elsewhere
                     self.db.run_many(f"INSERT INTO entry_drafts ({', '.join(_DRAFT_COLUMNS)}) "
                                      "VALUES (?, ?, ?, ?, ?, ?)", drafts)
         except BaseException:
