@@ -16,8 +16,12 @@ from studio.turns import Turn, TurnError, conversation, read_turn_blob
 
 def turns_from_store(store: HistoryStore, namespace: str, entry_id: str) -> list[Turn]:
     """The finished turns an edit of ``entry_id`` continues, root first (TurnError when one is not kept)."""
+    chain = store.thread_chain(namespace, entry_id)
+    if chain and chain[0].thread_parent_id:  # the chain stops at a row that is gone: never send half a thread
+        raise TurnError("An earlier version of this thread is no longer in History, so the thread cannot "
+                        "continue as a conversation. Start fresh from this image instead.")
     turns = []
-    for entry in store.thread_chain(namespace, entry_id):
+    for entry in chain:
         data = store.read_turn(namespace, entry.id)
         if data is None:
             raise TurnError("The model's answer for an earlier version of this thread was not kept, so the "

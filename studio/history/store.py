@@ -459,10 +459,22 @@ class HistoryStore:
         return self._update(namespace, entry_id, "deleted_at = NULL", ())
 
     def purge(self, older_than_s: float = 7 * 24 * 3600) -> int:
-        """Remove rows deleted long ago, then their files."""
+        """Remove rows deleted long ago, then their files.
+
+        A deleted version that a kept edit continues stays (its turn, prompt and references are what that
+        edit sends back): a thread never starts mid-way. Once its last continuation goes, a later purge
+        takes it too; each pass takes the deleted leaves, so a deleted chain goes in one purge.
+        """
         cutoff = time.time() - older_than_s
+        removed = 0
         with self.db.transaction():  # the rows and their references and drafts (ON DELETE CASCADE) go together
-            removed = self.db.run("DELETE FROM entries WHERE deleted_at IS NOT NULL AND deleted_at < ?", (cutoff,))
+            for _ in range(200):  # thread_chain's depth
+                taken = self.db.run(
+                    "DELETE FROM entries WHERE deleted_at IS NOT NULL AND deleted_at < ? AND NOT EXISTS "
+                    "(SELECT 1 FROM entries AS later WHERE later.thread_parent_id = entries.id)", (cutoff,))
+                removed += taken
+                if not taken:
+                    break
         self.sweep_orphans()  # rows go first, so their (old) files are now unreferenced; young files are kept
         return removed
 
@@ -492,10 +504,12 @@ class HistoryStore:
             current = self.get(namespace, parent, include_deleted=True) if parent else None
         return list(reversed(chain))
 
-    def thread_entries(self, namespace: str, root_id: str) -> list[Entry]:
-        """Every version of a thread (the root and each turn, failed ones too), oldest first."""
-        rows = self.db.rows(f"{_SELECT} WHERE namespace = ? AND (id = ? OR thread_root_id = ?) "
-                            "AND deleted_at IS NULL ORDER BY created_at", (namespace, root_id, root_id))
+    def thread_entries(self, namespace: str, root_id: str, include_deleted: bool = False) -> list[Entry]:
+        """Every version of a thread (the root and each turn, failed ones too), oldest first; deleted ones too
+        when asked (the Edit page shows them as placeholders where a later version continues them)."""
+        kept = "" if include_deleted else " AND deleted_at IS NULL"
+        rows = self.db.rows(f"{_SELECT} WHERE namespace = ? AND (id = ? OR thread_root_id = ?){kept} "
+                            "ORDER BY created_at", (namespace, root_id, root_id))
         return [_entry(r) for r in rows]
 
     def children(self, namespace: str, entry_id: str) -> list[Entry]:

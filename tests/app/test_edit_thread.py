@@ -228,3 +228,60 @@ def test_an_edit_changes_ratio_and_size_and_adds_a_reference_for_its_turn(studio
             (True, False), (False, True)], "the instruction, then this turn's reference"
     finally:
         store.close()
+
+
+def test_a_thread_with_deleted_versions_still_opens_and_continues(studio_app, emulator, isolated_studio) -> None:
+    """Deleting the root and a middle version crashed the Edit page of every later version with a KeyError;
+    the deleted ones are placeholders, the next edit still sends the whole conversation, and the purge keeps
+    the turns a later version continues (issue 20, item 10b)."""
+    at = _start(studio_app, emulator, "a red kite")
+    root = _selected(at)
+    _apply(at, "make it blue")
+    middle = _selected(at)
+    _apply(at, "add a sun")
+    leaf = _selected(at)
+    store, namespace = _thread(at, isolated_studio)
+    try:
+        assert store.delete(namespace, root) and store.delete(namespace, middle)
+        assert store.purge(older_than_s=-1) == 0, "a later version continues both: they stay"
+    finally:
+        store.close()
+    at.run()
+    assert not at.exception, at.exception
+    labels = _versions(at)
+    assert labels[0] == "v1 🗑️ deleted" and labels[1] == "\u2003└ v2 🗑️ deleted" and "v3" in labels[2]
+    assert [b.disabled for b in at.button if (b.key or "").startswith("thread_pick_")] == [True, True, False]
+    assert sum("was deleted" in (c.value or "") for c in at.caption) == 2
+    _apply(at, "add a gull")
+    newest = _selected(at)
+    assert newest != leaf and not at.error
+    store, namespace = _thread(at, isolated_studio)
+    try:
+        sent = store.get(namespace, newest)
+        assert sent is not None and sent.status == "ok", sent
+        roles = [c["role"] for c in sent.request_json["contents"]]
+        assert roles == ["user", "model"] * 3 + ["user"], "the conversation from the first turn, deleted ones too"
+        for version in (leaf, newest):
+            assert store.delete(namespace, version)
+        assert store.purge(older_than_s=-1) == 4, "nothing continues them any more: the whole thread goes"
+    finally:
+        store.close()
+
+
+def test_an_edit_never_sends_a_thread_that_starts_mid_way(isolated_studio, studio_app, emulator) -> None:
+    """A version whose earlier turn is gone from History (purged before, or a partial import) cannot continue
+    as a conversation: a plain message, nothing sent."""
+    at = _start(studio_app, emulator, "a green kite")
+    _apply(at, "make it yellow")
+    second = _selected(at)
+    store, namespace = _thread(at, isolated_studio)
+    try:
+        root = store.get(namespace, second).thread_parent_id  # type: ignore[union-attr]
+        store.db.run("DELETE FROM entries WHERE id = ?", (root,))  # what the purge did before
+    finally:
+        store.close()
+    at.run()
+    assert not at.exception, at.exception
+    _apply(at, "add a cloud")
+    assert _selected(at) == second, "nothing was sent"
+    assert any("An earlier version of this thread is no longer in History" in e.value for e in at.error)

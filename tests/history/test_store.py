@@ -448,11 +448,11 @@ def test_a_failed_import_leaves_no_row_and_no_file(store, record, monkeypatch: p
     insert = store._insert
     calls: list[str] = []
 
-    def fail_on_second(row: dict, references: list) -> None:
+    def fail_on_second(row: dict, references: list, **kwargs: bool) -> None:
         calls.append(row["id"])
         if len(calls) == 2:
             store.db.run("INSERT INTO no_such_table VALUES (1)")  # a real error of this database
-        insert(row, references)
+        insert(row, references, **kwargs)
 
     monkeypatch.setattr(store, "_insert", fail_on_second)
     with pytest.raises(ArchiveError, match="could not be written"):
@@ -568,3 +568,23 @@ def test_spend_is_one_aggregate_query(store, record, monkeypatch) -> None:
         monkeypatch.setattr(store.db, name, lambda sql, params=(), real=real: asked.append(sql) or real(sql, params))
     assert store.spent_since(time.time() - 60, "google:ann") > 0
     assert len(asked) == 1 and "SUM(" in asked[0]
+
+
+def test_purge_keeps_deleted_turns_a_later_edit_continues(store, record) -> None:
+    """The 7-day purge took a deleted root or middle version, so the next edit sent a conversation starting
+    mid-thread; now it waits until nothing continues them, then takes the chain whole (issue 20, item 10b)."""
+    root = record(prompt="v1")
+    middle = store.record_attempt("local", replace(make_request("v2"), thread_parent_id=root.id),
+                                  ok_result(make_request("v2")), batch_id="b")
+    leaf = store.record_attempt("local", replace(make_request("v3"), thread_parent_id=middle.id),
+                                ok_result(make_request("v3")), batch_id="b")
+    assert leaf.thread_root_id == root.id
+    for entry in (root, middle):
+        store.delete("local", entry.id)
+    assert store.purge(older_than_s=-1) == 0
+    assert [e.id for e in store.thread_chain("local", leaf.id)] == [root.id, middle.id, leaf.id]
+    assert store.get("local", root.id, include_deleted=True), "the turn the next edit sends back is kept"
+    assert [e.id for e in store.thread_entries("local", root.id, include_deleted=True)] == [root.id, middle.id,
+                                                                                            leaf.id]
+    store.delete("local", leaf.id)
+    assert store.purge(older_than_s=-1) == 3 and store.count_entries("local") == 0
