@@ -32,6 +32,8 @@ MANIFEST = "manifest.json"
 FORMAT = "nano-banana-studio-history/1"
 # Limits an import checks on the ZIP's own directory before expanding anything (tests lower them).
 MAX_MEMBERS = 20_000
+MAX_ENTRIES = 10_000  # entries per import: a bigger History is exported and imported in parts
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024  # manifest.json, uncompressed (a studio export's takes ~2 kB per entry)
 MAX_MEMBER_BYTES = 200 * 1024 * 1024  # one member, uncompressed (images are also held to images.MAX_UPLOAD_BYTES)
 MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024  # all members together, uncompressed
 MAX_RATIO = 100  # uncompressed / compressed; studio exports are stored PNG/JPEG, close to 1
@@ -266,18 +268,83 @@ def _check_record(position: int, record: object) -> dict[str, Any]:
     return record
 
 
+_NOT_A_MANIFEST = "The manifest.json in this ZIP is not a studio history manifest."
+_DECODER = json.JSONDecoder()
+_SPACE = " \t\n\r"
+
+
+class _Cursor:
+    """A position in the manifest's text for the streaming reader: one JSON value at a time."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.at = text, 0
+
+    def skip(self) -> str:
+        """Skip white space; the next character ("" at the end)."""
+        while self.at < len(self.text) and self.text[self.at] in _SPACE:
+            self.at += 1
+        return self.text[self.at:self.at + 1]
+
+    def expect(self, char: str) -> None:
+        if self.skip() != char:
+            raise ValueError(f"expected {char!r}")
+        self.at += 1
+
+    def value(self) -> object:
+        self.skip()
+        found, self.at = _DECODER.raw_decode(self.text, self.at)
+        return found
+
+
+def _stream_manifest(text: str) -> list[dict[str, Any]]:
+    """The manifest's entries, each checked as soon as it is parsed; refused at the first entry past
+    MAX_ENTRIES, so a manifest of 100,000 tiny entries is never built whole. ValueError: not a manifest."""
+    cursor = _Cursor(text)
+    records: list[dict[str, Any]] = []
+    fields: dict[str, object] = {}
+    cursor.expect("{")
+    while cursor.skip() != "}":
+        if fields:
+            cursor.expect(",")
+        key = cursor.value()
+        cursor.expect(":")
+        if not isinstance(key, str) or key in fields:
+            raise ValueError("a key that is not a name, or twice")
+        if key == "entries":
+            fields[key] = records
+            cursor.expect("[")
+            while cursor.skip() != "]":
+                if records:
+                    cursor.expect(",")
+                if len(records) == MAX_ENTRIES:
+                    raise ArchiveError(
+                        f"This ZIP holds more than {MAX_ENTRIES:,} entries; the studio imports at most "
+                        f"{MAX_ENTRIES:,} at once. Export fewer entries at a time; nothing was imported.")
+                records.append(_check_record(len(records), cursor.value()))
+            cursor.expect("]")
+        else:
+            fields[key] = cursor.value()
+    cursor.expect("}")
+    if cursor.skip() or fields.get("format") != FORMAT or "entries" not in fields:
+        raise ValueError("not a studio manifest")
+    return records
+
+
 def _read_manifest(staging: _Staging, members: dict[str, zipfile.ZipInfo]) -> list[dict[str, Any]]:
     if MANIFEST not in members:
         raise ArchiveError("This ZIP has no manifest.json: it is not a Nano Banana Pro studio export.")
-    raw = staging.read(staging.copy(members[MANIFEST]))
+    info = members[MANIFEST]
+    if info.file_size > MAX_MANIFEST_BYTES:  # declared; the copy below stops at the declared size
+        raise ArchiveError(f"The manifest.json in this ZIP is {info.file_size / 1e6:,.0f} MB; a studio export's "
+                           f"stays under {MAX_MANIFEST_BYTES / 1e6:,.0f} MB. Export fewer entries at a time; "
+                           "nothing was imported.")
+    raw = staging.read(staging.copy(info))
     try:
-        manifest = json.loads(raw)
-        records = manifest["entries"]
-        if manifest.get("format") != FORMAT or not isinstance(records, list):
-            raise ValueError
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-        raise ArchiveError("The manifest.json in this ZIP is not a studio history manifest.") from exc
-    checked = [_check_record(i, r) for i, r in enumerate(records)]
+        checked = _stream_manifest(raw.decode("utf-8-sig"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        if isinstance(exc, ArchiveError):
+            raise
+        raise ArchiveError(_NOT_A_MANIFEST) from exc
     ids = [r["id"] for r in checked]
     if len(set(ids)) != len(ids):
         raise ArchiveError("manifest.json lists the same entry twice; nothing was imported.")
