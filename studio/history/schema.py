@@ -201,6 +201,7 @@ _VERSIONS_TABLE = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER
 def current_version(db: Database) -> int:
     """The last migration applied (0 for an empty database)."""
     with db.transaction():
+        db.without_statement_timeout()  # the lock below may wait for another replica's whole migration
         db.lock_migrations()  # two replicas creating the table at once would collide (PostgreSQL's catalog)
         db.run(_VERSIONS_TABLE.format(real=db.dialect.types["real"]))
         row = db.row("SELECT MAX(version) FROM schema_migrations")
@@ -214,6 +215,7 @@ def migrate(db: Database, target: int = LATEST_VERSION, steps: tuple[Migration, 
         if not version < step.version <= target:
             continue
         with db.transaction():
+            db.without_statement_timeout()  # an index on a big table may take longer than a page's statement
             db.lock_migrations()  # another replica may have migrated while we waited: look again
             row = db.row("SELECT MAX(version) FROM schema_migrations")
             version = int(row[0] or 0) if row else 0
