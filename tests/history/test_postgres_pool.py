@@ -82,9 +82,8 @@ def test_the_statement_timeout_fires_and_the_store_goes_on(postgres_server: Post
         with pytest.raises(DatabaseError, match="statement timeout") as error:
             store.db.row("SELECT pg_sleep(30)")
         assert "Traceback" not in str(error.value)
-        with pytest.raises(DatabaseError, match="statement timeout"):
-            with store.db.transaction():
-                store.db.run("SELECT pg_sleep(30)")
+        with pytest.raises(DatabaseError, match="statement timeout"), store.db.transaction():
+            store.db.run("SELECT pg_sleep(30)")
         request = make_request()
         entry = store.record_attempt("local", request, ok_result(request), batch_id="b")
         assert store.get("local", entry.id) is not None, "the store works on after both"
