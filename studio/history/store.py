@@ -271,8 +271,9 @@ class HistoryStore:
                     parent_id: str | None = None, job_id: str | None = None, owner: str | None = None) -> Entry:
         """An entry for an image about to be made, visible at once with status ``running``."""
         entry_id = uuid.uuid4().hex
-        for ref in request.references:  # written again even when kept: a fresh file is young for the sweep
-            self.blobs.put(namespace, f"{ref.sha256}.bin", ref.data)
+        for ref in request.references:  # shared by content: an existing file is reused (the sweep asks the
+            if not self.blobs.exists(namespace, f"{ref.sha256}.bin"):  # database again before deleting one)
+                self.blobs.put(namespace, f"{ref.sha256}.bin", ref.data)
         row = recorder.started_row(self.catalogue, entry_id, namespace, request, index, batch_id=batch_id,
                                    parent_id=parent_id, job_id=job_id, owner=owner)
         if request.thread_parent_id:
