@@ -17,16 +17,15 @@ import tempfile
 import time
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any, Protocol
 
 from studio import images, roles, turns
 from studio.history import files
-
-if TYPE_CHECKING:
-    from studio.history.store import Entry, HistoryStore
+from studio.history.entry import Entry, StoredDraft
+from studio.request import ReferenceImage
 
 MANIFEST = "manifest.json"
 FORMAT = "nano-banana-studio-history/1"
@@ -44,6 +43,20 @@ MAX_DRAFTS = 9  # what the store keeps per entry
 STATUSES = ("ok", "blocked", "failed", "cancelled", "interrupted", "running")
 IMPORTED_STATUS = {"running": "interrupted"}  # nothing here will ever finish an imported running entry
 IMAGE_MIME = {"PNG": "image/png", "JPEG": "image/jpeg"}
+
+
+class HistoryStore(Protocol):
+    """What export and import need of the store (``studio.history.store.HistoryStore``, which calls them)."""
+
+    def count_entries(self, namespace: str) -> int: ...
+    def list_entries(self, namespace: str, *, sort: str = ..., limit: int = ...) -> list[Entry]: ...
+    def get_many(self, namespace: str, entry_ids: list[str]) -> list[Entry]: ...
+    def read_image(self, namespace: str, entry_id: str) -> bytes | None: ...
+    def read_references(self, namespace: str, entry_id: str) -> list[ReferenceImage]: ...
+    def read_drafts(self, namespace: str, entry_id: str) -> list[StoredDraft]: ...
+    def read_turn(self, namespace: str, entry_id: str) -> bytes | None: ...
+    def import_rows(self, namespace: str, rows: list[tuple[dict, list, list[tuple]]],
+                    blobs: Iterable[tuple[str, Callable[[], bytes]]]) -> None: ...
 
 
 class ArchiveError(ValueError):

@@ -8,24 +8,22 @@ Every statement goes through ``studio.history.database`` (the dialects) and the 
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 from studio import roles
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue
-from studio.history import archive, files, recorder, schema
+from studio.history import archive, recorder, schema
 from studio.history.batch_records import BatchBook
 from studio.history.blobs import BlobStore, LocalBlobs, MemoryBlobs
 from studio.history.database import SQLITE, Database, parse_url
+from studio.history.entry import Entry, StoredDraft, entry_from_row
 from studio.history.ledger import SpendLedger
 from studio.history.media import open_blobs
 from studio.request import GenerationRequest, ReferenceImage
@@ -40,102 +38,6 @@ _DRAFT_COLUMNS = ("entry_id", "position", "file", "mime_type", "width", "height"
 RUNNING = recorder.RUNNING
 THUMBNAIL_CACHE = 512  # thumbnails (~15 kB each) kept in memory per store when blobs live in a bucket
 ORPHAN_GRACE_S = 600.0  # a file younger than this may belong to a row another writer is about to commit
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One recorded attempt (one image request)."""
-
-    id: str
-    namespace: str
-    batch_id: str
-    parent_id: str | None
-    created_at: float
-    prompt: str
-    model_id: str
-    aspect_ratio: str
-    image_size: str
-    output_format: str
-    settings: dict
-    status: str
-    failure_kind: str | None
-    failure_message: str | None
-    failure_detail: str | None
-    finish_reason: str | None
-    block_reason: str | None
-    latency_s: float
-    attempts: int
-    prompt_tokens: int
-    output_tokens: int
-    total_tokens: int
-    cost_usd: float
-    model_version: str | None
-    response_id: str | None
-    text: str | None
-    request_json: dict = field(repr=False)
-    response_json: dict = field(repr=False)
-    image_file: str | None = field(repr=False)
-    thumb_file: str | None = field(repr=False)
-    width: int | None
-    height: int | None
-    mime_type: str | None
-    favorite: bool
-    deleted_at: float | None
-    references_count: int
-    job_id: str | None = None
-    owner: str | None = field(default=None, repr=False)
-    heartbeat_at: float | None = field(default=None, repr=False)
-    thought_text: str | None = field(default=None, repr=False)
-    thoughts_tokens: int = 0
-    estimated_cost_usd: float = 0.0
-    turn_file: str | None = field(default=None, repr=False)
-    thread_parent_id: str | None = None
-    thread_root_id: str | None = None
-
-    @property
-    def has_image(self) -> bool:
-        return bool(self.image_file)
-
-    @property
-    def can_continue(self) -> bool:
-        """An edit can continue from here: the image and the model's raw turn are kept."""
-        return bool(self.image_file and self.turn_file)
-
-    @property
-    def thread_root(self) -> str:
-        """The first image of this entry's thread (itself when it starts one)."""
-        return self.thread_root_id or self.id
-
-    @property
-    def is_running(self) -> bool:
-        return self.status == RUNNING
-
-    @property
-    def created(self) -> datetime:
-        return datetime.fromtimestamp(self.created_at)
-
-    @property
-    def extension(self) -> str:
-        return files.extension(self.mime_type or "")
-
-
-@dataclass(frozen=True)
-class StoredDraft:
-    """An interim thought image kept with its entry (never billed, never a result)."""
-
-    data: bytes = field(repr=False)
-    mime_type: str
-    width: int
-    height: int
-
-
-def _entry(row: tuple) -> Entry:
-    values = dict(zip(_COLUMNS, row, strict=True))
-    values["settings"] = json.loads(values.pop("settings_json") or "{}")
-    values["request_json"] = json.loads(values["request_json"] or "{}")
-    values["response_json"] = json.loads(values["response_json"] or "{}")
-    values["favorite"] = bool(values["favorite"])
-    return Entry(**values)
 
 
 def parse_database_url(url: str) -> Path | None:
@@ -383,7 +285,7 @@ class HistoryStore:
             order = self.db.dialect.search_order(self.db, query, self.fts, order)
         rows = self.db.rows(f"{_SELECT} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
                             [*params, int(limit), int(offset)])
-        return [_entry(r) for r in rows]
+        return [entry_from_row(r) for r in rows]
 
     def count_entries(self, namespace: str, query: str | None = None, statuses: list[str] | None = None,
                       models: list[str] | None = None, since: float | None = None, until: float | None = None,
@@ -397,7 +299,7 @@ class HistoryStore:
         if not include_deleted:
             sql += " AND deleted_at IS NULL"
         row = self.db.row(sql, (str(entry_id), namespace))
-        return _entry(row) if row else None
+        return entry_from_row(row) if row else None
 
     def get_many(self, namespace: str, entry_ids: list[str]) -> list[Entry]:
         """Entries in the order of the ids given (missing and deleted ones left out)."""
@@ -405,7 +307,7 @@ class HistoryStore:
             return []
         marks = ", ".join("?" * len(entry_ids))
         sql = f"{_SELECT} WHERE namespace = ? AND deleted_at IS NULL AND id IN ({marks})"
-        found = {row[0]: _entry(row) for row in self.db.rows(sql, [namespace, *entry_ids])}
+        found = {row[0]: entry_from_row(row) for row in self.db.rows(sql, [namespace, *entry_ids])}
         return [found[i] for i in entry_ids if i in found]
 
     def read_image(self, namespace: str, entry_id: str) -> bytes | None:
@@ -511,12 +413,12 @@ class HistoryStore:
         kept = "" if include_deleted else " AND deleted_at IS NULL"
         rows = self.db.rows(f"{_SELECT} WHERE namespace = ? AND (id = ? OR thread_root_id = ?){kept} "
                             "ORDER BY created_at", (namespace, root_id, root_id))
-        return [_entry(r) for r in rows]
+        return [entry_from_row(r) for r in rows]
 
     def children(self, namespace: str, entry_id: str) -> list[Entry]:
         rows = self.db.rows(f"{_SELECT} WHERE parent_id = ? AND namespace = ? AND deleted_at IS NULL "
                             "ORDER BY created_at", (entry_id, namespace))
-        return [_entry(r) for r in rows]
+        return [entry_from_row(r) for r in rows]
 
     def total_cost(self, namespace: str, entry_ids: list[str]) -> tuple[float, float]:
         """(cost from recorded usage, estimate) summed over these entries: the session's totals."""

@@ -213,3 +213,4 @@ def test_the_wire_format_stands_apart_from_the_store() -> None:
         assert not deferred, f"{path.name} imports {deferred and deferred.group(1)} inside a function"
         assert not re.search(r"^ *(from|import) studio\.threads\b", text, re.M), f"{path.name} reads threads"
     assert "TYPE_CHECKING" not in (root / "threads.py").read_text() + (root / "turns.py").read_text()
+    assert not re.search(r"^\s*(from|import) studio\.history\.store", (root / "history" / "archive.py").read_text(), re.M)
