@@ -108,6 +108,8 @@ _SPEND_LEDGER_REST = (
     "SELECT id, namespace, created_at, estimated_cost_usd, cost_usd FROM entries",
     # the orphan sweep asks, just before deleting a reference file, whether a row still names it
     "CREATE INDEX entry_references_sha ON entry_references(sha256)",
+    # the purge keeps a deleted version while a later one continues it (one lookup per deleted row)
+    "CREATE INDEX entries_thread_parent ON entries(thread_parent_id)",
 )
 
 
@@ -181,7 +183,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         # what each reference was for (studio.roles); rows from before keep the untagged role, as sent then
         "ALTER TABLE entry_references ADD COLUMN role TEXT NOT NULL DEFAULT 'other'",
     )),
-    Migration(9, "spend ledger; references found by content", sqlite=(
+    Migration(9, "spend ledger; references by content and turns by continuation", sqlite=(
         _SPEND_LEDGER.format(real="REAL"), *_SPEND_LEDGER_REST,
     ), postgresql=(
         _SPEND_LEDGER.format(real="DOUBLE PRECISION"), *_SPEND_LEDGER_REST,
