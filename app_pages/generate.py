@@ -21,7 +21,7 @@ from components.state import (
     SAVED_LANE,
     SAVED_PROMPT,
 )
-from studio import threads
+from studio import threads, turns
 from studio.recipes import entry_recipe, request_from_recipe
 from studio.request import GenerationRequest, problems_with, warnings_for
 
@@ -55,14 +55,14 @@ def request_from_entry(entry_id: str) -> tuple[GenerationRequest, str | None] | 
     if entry.thread_parent_id:  # an edit: the same instruction again on the same version, with its thread
         continued = store.get(namespace, entry.thread_parent_id, include_deleted=True)
         try:
-            turns = threads.turns_from_store(store, namespace, entry.thread_parent_id) if continued else []
-        except threads.TurnError:
-            turns = []
-        if continued is None or not turns:
+            earlier = threads.turns_from_store(store, namespace, entry.thread_parent_id) if continued else []
+        except turns.TurnError:
+            earlier = []
+        if continued is None or not earlier:
             st.error("The version this edit continued is gone, so it cannot be made again in its thread. "
                      "Open the thread with Edit and start fresh from an image.")
             return None
-        request = threads.edit_request(request, continued, turns, entry.prompt, references=request.references)
+        request = threads.edit_request(request, continued, earlier, entry.prompt, references=request.references)
     return request, entry.parent_id
 
 

@@ -5,7 +5,7 @@ image with its thought signature (Google's inline request limit is 100 MB). The 
 the studio's engine through the real SDK against the emulator, each turn recorded in History and the next
 built from it by ``studio.threads`` (what the Edit page does). For each turn's request:
 
-- ``sent``: the bytes of ``contents`` as the SDK sends them (``threads.request_body_size``), trimmed as the
+- ``sent``: the bytes of ``contents`` as the SDK sends them (``wire.request_body_size``), trimmed as the
   studio trims: thought parts (thinking text, draft images) are never resent, and the reference given on
   the first turn (a 4000 x 3000 photo) went in downscaled to 2048 px by ``images.load_reference``;
 - ``untrimmed``: the same thread if drafts were resent and the reference went in at full size;
@@ -27,6 +27,7 @@ from PIL import Image
 from bench.blobs_bench import photo_like_png
 from bench.common import connection_for, start_emulator
 from studio import images, threads
+from studio import turns as wire
 from studio.catalogue import PRO
 from studio.credentials import make_client
 from studio.engine import Engine
@@ -54,7 +55,7 @@ def photo_reference() -> tuple[ReferenceImage, int]:
 
 
 def model_images(contents: tuple[dict, ...]) -> list[bytes]:
-    return [threads.decode_b64(p["inlineData"]["data"]) for c in contents if c["role"] == "model"
+    return [wire.decode_b64(p["inlineData"]["data"]) for c in contents if c["role"] == "model"
             for p in c["parts"] if "inlineData" in p]
 
 
@@ -79,7 +80,7 @@ def run_thread(engine: Engine, size: str, turns: int, reference: ReferenceImage,
                                 references=(reference,), include_thoughts=True)
     try:
         for turn in range(1, turns + 1):
-            sent = threads.request_body_size(request.conversation, request)
+            sent = wire.request_body_size(request.conversation, request)
             ref_extra = b64_len(raw_ref_bytes) - b64_len(len(reference.data))
             photo = sent
             for data in model_images(request.conversation):
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     reference, raw_ref = photo_reference()
     cache: dict[tuple[int, int], int] = {}
     figures: dict[str, list] = {}
-    limit = threads.INLINE_REQUEST_LIMIT
+    limit = wire.INLINE_REQUEST_LIMIT
     try:
         print(f"Request body per turn (MB; Google's inline limit {limit / 1e6:.0f} MB). Reference: 4000x3000 "
               f"JPEG {raw_ref / 1e6:.1f} MB, sent downscaled to {reference.width}x{reference.height} "

@@ -29,6 +29,7 @@ from studio.emulator.server import (
 from studio.history import HistoryStore, default_data_dir, namespace_for
 from studio.history.blobs_s3 import BlobStoreError
 from studio.history.database import DatabaseUnavailable, configured_url
+from studio.history.ledger import SpendLedger
 from studio.jobs import JobRunner, RunnerLimits
 from studio.memory import map_large_buffers_separately
 from studio.model_check import ModelCheck, compare, listed_model_ids
@@ -117,6 +118,14 @@ def _release_idle_private_stores() -> None:
             store.close()
 
 
+def _shared_ledger() -> SpendLedger | None:
+    """The shared spend ledger a private session still counts into (amounts only), when History opens."""
+    try:
+        return shared_store().ledger
+    except StoreUnavailable:
+        return None
+
+
 def get_store() -> HistoryStore:
     """The private in-memory store when this session is private, else the shared one.
 
@@ -130,7 +139,7 @@ def get_store() -> HistoryStore:
     if store is None or store.closed:
         if store is not None:
             st.session_state[PRIVATE_RELEASED] = True
-        store = HistoryStore.private()
+        store = HistoryStore.private(ledger=_shared_ledger())
         private_stores().add(store)
         st.session_state[PRIVATE_STORE] = store
     store.last_used = time.monotonic()

@@ -227,19 +227,15 @@ def spend_uncapped() -> bool:
 def check_spend(request: GenerationRequest) -> bool:
     """Call before submitting a batch: False (and a plain message) when it would pass today's cap.
 
-    Today's spend is this identity's History since local midnight (the private session's too),
-    estimated from the catalogue's prices; the emulator costs nothing and is never capped.
+    Today's spend is this identity's attempts since local midnight in the shared spend ledger (private
+    sessions write theirs there too; deleting entries lowers nothing), estimated from the catalogue's
+    prices; the emulator costs nothing and is never capped.
     """
     team = policy()
     cap = _cap_applying(team, services.connection())
     if cap is None:
         return True
-    namespace = services.current_namespace()
-    shared = services.shared_store()
-    spent = access.spent_today(shared, namespace)
-    store = services.get_store()
-    if store is not shared:
-        spent += access.spent_today(store, namespace)
+    spent = access.spent_today(services.shared_store(), services.current_namespace())
     batch = services.get_catalogue().resolve(request.model_id).estimate_cost(
         request.image_size, request.count, len(request.references))
     if not access.spend_cap_reached(team, spent + batch):

@@ -11,7 +11,7 @@ import streamlit as st
 from components import auth, compare, jobs, services, team
 from components.plain import md_escape
 from components.state import EDIT_ENTRY
-from studio import images, threads
+from studio import images, threads, turns
 from studio.history import Entry, HistoryStore
 from studio.recipes import entry_recipe, request_from_recipe
 from studio.request import GenerationRequest, ReferenceImage
@@ -19,6 +19,7 @@ from studio.request import GenerationRequest, ReferenceImage
 EDIT_PAGE = "app_pages/edit.py"
 STATUS_ICONS = {"ok": "🖼️", "running": "⏳", "blocked": "🚫", "failed": "⚠️", "cancelled": "🛑", "interrupted": "⚡"}
 FRESH_LABEL = "Start fresh from this image"
+DELETED_ICON = "🗑️"
 
 
 def open_thread(entry_id: str) -> None:
@@ -55,8 +56,13 @@ def render_tree(entry: Entry, tree: list[tuple[Entry, int]], numbers: dict[str, 
     """Every version as a tree (branches indented under the version they continue); a click shows it."""
     st.subheader("Versions")
     for version, depth in tree:
-        icon = STATUS_ICONS.get(version.status, "•")
         indent = "\u2003" * depth + ("└ " if depth else "")
+        if version.deleted_at is not None:  # kept because a later version continues it: a placeholder
+            st.button(f"{indent}v{numbers[version.id]} {DELETED_ICON} deleted", key=f"thread_pick_{version.id}",
+                      width="stretch", disabled=True,
+                      help="This version was deleted; it stays in the thread because later versions continue it")
+            continue
+        icon = STATUS_ICONS.get(version.status, "•")
         text = f"{indent}v{numbers[version.id]} {icon} {version.prompt[:32]}{'…' if len(version.prompt) > 32 else ''}"
         if st.button(text, key=f"thread_pick_{version.id}", width="stretch",
                      type="primary" if version.id == entry.id else "secondary"):
@@ -81,6 +87,11 @@ def _render_turn_answer(store: HistoryStore, namespace: str, turn: Entry, number
 def render_conversation(store: HistoryStore, namespace: str, chain: list[Entry], numbers: dict[str, int]) -> None:
     """The instructions and images so far, root first: what the next edit sends back to the model."""
     for turn in chain:
+        if turn.deleted_at is not None:
+            with st.chat_message("assistant", avatar=":material/delete:"):
+                st.caption(f"v{numbers[turn.id]} was deleted. Its turn is still sent with edits that continue it, "
+                           "so the model sees the whole conversation.")
+            continue
         with st.chat_message("user", avatar=":material/person:"):
             st.text(turn.prompt)
             if turn.references_count:
@@ -124,15 +135,15 @@ def apply_edit(store: HistoryStore, namespace: str, leaf: Entry, instruction: st
         st.error("Write an edit instruction first: say what to change.", icon="✋")
         return
     try:
-        turns = threads.turns_from_store(store, namespace, leaf.id)
-    except threads.TurnError as exc:
+        earlier = threads.turns_from_store(store, namespace, leaf.id)
+    except turns.TurnError as exc:
         st.error(md_escape(str(exc)), icon="🧵")
         return
-    request = threads.edit_request(_base_request(leaf), leaf, turns, instruction.strip(), aspect_ratio=ratio,
+    request = threads.edit_request(_base_request(leaf), leaf, earlier, instruction.strip(), aspect_ratio=ratio,
                                    image_size=size, references=references)
-    size_on_wire = threads.estimated_body_size(request.conversation, request)
-    if size_on_wire > threads.INLINE_REQUEST_LIMIT:
-        st.error(threads.too_large_message(size_on_wire), icon="🧵")
+    size_on_wire = turns.estimated_body_size(request.conversation, request)
+    if size_on_wire > turns.INLINE_REQUEST_LIMIT:
+        st.error(turns.too_large_message(size_on_wire), icon="🧵")
         return
     _submit(request, leaf)
 
@@ -204,18 +215,31 @@ def render_failed_turn(store: HistoryStore, namespace: str, turn: Entry) -> None
         start_fresh(store, namespace, continued, turn.prompt)
 
 
+def shown_versions(versions: list[Entry]) -> list[Entry]:
+    """The versions the tree shows: every kept one, and each deleted one a kept version still continues."""
+    by_id = {v.id: v for v in versions}
+    needed: set[str] = set()
+    for version in versions:
+        if version.deleted_at is not None:
+            continue
+        parent = by_id.get(version.thread_parent_id or "")
+        while parent is not None and parent.id not in needed:
+            needed.add(parent.id)
+            parent = by_id.get(parent.thread_parent_id or "")
+    return [v for v in versions if v.deleted_at is None or v.id in needed]
+
+
 def render_thread(store: HistoryStore, namespace: str, entry: Entry) -> None:
     """The whole thread of ``entry``: its tree of versions, the conversation up to it, and what comes next."""
-    versions = store.thread_entries(namespace, entry.thread_root)
-    if entry.id not in {v.id for v in versions}:
-        versions.append(entry)
+    versions = shown_versions(store.thread_entries(namespace, entry.thread_root, include_deleted=True))
+    chain = store.thread_chain(namespace, entry.id)
+    versions += [turn for turn in chain if turn.id not in {v.id for v in versions}]
     numbers = {v.id: i for i, v in enumerate(sorted(versions, key=lambda v: v.created_at), start=1)}
     jobs.redraw_while_work_runs(any(v.is_running for v in versions))
     tree_col, thread_col = st.columns([1, 2], gap="large")
     with tree_col:
         render_tree(entry, threads.version_tree(versions), numbers)
     with thread_col:
-        chain = store.thread_chain(namespace, entry.id)
         st.subheader(f"v{numbers[entry.id]} · the conversation so far")
         render_conversation(store, namespace, chain, numbers)
         if entry.is_running:

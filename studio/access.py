@@ -16,7 +16,6 @@ from typing import Protocol
 
 EVERYONE = "everyone"
 SERVER_KEY_ENV = "STUDIO_SERVER_KEY_FOR"
-_PAGE = 500  # entries read per query while adding up a day's spend
 LOCAL_HOSTNAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 FORWARDING_HEADERS = ("X-Forwarded-For", "X-Forwarded-Host", "Forwarded", "X-Real-Ip")
 
@@ -169,16 +168,8 @@ def reached_locally(host: str | None, forwarded: bool, peer_is_loopback: bool) -
     return host_is_local(host) and peer_is_loopback and not forwarded
 
 
-class _EntryLike(Protocol):
-    @property
-    def estimated_cost_usd(self) -> float: ...
-
-
-class _Store(Protocol):
-    def count_entries(self, namespace: str, *, since: float | None = ...) -> int: ...
-
-    def list_entries(self, namespace: str, *, since: float | None = ..., sort: str = ..., limit: int = ...,
-                     offset: int = ...) -> Sequence[_EntryLike]: ...
+class _Ledger(Protocol):
+    def spent_since(self, since: float, namespace: str | None = ...) -> float: ...
 
 
 def local_midnight(now: float | None = None) -> float:
@@ -187,19 +178,14 @@ def local_midnight(now: float | None = None) -> float:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
 
-def spent_today(store: _Store, namespace: str, now: float | None = None) -> float:
-    """Estimated USD of every attempt this identity started since local midnight (running ones too).
+def spent_today(store: _Ledger, namespace: str | None, now: float | None = None) -> float:
+    """USD of every attempt this identity (None: the whole team) started since local midnight, running ones too.
 
-    The estimate is taken before sending, from the catalogue's prices, so failures count as well:
-    the cap is meant to stop a runaway day, not to bill exactly.
+    Read from the store's spend ledger in one query: deleted entries, private sessions and restarts still
+    count. Each attempt counts its estimate taken before sending (from the catalogue's prices, so failures
+    count as well), or its cost from usage when higher: the cap stops a runaway day, it does not bill exactly.
     """
-    since = local_midnight(now)
-    total = store.count_entries(namespace, since=since)
-    spent = 0.0
-    for offset in range(0, total, _PAGE):
-        entries = store.list_entries(namespace, since=since, sort="oldest", limit=_PAGE, offset=offset)
-        spent += sum(float(entry.estimated_cost_usd or 0.0) for entry in entries)
-    return round(spent, 6)
+    return store.spent_since(local_midnight(now), namespace)
 
 
 def spend_cap_reached(policy: TeamPolicy, spent_today_usd: float) -> bool:

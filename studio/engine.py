@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from google import genai
 from google.genai import types
 
-from studio import images, threads
+from studio import images, turns
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue, ModelSpec
 from studio.failures import classify_answer, classify_exception, error_json
 from studio.redact import redact_json, redact_text
@@ -96,7 +96,7 @@ def build_contents(request: GenerationRequest) -> list:
     """The prompt first, the references' roles (when tagged), then the images in the order the person gave them;
     an edit sends the thread's earlier turns before them (``studio/threads.py``)."""
     if request.conversation:
-        return threads.sdk_contents(request.conversation, request)
+        return turns.sdk_contents(request.conversation, request)
     parts: list = [request.prompt, *_preamble(request)]
     parts += [types.Part.from_bytes(data=ref.data, mime_type=ref.mime_type) for ref in request.references]
     return parts
@@ -219,7 +219,7 @@ class Engine:
                          time.perf_counter())
         try:
             contents = build_contents(request)
-        except threads.TurnError as exc:  # a stored turn that cannot be sent back: nothing is sent
+        except turns.TurnError as exc:  # a stored turn that cannot be sent back: nothing is sent
             failure = Failure(FailureKind.INVALID_REQUEST, str(exc), "")
             return ImageResult(index=index, failure=failure, attempts=0, request_json=state.sent)
         streaming = self.streams(request, spec)
@@ -345,7 +345,7 @@ class Engine:
             usage=_usage(raw.get("usageMetadata") or {}), model_version=model_version,
             response_id=str(raw.get("responseId") or ""), latency_s=state.elapsed(), attempts=state.attempts,
             request_json=state.sent, response_json=redact_json(raw, self.secrets),  # type: ignore[arg-type]
-            model_parts=tuple(threads.model_turn_parts(parts)) if image is not None else ())
+            model_parts=tuple(turns.model_turn_parts(parts)) if image is not None else ())
 
     def _final_image(self, request: GenerationRequest, state: _Attempt, part: dict,
                      model_version: str) -> GeneratedImage:

@@ -17,21 +17,22 @@ import tempfile
 import time
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any, Protocol
 
-from studio import images, roles, threads
+from studio import images, roles, turns
 from studio.history import files
-
-if TYPE_CHECKING:
-    from studio.history.store import Entry, HistoryStore
+from studio.history.entry import Entry, StoredDraft
+from studio.request import ReferenceImage
 
 MANIFEST = "manifest.json"
 FORMAT = "nano-banana-studio-history/1"
 # Limits an import checks on the ZIP's own directory before expanding anything (tests lower them).
 MAX_MEMBERS = 20_000
+MAX_ENTRIES = 10_000  # entries per import: a bigger History is exported and imported in parts
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024  # manifest.json, uncompressed (a studio export's takes ~2 kB per entry)
 MAX_MEMBER_BYTES = 200 * 1024 * 1024  # one member, uncompressed (images are also held to images.MAX_UPLOAD_BYTES)
 MAX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024  # all members together, uncompressed
 MAX_RATIO = 100  # uncompressed / compressed; studio exports are stored PNG/JPEG, close to 1
@@ -42,6 +43,20 @@ MAX_DRAFTS = 9  # what the store keeps per entry
 STATUSES = ("ok", "blocked", "failed", "cancelled", "interrupted", "running")
 IMPORTED_STATUS = {"running": "interrupted"}  # nothing here will ever finish an imported running entry
 IMAGE_MIME = {"PNG": "image/png", "JPEG": "image/jpeg"}
+
+
+class HistoryStore(Protocol):
+    """What export and import need of the store (``studio.history.store.HistoryStore``, which calls them)."""
+
+    def count_entries(self, namespace: str) -> int: ...
+    def list_entries(self, namespace: str, *, sort: str = ..., limit: int = ...) -> list[Entry]: ...
+    def get_many(self, namespace: str, entry_ids: list[str]) -> list[Entry]: ...
+    def read_image(self, namespace: str, entry_id: str) -> bytes | None: ...
+    def read_references(self, namespace: str, entry_id: str) -> list[ReferenceImage]: ...
+    def read_drafts(self, namespace: str, entry_id: str) -> list[StoredDraft]: ...
+    def read_turn(self, namespace: str, entry_id: str) -> bytes | None: ...
+    def import_rows(self, namespace: str, rows: list[tuple[dict, list, list[tuple]]],
+                    blobs: Iterable[tuple[str, Callable[[], bytes]]]) -> None: ...
 
 
 class ArchiveError(ValueError):
@@ -266,18 +281,83 @@ def _check_record(position: int, record: object) -> dict[str, Any]:
     return record
 
 
+_NOT_A_MANIFEST = "The manifest.json in this ZIP is not a studio history manifest."
+_DECODER = json.JSONDecoder()
+_SPACE = " \t\n\r"
+
+
+class _Cursor:
+    """A position in the manifest's text for the streaming reader: one JSON value at a time."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.at = text, 0
+
+    def skip(self) -> str:
+        """Skip white space; the next character ("" at the end)."""
+        while self.at < len(self.text) and self.text[self.at] in _SPACE:
+            self.at += 1
+        return self.text[self.at:self.at + 1]
+
+    def expect(self, char: str) -> None:
+        if self.skip() != char:
+            raise ValueError(f"expected {char!r}")
+        self.at += 1
+
+    def value(self) -> object:
+        self.skip()
+        found, self.at = _DECODER.raw_decode(self.text, self.at)
+        return found
+
+
+def _stream_manifest(text: str) -> list[dict[str, Any]]:
+    """The manifest's entries, each checked as soon as it is parsed; refused at the first entry past
+    MAX_ENTRIES, so a manifest of 100,000 tiny entries is never built whole. ValueError: not a manifest."""
+    cursor = _Cursor(text)
+    records: list[dict[str, Any]] = []
+    fields: dict[str, object] = {}
+    cursor.expect("{")
+    while cursor.skip() != "}":
+        if fields:
+            cursor.expect(",")
+        key = cursor.value()
+        cursor.expect(":")
+        if not isinstance(key, str) or key in fields:
+            raise ValueError("a key that is not a name, or twice")
+        if key == "entries":
+            fields[key] = records
+            cursor.expect("[")
+            while cursor.skip() != "]":
+                if records:
+                    cursor.expect(",")
+                if len(records) == MAX_ENTRIES:
+                    raise ArchiveError(
+                        f"This ZIP holds more than {MAX_ENTRIES:,} entries; the studio imports at most "
+                        f"{MAX_ENTRIES:,} at once. Export fewer entries at a time; nothing was imported.")
+                records.append(_check_record(len(records), cursor.value()))
+            cursor.expect("]")
+        else:
+            fields[key] = cursor.value()
+    cursor.expect("}")
+    if cursor.skip() or fields.get("format") != FORMAT or "entries" not in fields:
+        raise ValueError("not a studio manifest")
+    return records
+
+
 def _read_manifest(staging: _Staging, members: dict[str, zipfile.ZipInfo]) -> list[dict[str, Any]]:
     if MANIFEST not in members:
         raise ArchiveError("This ZIP has no manifest.json: it is not a Nano Banana Pro studio export.")
-    raw = staging.read(staging.copy(members[MANIFEST]))
+    info = members[MANIFEST]
+    if info.file_size > MAX_MANIFEST_BYTES:  # declared; the copy below stops at the declared size
+        raise ArchiveError(f"The manifest.json in this ZIP is {info.file_size / 1e6:,.0f} MB; a studio export's "
+                           f"stays under {MAX_MANIFEST_BYTES / 1e6:,.0f} MB. Export fewer entries at a time; "
+                           "nothing was imported.")
+    raw = staging.read(staging.copy(info))
     try:
-        manifest = json.loads(raw)
-        records = manifest["entries"]
-        if manifest.get("format") != FORMAT or not isinstance(records, list):
-            raise ValueError
-    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-        raise ArchiveError("The manifest.json in this ZIP is not a studio history manifest.") from exc
-    checked = [_check_record(i, r) for i, r in enumerate(records)]
+        checked = _stream_manifest(raw.decode("utf-8-sig"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        if isinstance(exc, ArchiveError):
+            raise
+        raise ArchiveError(_NOT_A_MANIFEST) from exc
     ids = [r["id"] for r in checked]
     if len(set(ids)) != len(ids):
         raise ArchiveError("manifest.json lists the same entry twice; nothing was imported.")
@@ -380,8 +460,8 @@ def _plan(records: list[dict[str, Any]], members: dict[str, zipfile.ZipInfo], st
         if record.get("turn") and image_file is not None:
             span = staging.copy(_member(members, record["turn"]))
             try:
-                threads.read_turn_blob(staging.read(span))
-            except threads.TurnError as exc:
+                turns.read_turn_blob(staging.read(span))
+            except turns.TurnError as exc:
                 raise ArchiveError(f"{_shown(record['turn'])} in the ZIP is not a model turn the studio kept; "
                                    "nothing was imported.") from exc
             turn_file = f"{entry_id}.turn.json"

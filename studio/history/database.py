@@ -7,10 +7,12 @@ One small layer so the store writes each statement once:
   mode, where ``with connection:`` would commit nothing, so it says ``BEGIN IMMEDIATE`` itself);
 - the dialect knows the upsert, the full-text search clause and the migration lock.
 
-Thread-safety: Streamlit's script threads and the job runner's worker threads share one store, so one
-connection is used under a re-entrant lock; a transaction holds the lock from BEGIN to COMMIT, so the
-statements of two threads never interleave inside it. A PostgreSQL connection that broke (a server
-restart) is opened again on the next call.
+Thread-safety: Streamlit's script threads and the job runner's worker threads share one store. SQLite uses
+one connection under a re-entrant lock; a transaction holds the lock from BEGIN to COMMIT, so the statements
+of two threads never interleave inside it. PostgreSQL borrows from a small pool (``pg_pool``): each statement
+takes a connection and gives it back, a transaction keeps its own in this thread until COMMIT, and every
+connection has a statement timeout and TCP keepalives, so one stuck statement or half-open link holds one
+caller, not every session. A connection that broke (a server restart) is replaced on the next call.
 
 PostgreSQL driver errors are raised as ``DatabaseError``, a subclass of ``sqlite3.Error``, so code that
 handles the store's database errors needs one family whatever the backend.
@@ -23,11 +25,13 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlencode, urlsplit
+
+from studio.history import pg_pool
 
 ENV_VAR = "STUDIO_DATABASE_URL"
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
@@ -192,8 +196,17 @@ class Database:
         self.fts = False  # SQLite: whether FTS5 is set up (schema.enable_fts); PostgreSQL always searches
         self.closed = False
         self._lock = threading.RLock()
-        self._depth = 0  # transaction() nesting in the thread holding the lock
-        self._conn: Any = self._open()
+        self._depth = 0  # SQLite: transaction() nesting in the thread holding the lock
+        self._local = threading.local()  # PostgreSQL: this thread's transaction connection and its nesting
+        self._pool: pg_pool.ConnectionPool | None = None
+        self._conn: Any = None
+        if self.is_postgres:
+            self.statement_timeout_s = pg_pool.statement_timeout_s()
+            self._pool = pg_pool.ConnectionPool(self._open, pg_pool.pool_size(),
+                                                wait_s=self.statement_timeout_s + 5)
+            self._pool.release(self._pool.acquire())  # connect now: a wrong URL fails at open, plainly
+        else:
+            self._conn = self._open()
 
     @classmethod
     def connect(cls, url: str) -> Database:
@@ -210,7 +223,8 @@ class Database:
 
     @property
     def lock(self) -> threading.RLock:
-        """Held by every statement and transaction; the store takes it too around reads that must agree."""
+        """SQLite: held by every statement and transaction. The store takes it around its own state (and
+        reads that must agree); on PostgreSQL statements do not take it, each borrows its own connection."""
         return self._lock
 
     @property
@@ -231,7 +245,8 @@ class Database:
         import psycopg
 
         try:
-            return psycopg.connect(self.target.conninfo, autocommit=True, connect_timeout=10,
+            conninfo = pg_pool.with_safeguards(self.target.conninfo, self.statement_timeout_s)
+            return psycopg.connect(conninfo, autocommit=True, connect_timeout=10,
                                    application_name="nano-banana-studio")
         except psycopg.Error as exc:
             raise DatabaseUnavailable(
@@ -248,21 +263,48 @@ class Database:
 
     @contextmanager
     def _connection(self) -> Iterator[Any]:
-        """The connection under the lock; PostgreSQL errors become DatabaseError, a broken link is reopened."""
-        with self._lock:
-            if self.closed:
-                raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
-            if not self.is_postgres:
+        """SQLite: the connection under the lock. PostgreSQL: this thread's transaction connection, else one
+        borrowed from the pool for this statement; driver errors become DatabaseError."""
+        if self.closed:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        if not self.is_postgres:
+            with self._lock:
+                if self.closed:
+                    raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
                 yield self._conn
-                return
-            import psycopg
+            return
+        held = getattr(self._local, "conn", None)
+        if held is not None:
+            with self._driver_errors():
+                yield held
+            return
+        conn = self._borrow()
+        broken = True
+        try:
+            with self._driver_errors():
+                yield conn
+            broken = False
+        finally:
+            assert self._pool is not None
+            self._pool.release(conn, broken=broken and bool(getattr(conn, "broken", False) or conn.closed))
 
-            if self._conn.closed and self._depth == 0:
-                self._conn = self._open()
-            try:
-                yield self._conn
-            except psycopg.Error as exc:
-                raise DatabaseError(f"PostgreSQL: {self._plain(exc)}") from exc
+    def _borrow(self) -> Any:
+        assert self._pool is not None
+        try:
+            return self._pool.acquire()
+        except pg_pool.PoolExhausted as exc:
+            raise DatabaseError(f"PostgreSQL: {exc}; the database is not answering in time.") from None
+        except RuntimeError as exc:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.") from exc
+
+    @contextmanager
+    def _driver_errors(self) -> Iterator[None]:
+        import psycopg
+
+        try:
+            yield
+        except psycopg.Error as exc:
+            raise DatabaseError(f"PostgreSQL: {self._plain(exc)}") from exc
 
     # ---- statements (``?`` placeholders; rows as tuples) ---------------------------------------------------
     def rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
@@ -293,6 +335,10 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Database]:
         """All statements inside commit together or not at all (also when this thread nests transactions)."""
+        if self.is_postgres:
+            with self._pg_transaction():
+                yield self
+            return
         with self._connection() as conn:
             if self._depth:
                 self._depth += 1
@@ -317,6 +363,46 @@ class Database:
             self._depth = 0
             conn.execute("COMMIT")
 
+    @contextmanager
+    def _pg_transaction(self) -> Iterator[None]:
+        """One pooled connection for this thread from BEGIN to COMMIT; nested calls join it."""
+        if getattr(self._local, "conn", None) is not None:
+            self._local.depth += 1
+            try:
+                yield
+            finally:
+                self._local.depth -= 1
+            return
+        if self.closed:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        conn = self._borrow()
+        self._local.conn, self._local.depth = conn, 1
+        broken = True
+        try:
+            with self._driver_errors():
+                conn.execute("BEGIN")
+            try:
+                yield
+            except BaseException:
+                if not conn.closed:
+                    with suppress(Exception):  # the link broke mid-transaction: the server rolls it back itself
+                        conn.execute("ROLLBACK")
+                raise
+            with self._driver_errors():
+                conn.execute("COMMIT")
+            broken = False
+        finally:
+            self._local.conn = None
+            self._local.depth = 0
+            assert self._pool is not None
+            self._pool.release(conn, broken=broken and bool(getattr(conn, "broken", False) or conn.closed))
+
+    def without_statement_timeout(self) -> None:
+        """Inside a transaction: lift the statement timeout until COMMIT (migrations: an index on a big table,
+        or waiting for another replica's migration, may take longer than any page statement)."""
+        if self.is_postgres:
+            self.run("SET LOCAL statement_timeout = 0")
+
     def lock_migrations(self) -> None:
         """Inside a transaction: wait until no other process migrates (PostgreSQL's advisory lock, released at
         COMMIT or ROLLBACK). SQLite's BEGIN IMMEDIATE already holds its only write lock."""
@@ -328,4 +414,7 @@ class Database:
             if self.closed:
                 return
             self.closed = True
-            self._conn.close()
+            if self._pool is not None:
+                self._pool.close()  # connections lent now are closed when they come back
+            else:
+                self._conn.close()

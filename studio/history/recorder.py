@@ -10,7 +10,7 @@ import json
 import time
 from dataclasses import dataclass, field
 
-from studio import images, threads
+from studio import images, turns
 from studio.catalogue import Catalogue
 from studio.history import files
 from studio.request import GenerationRequest
@@ -64,7 +64,7 @@ def finished_record(catalogue: Catalogue, entry_id: str, request: GenerationRequ
     turn_file = None
     if result.image is not None and result.model_parts:
         turn_file = f"{entry_id}.turn.json"  # kept apart from the re-encoded file: an edit sends this back
-        blobs[turn_file] = threads.turn_blob(result.model_parts)
+        blobs[turn_file] = turns.turn_blob(result.model_parts)
     drafts = []
     for position, draft in enumerate(result.drafts[:MAX_DRAFTS]):
         if not draft.data or files.extension(draft.mime_type) == "bin":

@@ -92,6 +92,26 @@ _BATCH_JOBS = """CREATE TABLE batch_jobs (
 )"""
 _BATCH_JOBS_INDEX = "CREATE INDEX batch_jobs_open ON batch_jobs(namespace, collected_at)"
 
+# Every billed attempt (migration 9, studio.history.ledger): amounts only, never removed by a delete or a purge,
+# so the daily spend cap cannot be lowered. It starts from the entries already kept (deleted ones too).
+_SPEND_LEDGER = """CREATE TABLE spend_ledger (
+    entry_id TEXT PRIMARY KEY,
+    namespace TEXT NOT NULL,
+    created_at {real} NOT NULL,
+    estimated_usd {real} NOT NULL DEFAULT 0,
+    cost_usd {real} NOT NULL DEFAULT 0
+)"""
+_SPEND_LEDGER_REST = (
+    "CREATE INDEX spend_ledger_ns_time ON spend_ledger(namespace, created_at)",
+    "CREATE INDEX spend_ledger_time ON spend_ledger(created_at)",
+    "INSERT INTO spend_ledger (entry_id, namespace, created_at, estimated_usd, cost_usd) "
+    "SELECT id, namespace, created_at, estimated_cost_usd, cost_usd FROM entries",
+    # the orphan sweep asks, just before deleting a reference file, whether a row still names it
+    "CREATE INDEX entry_references_sha ON entry_references(sha256)",
+    # the purge keeps a deleted version while a later one continues it (one lookup per deleted row)
+    "CREATE INDEX entries_thread_parent ON entries(thread_parent_id)",
+)
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -163,6 +183,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         # what each reference was for (studio.roles); rows from before keep the untagged role, as sent then
         "ALTER TABLE entry_references ADD COLUMN role TEXT NOT NULL DEFAULT 'other'",
     )),
+    Migration(9, "spend ledger; references by content and turns by continuation", sqlite=(
+        _SPEND_LEDGER.format(real="REAL"), *_SPEND_LEDGER_REST,
+    ), postgresql=(
+        _SPEND_LEDGER.format(real="DOUBLE PRECISION"), *_SPEND_LEDGER_REST,
+    )),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 FTS_STATEMENTS = (
@@ -178,6 +203,7 @@ _VERSIONS_TABLE = "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER
 def current_version(db: Database) -> int:
     """The last migration applied (0 for an empty database)."""
     with db.transaction():
+        db.without_statement_timeout()  # the lock below may wait for another replica's whole migration
         db.lock_migrations()  # two replicas creating the table at once would collide (PostgreSQL's catalog)
         db.run(_VERSIONS_TABLE.format(real=db.dialect.types["real"]))
         row = db.row("SELECT MAX(version) FROM schema_migrations")
@@ -191,6 +217,7 @@ def migrate(db: Database, target: int = LATEST_VERSION, steps: tuple[Migration, 
         if not version < step.version <= target:
             continue
         with db.transaction():
+            db.without_statement_timeout()  # an index on a big table may take longer than a page's statement
             db.lock_migrations()  # another replica may have migrated while we waited: look again
             row = db.row("SELECT MAX(version) FROM schema_migrations")
             version = int(row[0] or 0) if row else 0

@@ -8,24 +8,24 @@ Every statement goes through ``studio.history.database`` (the dialects) and the 
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 from studio import roles
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue
-from studio.history import files, recorder, schema
+from studio.history import archive, recorder, schema
 from studio.history.batch_records import BatchBook
 from studio.history.blobs import BlobStore, LocalBlobs, MemoryBlobs
 from studio.history.database import SQLITE, Database, parse_url
+from studio.history.entry import Entry, StoredDraft, entry_from_row
+from studio.history.ledger import SpendLedger
+from studio.history.media import open_blobs
 from studio.request import GenerationRequest, ReferenceImage
 from studio.results import ImageResult
 
@@ -38,102 +38,6 @@ _DRAFT_COLUMNS = ("entry_id", "position", "file", "mime_type", "width", "height"
 RUNNING = recorder.RUNNING
 THUMBNAIL_CACHE = 512  # thumbnails (~15 kB each) kept in memory per store when blobs live in a bucket
 ORPHAN_GRACE_S = 600.0  # a file younger than this may belong to a row another writer is about to commit
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One recorded attempt (one image request)."""
-
-    id: str
-    namespace: str
-    batch_id: str
-    parent_id: str | None
-    created_at: float
-    prompt: str
-    model_id: str
-    aspect_ratio: str
-    image_size: str
-    output_format: str
-    settings: dict
-    status: str
-    failure_kind: str | None
-    failure_message: str | None
-    failure_detail: str | None
-    finish_reason: str | None
-    block_reason: str | None
-    latency_s: float
-    attempts: int
-    prompt_tokens: int
-    output_tokens: int
-    total_tokens: int
-    cost_usd: float
-    model_version: str | None
-    response_id: str | None
-    text: str | None
-    request_json: dict = field(repr=False)
-    response_json: dict = field(repr=False)
-    image_file: str | None = field(repr=False)
-    thumb_file: str | None = field(repr=False)
-    width: int | None
-    height: int | None
-    mime_type: str | None
-    favorite: bool
-    deleted_at: float | None
-    references_count: int
-    job_id: str | None = None
-    owner: str | None = field(default=None, repr=False)
-    heartbeat_at: float | None = field(default=None, repr=False)
-    thought_text: str | None = field(default=None, repr=False)
-    thoughts_tokens: int = 0
-    estimated_cost_usd: float = 0.0
-    turn_file: str | None = field(default=None, repr=False)
-    thread_parent_id: str | None = None
-    thread_root_id: str | None = None
-
-    @property
-    def has_image(self) -> bool:
-        return bool(self.image_file)
-
-    @property
-    def can_continue(self) -> bool:
-        """An edit can continue from here: the image and the model's raw turn are kept."""
-        return bool(self.image_file and self.turn_file)
-
-    @property
-    def thread_root(self) -> str:
-        """The first image of this entry's thread (itself when it starts one)."""
-        return self.thread_root_id or self.id
-
-    @property
-    def is_running(self) -> bool:
-        return self.status == RUNNING
-
-    @property
-    def created(self) -> datetime:
-        return datetime.fromtimestamp(self.created_at)
-
-    @property
-    def extension(self) -> str:
-        return files.extension(self.mime_type or "")
-
-
-@dataclass(frozen=True)
-class StoredDraft:
-    """An interim thought image kept with its entry (never billed, never a result)."""
-
-    data: bytes = field(repr=False)
-    mime_type: str
-    width: int
-    height: int
-
-
-def _entry(row: tuple) -> Entry:
-    values = dict(zip(_COLUMNS, row, strict=True))
-    values["settings"] = json.loads(values.pop("settings_json") or "{}")
-    values["request_json"] = json.loads(values["request_json"] or "{}")
-    values["response_json"] = json.loads(values["response_json"] or "{}")
-    values["favorite"] = bool(values["favorite"])
-    return Entry(**values)
 
 
 def parse_database_url(url: str) -> Path | None:
@@ -152,7 +56,7 @@ class HistoryStore:
 
     def __init__(self, db: Path | str | Database | None, data_dir: Path | None, *,
                  catalogue: Catalogue = DEFAULT_CATALOGUE, private: bool = False,
-                 blobs: BlobStore | None = None) -> None:
+                 blobs: BlobStore | None = None, ledger: SpendLedger | None = None) -> None:
         self.data_dir = data_dir  # None for a private store: nothing of it is on disk
         self.is_private = private
         self.catalogue = catalogue
@@ -183,6 +87,8 @@ class HistoryStore:
         self._lock = self.db.lock  # one lock for the connection and the store's own state
         self.closed = False
         self.batches = BatchBook(self.db)  # the batch lane's Google batches, kept with the History they fill
+        # what was billed, kept apart from the entries: a private store counts into the shared one's ledger
+        self.ledger = ledger or SpendLedger(self.db)
         # no sweep here: the job runner's housekeeping sweeps on a schedule (with a grace period), so opening
         # a store never reads every file name, nor races another writer
 
@@ -192,8 +98,6 @@ class HistoryStore:
              media_url: str | None = None) -> HistoryStore:
         """Records by ``url`` (else STUDIO_DATABASE_URL, else SQLite in ``data_dir``; sqlite:/// or postgresql://),
         image files by ``media_url`` (STUDIO_MEDIA_URL; default data_dir)."""
-        from studio.history.media import open_blobs
-
         data_dir = data_dir or default_data_dir()
         url = url or os.environ.get("STUDIO_DATABASE_URL")
         # a URL it cannot use: ValueError; an unreachable or refusing PostgreSQL: DatabaseUnavailable
@@ -206,9 +110,12 @@ class HistoryStore:
         return cls(database, data_dir, blobs=blobs)
 
     @classmethod
-    def private(cls) -> HistoryStore:
-        """Records and images in this process's memory only, released by close() (or when dropped)."""
-        return cls(None, None, private=True, blobs=MemoryBlobs())
+    def private(cls, ledger: SpendLedger | None = None) -> HistoryStore:
+        """Records and images in this process's memory only, released by close() (or when dropped).
+
+        ``ledger``: the shared store's, so what a private session spends still counts towards the daily cap
+        (amounts only: no prompt leaves the memory)."""
+        return cls(None, None, private=True, blobs=MemoryBlobs(), ledger=ledger)
 
     def close(self) -> None:
         with self._lock:
@@ -222,20 +129,38 @@ class HistoryStore:
         """Remove blobs no row names that are older than ``grace_s`` (a crash between blob and commit).
 
         Young blobs are kept: another writer (a job of another session or process) may be about to
-        commit the row that names them.
+        commit the row that names them. A listing of a bucket can take minutes, and a reference file is
+        shared by content (an old one is reused, not written again), so each candidate is looked up in the
+        database once more just before it is deleted: a row committed meanwhile keeps its file.
         """
+        known = self._named_blobs()
+        cutoff = time.time() - grace_s
+        removed = 0
+        for info in list(self.blobs.listing()):
+            if info.name in known or info.modified_at > cutoff or self._still_named(info.name):
+                continue
+            self.blobs.delete_listed(info)
+            removed += 1
+        return removed
+
+    def _named_blobs(self) -> set[str]:
+        """Every file name a row names (any identity): what the sweep keeps without asking again."""
         with self._lock:
             known = {name for row in self.db.rows("SELECT image_file, thumb_file, turn_file FROM entries")
                      for name in row if name}
             known |= {f"{row[0]}.bin" for row in self.db.rows("SELECT DISTINCT sha256 FROM entry_references")}
             known |= {row[0] for row in self.db.rows("SELECT file FROM entry_drafts")}
-        cutoff = time.time() - grace_s
-        removed = 0
-        for info in list(self.blobs.listing()):
-            if info.name not in known and info.modified_at <= cutoff:
-                self.blobs.delete_listed(info)
-                removed += 1
-        return removed
+        return known
+
+    def _still_named(self, name: str) -> bool:
+        """Whether a row names this file now (one indexed lookup: references by digest, the rest by entry id)."""
+        if name.endswith(".bin"):
+            return self.db.row("SELECT 1 FROM entry_references WHERE sha256 = ? LIMIT 1", (name[:-4],)) is not None
+        entry_id = name.split(".", 1)[0]
+        return self.db.row(
+            "SELECT 1 FROM entries WHERE id = ? AND ? IN (image_file, thumb_file, turn_file) "
+            "UNION ALL SELECT 1 FROM entry_drafts WHERE entry_id = ? AND file = ?",
+            (entry_id, name, entry_id, name)) is not None
 
     # ---- writing --------------------------------------------------------------------
     def record_attempt(self, namespace: str, request: GenerationRequest, result: ImageResult, *, batch_id: str,
@@ -248,8 +173,8 @@ class HistoryStore:
                     parent_id: str | None = None, job_id: str | None = None, owner: str | None = None) -> Entry:
         """An entry for an image about to be made, visible at once with status ``running``."""
         entry_id = uuid.uuid4().hex
-        for ref in request.references:
-            if not self.blobs.exists(namespace, f"{ref.sha256}.bin"):
+        for ref in request.references:  # shared by content: an existing file is reused (the sweep asks the
+            if not self.blobs.exists(namespace, f"{ref.sha256}.bin"):  # database again before deleting one)
                 self.blobs.put(namespace, f"{ref.sha256}.bin", ref.data)
         row = recorder.started_row(self.catalogue, entry_id, namespace, request, index, batch_id=batch_id,
                                    parent_id=parent_id, job_id=job_id, owner=owner)
@@ -272,6 +197,8 @@ class HistoryStore:
             self.db.run(f"UPDATE entries SET {assignments} WHERE id = ? AND namespace = ?",
                         [*values.values(), entry_id, namespace])
             self.db.run_many(self.db.dialect.upsert("entry_drafts", _DRAFT_COLUMNS, ("entry_id", "position")), drafts)
+            if "cost_usd" in values:
+                self.ledger.bill(entry_id, float(values["cost_usd"] or 0.0))
         return self.get(namespace, entry_id, include_deleted=True)  # type: ignore[return-value]
 
     def end_entry(self, namespace: str, entry_id: str, status: str, failure_kind: str, message: str) -> bool:
@@ -307,7 +234,11 @@ class HistoryStore:
                 drafts.append(StoredDraft(data, mime, width, height))
         return drafts
 
-    def _insert(self, row: dict, references: tuple[ReferenceImage, ...] | list) -> None:
+    def _insert(self, row: dict, references: tuple[ReferenceImage, ...] | list, *, billed: bool = True) -> None:
+        """One entry and its reference rows; ``billed``: an attempt about to be sent, counted in the ledger."""
+        if billed:
+            self.ledger.charge(row["id"], row["namespace"], float(row["created_at"]),
+                               float(row.get("estimated_cost_usd") or 0.0))
         names = ", ".join(row)
         marks = ", ".join("?" * len(row))
         self.db.run(f"INSERT INTO entries ({names}) VALUES ({marks})", list(row.values()))
@@ -354,7 +285,7 @@ class HistoryStore:
             order = self.db.dialect.search_order(self.db, query, self.fts, order)
         rows = self.db.rows(f"{_SELECT} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
                             [*params, int(limit), int(offset)])
-        return [_entry(r) for r in rows]
+        return [entry_from_row(r) for r in rows]
 
     def count_entries(self, namespace: str, query: str | None = None, statuses: list[str] | None = None,
                       models: list[str] | None = None, since: float | None = None, until: float | None = None,
@@ -368,7 +299,7 @@ class HistoryStore:
         if not include_deleted:
             sql += " AND deleted_at IS NULL"
         row = self.db.row(sql, (str(entry_id), namespace))
-        return _entry(row) if row else None
+        return entry_from_row(row) if row else None
 
     def get_many(self, namespace: str, entry_ids: list[str]) -> list[Entry]:
         """Entries in the order of the ids given (missing and deleted ones left out)."""
@@ -376,7 +307,7 @@ class HistoryStore:
             return []
         marks = ", ".join("?" * len(entry_ids))
         sql = f"{_SELECT} WHERE namespace = ? AND deleted_at IS NULL AND id IN ({marks})"
-        found = {row[0]: _entry(row) for row in self.db.rows(sql, [namespace, *entry_ids])}
+        found = {row[0]: entry_from_row(row) for row in self.db.rows(sql, [namespace, *entry_ids])}
         return [found[i] for i in entry_ids if i in found]
 
     def read_image(self, namespace: str, entry_id: str) -> bytes | None:
@@ -431,10 +362,22 @@ class HistoryStore:
         return self._update(namespace, entry_id, "deleted_at = NULL", ())
 
     def purge(self, older_than_s: float = 7 * 24 * 3600) -> int:
-        """Remove rows deleted long ago, then their files."""
+        """Remove rows deleted long ago, then their files.
+
+        A deleted version that a kept edit continues stays (its turn, prompt and references are what that
+        edit sends back): a thread never starts mid-way. Once its last continuation goes, a later purge
+        takes it too; each pass takes the deleted leaves, so a deleted chain goes in one purge.
+        """
         cutoff = time.time() - older_than_s
+        removed = 0
         with self.db.transaction():  # the rows and their references and drafts (ON DELETE CASCADE) go together
-            removed = self.db.run("DELETE FROM entries WHERE deleted_at IS NOT NULL AND deleted_at < ?", (cutoff,))
+            for _ in range(200):  # thread_chain's depth
+                taken = self.db.run(
+                    "DELETE FROM entries WHERE deleted_at IS NOT NULL AND deleted_at < ? AND NOT EXISTS "
+                    "(SELECT 1 FROM entries AS later WHERE later.thread_parent_id = entries.id)", (cutoff,))
+                removed += taken
+                if not taken:
+                    break
         self.sweep_orphans()  # rows go first, so their (old) files are now unreferenced; young files are kept
         return removed
 
@@ -448,7 +391,7 @@ class HistoryStore:
         return list(reversed(chain))
 
     def read_turn(self, namespace: str, entry_id: str) -> bytes | None:
-        """The model's raw turn of this entry (``studio.threads.turn_blob``), or None when not kept."""
+        """The model's raw turn of this entry (``studio.turns.turn_blob``), or None when not kept."""
         entry = self.get(namespace, entry_id, include_deleted=True)
         if entry is None or not entry.turn_file:
             return None
@@ -464,16 +407,18 @@ class HistoryStore:
             current = self.get(namespace, parent, include_deleted=True) if parent else None
         return list(reversed(chain))
 
-    def thread_entries(self, namespace: str, root_id: str) -> list[Entry]:
-        """Every version of a thread (the root and each turn, failed ones too), oldest first."""
-        rows = self.db.rows(f"{_SELECT} WHERE namespace = ? AND (id = ? OR thread_root_id = ?) "
-                            "AND deleted_at IS NULL ORDER BY created_at", (namespace, root_id, root_id))
-        return [_entry(r) for r in rows]
+    def thread_entries(self, namespace: str, root_id: str, include_deleted: bool = False) -> list[Entry]:
+        """Every version of a thread (the root and each turn, failed ones too), oldest first; deleted ones too
+        when asked (the Edit page shows them as placeholders where a later version continues them)."""
+        kept = "" if include_deleted else " AND deleted_at IS NULL"
+        rows = self.db.rows(f"{_SELECT} WHERE namespace = ? AND (id = ? OR thread_root_id = ?){kept} "
+                            "ORDER BY created_at", (namespace, root_id, root_id))
+        return [entry_from_row(r) for r in rows]
 
     def children(self, namespace: str, entry_id: str) -> list[Entry]:
         rows = self.db.rows(f"{_SELECT} WHERE parent_id = ? AND namespace = ? AND deleted_at IS NULL "
                             "ORDER BY created_at", (entry_id, namespace))
-        return [_entry(r) for r in rows]
+        return [entry_from_row(r) for r in rows]
 
     def total_cost(self, namespace: str, entry_ids: list[str]) -> tuple[float, float]:
         """(cost from recorded usage, estimate) summed over these entries: the session's totals."""
@@ -483,6 +428,10 @@ class HistoryStore:
         row = self.db.row(f"SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(estimated_cost_usd), 0) "
                           f"FROM entries WHERE namespace = ? AND id IN ({marks})", [namespace, *entry_ids])
         return (float(row[0]), float(row[1])) if row else (0.0, 0.0)
+
+    def spent_since(self, since: float, namespace: str | None = None) -> float:
+        """USD billed since ``since`` (one identity, or the team when None), from the ledger: no delete lowers it."""
+        return self.ledger.spent(since, namespace)
 
     def status_counts(self, namespace: str) -> dict[str, int]:
         """How many entries of each status this identity has (deleted ones left out)."""
@@ -511,7 +460,7 @@ class HistoryStore:
                 written.append(name)
             with self.db.transaction():
                 for row, references, drafts in rows:
-                    self._insert(row, references)
+                    self._insert(row, references, billed=False)  # made and billed elsewhere
                     self.db.run_many(f"INSERT INTO entry_drafts ({', '.join(_DRAFT_COLUMNS)}) "
                                      "VALUES (?, ?, ?, ?, ?, ?)", drafts)
         except BaseException:
@@ -520,21 +469,15 @@ class HistoryStore:
             raise
 
     def export_zip(self, namespace: str, entry_ids: list[str] | None = None) -> bytes:
-        from studio.history.archive import export_zip
-
-        return export_zip(self, namespace, entry_ids)
+        return archive.export_zip(self, namespace, entry_ids)
 
     def export_zip_to(self, fileobj: IO[bytes], namespace: str, entry_ids: list[str] | None = None) -> None:
         """The same ZIP written into ``fileobj`` (a temp file, a response stream), never whole in memory."""
-        from studio.history.archive import export_zip_to
-
-        export_zip_to(self, namespace, fileobj, entry_ids)
+        archive.export_zip_to(self, namespace, fileobj, entry_ids)
 
     def import_zip(self, namespace: str, data: bytes | IO[bytes]) -> list[Entry]:
         """Bytes or a seekable binary file (an upload); refused whole with an ArchiveError, or imported whole."""
-        from studio.history.archive import import_zip
-
-        return import_zip(self, namespace, data)
+        return archive.import_zip(self, namespace, data)
 
 
 def default_data_dir() -> Path:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from studio import threads
+from studio import turns
 from studio.history import Entry, HistoryStore, namespace_for
 
 BLOCKED = "[[fault:image_safety]]"
@@ -124,7 +124,7 @@ def test_a_refused_thread_says_so_and_offers_start_fresh(studio_app, emulator, i
         turn = json.loads(store.read_turn(namespace, root) or b"{}")
         for part in turn["parts"]:  # the stored signature altered: Google (the emulator) cannot verify it
             if part.get("thoughtSignature"):
-                raw = bytearray(threads.decode_b64(part["thoughtSignature"]))
+                raw = bytearray(turns.decode_b64(part["thoughtSignature"]))
                 raw[0] ^= 0xFF
                 part["thoughtSignature"] = base64.b64encode(bytes(raw)).decode()
         store.blobs.put(namespace, entry.turn_file, json.dumps(turn).encode())
@@ -176,7 +176,7 @@ def test_history_compares_two_selected_rows_and_opens_an_edit(studio_app, emulat
 def test_a_thread_too_large_for_one_request_is_not_sent(studio_app, emulator, monkeypatch) -> None:
     at = _start(studio_app, emulator, "a castle")
     root = _selected(at)
-    monkeypatch.setattr(threads, "INLINE_REQUEST_LIMIT", 10_000)  # the first image alone is larger
+    monkeypatch.setattr(turns, "INLINE_REQUEST_LIMIT", 10_000)  # the first image alone is larger
     _apply(at, "add a moat")
     assert any("too large for one request" in e.value and "Start fresh from this image" in e.value for e in at.error)
     assert _selected(at) == root and len(_versions(at)) == 1, "nothing was sent, nothing is lost"
@@ -228,3 +228,64 @@ def test_an_edit_changes_ratio_and_size_and_adds_a_reference_for_its_turn(studio
             (True, False), (False, True)], "the instruction, then this turn's reference"
     finally:
         store.close()
+
+
+def test_a_thread_with_deleted_versions_still_opens_and_continues(studio_app, emulator, isolated_studio) -> None:
+    """Deleting the root and a middle version crashed the Edit page of every later version with a KeyError;
+    the deleted ones are placeholders, the next edit still sends the whole conversation, and the purge keeps
+    the turns a later version continues (issue 20, item 10b)."""
+    at = _start(studio_app, emulator, "a red kite")
+    root = _selected(at)
+    _apply(at, "make it blue")
+    middle = _selected(at)
+    _apply(at, "add a sun")
+    leaf = _selected(at)
+    store, namespace = _thread(at, isolated_studio)
+    try:
+        assert store.delete(namespace, root) and store.delete(namespace, middle)
+    finally:
+        store.close()
+    at.run()  # the page of the later version: a KeyError before
+    assert not at.exception, at.exception
+    labels = _versions(at)
+    assert labels[0] == "v1 🗑️ deleted" and labels[1] == "\u2003└ v2 🗑️ deleted" and "v3" in labels[2]
+    assert [b.disabled for b in at.button if (b.key or "").startswith("thread_pick_")] == [True, True, False]
+    assert sum("was deleted" in (c.value or "") for c in at.caption) == 2
+    store, namespace = _thread(at, isolated_studio)
+    try:
+        assert store.purge(older_than_s=-1) == 0, "a later version continues both: they stay"
+    finally:
+        store.close()
+    _apply(at, "add a gull")
+    newest = _selected(at)
+    assert newest != leaf and not at.error
+    store, namespace = _thread(at, isolated_studio)
+    try:
+        sent = store.get(namespace, newest)
+        assert sent is not None and sent.status == "ok", sent
+        roles = [c["role"] for c in sent.request_json["contents"]]
+        assert roles == ["user", "model"] * 3 + ["user"], "the conversation from the first turn, deleted ones too"
+        for version in (leaf, newest):
+            assert store.delete(namespace, version)
+        assert store.purge(older_than_s=-1) == 4, "nothing continues them any more: the whole thread goes"
+    finally:
+        store.close()
+
+
+def test_an_edit_never_sends_a_thread_that_starts_mid_way(isolated_studio, studio_app, emulator) -> None:
+    """A version whose earlier turn is gone from History (purged before, or a partial import) cannot continue
+    as a conversation: a plain message, nothing sent."""
+    at = _start(studio_app, emulator, "a green kite")
+    _apply(at, "make it yellow")
+    second = _selected(at)
+    store, namespace = _thread(at, isolated_studio)
+    try:
+        root = store.get(namespace, second).thread_parent_id  # type: ignore[union-attr]
+        store.db.run("DELETE FROM entries WHERE id = ?", (root,))  # what the purge did before
+    finally:
+        store.close()
+    at.run()
+    assert not at.exception, at.exception
+    _apply(at, "add a cloud")
+    assert _selected(at) == second, "nothing was sent"
+    assert any("An earlier version of this thread is no longer in History" in e.value for e in at.error)

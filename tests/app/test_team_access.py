@@ -446,6 +446,60 @@ def test_spend_cap_lets_a_batch_that_fits_through(isolated_studio: Path) -> None
     assert "left today" in at.error[0].value
 
 
+def test_spend_cap_still_counts_deleted_entries(isolated_studio: Path) -> None:
+    """Deleting today's entries (and the purge) used to reset the day's spend to $0.00 (issue 20, item 12)."""
+    connection = Connection(mode="oauth", access_token=TOKEN, subject="ann", email="ann@example.com")
+    per_image = _seed(isolated_studio, connection, 3)
+    store = HistoryStore.open(data_dir=isolated_studio)
+    try:
+        namespace = namespace_for(connection, isolated_studio)
+        for entry in store.list_entries(namespace):
+            assert store.delete(namespace, entry.id)
+        store.purge(older_than_s=-1)
+        assert store.count_entries(namespace) == 0
+    finally:
+        store.close()
+    at = _spend_app(connection, cap=0.5)
+    assert not at.exception, at.exception
+    assert "REFUSED" in _texts(at), "the deleted entries were billed all the same"
+    assert f"${3 * per_image:.2f}" in at.error[0].value
+
+
+def _private_spend_script() -> None:
+    import streamlit as st
+
+    from components import services, team
+    from components.state import PRIVATE
+
+    st.session_state[PRIVATE] = True
+    request = st.session_state["request"]
+    store = services.get_store()
+    assert store.is_private
+    for index in range(st.session_state.get("images", 0)):
+        store.start_entry(services.current_namespace(), request, index, batch_id="private")
+    st.write("SUBMITTED" if team.check_spend(request) else "REFUSED")
+
+
+def test_spend_cap_counts_a_private_sessions_spend(isolated_studio: Path) -> None:
+    """A private session's attempts count for its person in every session, and after it is gone."""
+    connection = Connection(mode="oauth", access_token=TOKEN, subject="ann", email="ann@example.com")
+    private = AppTest.from_function(_private_spend_script, default_timeout=60)
+    private.secrets["team"] = {"daily_spend_cap_usd": 0.5}
+    private.session_state["connection"] = connection
+    private.session_state["request"] = REQUEST
+    private.session_state["images"] = 3
+    private.run()
+    assert not private.exception, private.exception
+    assert "REFUSED" in _texts(private), "its own three images count"
+    at = _spend_app(connection, cap=0.5)  # another session of the same person, not private
+    assert "REFUSED" in _texts(at), "the private session's spend is seen by the person's other sessions"
+    store = HistoryStore.open(data_dir=isolated_studio)
+    try:
+        assert store.count_entries(namespace_for(connection, isolated_studio)) == 0, "the entries stayed private"
+    finally:
+        store.close()
+
+
 def test_spend_cap_does_not_apply_offline(isolated_studio: Path) -> None:
     at = _spend_app(Connection(mode="offline", api_key="offline", base_url="http://127.0.0.1:9"), cap=0.0)
     assert "SUBMITTED" in _texts(at) and not at.error

@@ -156,16 +156,17 @@ def test_spent_today_adds_this_identitys_estimates_since_midnight(tmp_path: Path
     store.close()
 
 
-def test_spent_today_reads_past_one_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import studio.access
-
-    monkeypatch.setattr(studio.access, "_PAGE", 2)
+def test_spent_today_counts_deleted_entries(tmp_path: Path) -> None:
+    """The cap reads the spend ledger: deleting and purging today's entries gives nothing back (issue 20)."""
     store = HistoryStore.open(data_dir=tmp_path)
     request = GenerationRequest(prompt="p", model_id="gemini-3-pro-image")
-    for index in range(5):
-        store.start_entry("google:ann", request, index, batch_id="b")
+    started = [store.start_entry("google:ann", request, index, batch_id="b") for index in range(5)]
+    for entry in started:
+        store.delete("google:ann", entry.id)
+    store.purge(older_than_s=-1)
     per_image = store.catalogue.resolve(request.model_id).estimate_cost("1K", 1)
     assert spent_today(store, "google:ann") == pytest.approx(5 * per_image)
+    assert spent_today(store, None) == pytest.approx(5 * per_image), "the team's day"
     store.close()
 
 

@@ -13,7 +13,7 @@ import uuid
 import httpx
 import pytest
 
-from studio import threads
+from studio import threads, turns
 from studio.catalogue import PRO
 from studio.history import HistoryStore
 from studio.request import GenerationRequest, ReferenceImage
@@ -41,39 +41,39 @@ def _request(prompt: str = "a red kite", **kwargs: object) -> GenerationRequest:
 
 
 def test_model_turn_keeps_every_final_part_in_order_and_drops_thoughts() -> None:
-    kept = threads.model_turn_parts(MODEL_TURN["parts"])
+    kept = turns.model_turn_parts(MODEL_TURN["parts"])
     assert kept == MODEL_TURN["parts"][2:], "final parts verbatim, in order; thinking and drafts never resent"
-    stored = threads.read_turn_blob(threads.turn_blob(kept))
+    stored = turns.read_turn_blob(turns.turn_blob(kept))
     assert stored == {"role": "model", "parts": kept}
 
 
 def test_contents_are_user_then_model_turns_with_signatures_byte_identical() -> None:
     ref = ReferenceImage(name="ref.png", data=b"reference-bytes", mime_type="image/png")
-    first = threads.Turn("a red kite", (ref,), {"role": "model", "parts": threads.model_turn_parts(MODEL_TURN["parts"])})
-    second = threads.Turn("make it blue", (), {"role": "model", "parts": [
+    first = turns.Turn("a red kite", (ref,), {"role": "model", "parts": turns.model_turn_parts(MODEL_TURN["parts"])})
+    second = turns.Turn("make it blue", (), {"role": "model", "parts": [
         {"inlineData": {"mimeType": "image/png", "data": _b64(b"second")},
          "thoughtSignature": _b64(b"\xfb\xefsecond-sig", urlsafe=True)}]})
-    earlier = threads.conversation([first, second])
+    earlier = turns.conversation([first, second])
     assert [c["role"] for c in earlier] == ["user", "model", "user", "model"]
     assert earlier[0]["parts"][0] == {"text": "a red kite"}, "the text first, then the references (as sent)"
     assert base64.b64decode(earlier[0]["parts"][1]["inlineData"]["data"]) == b"reference-bytes"
-    sent = threads.sdk_contents(earlier, _request("add a sun"))
+    sent = turns.sdk_contents(earlier, _request("add a sun"))
     wire = [c.model_dump(mode="json", exclude_none=True, by_alias=True) for c in sent]
     assert [c["role"] for c in wire] == ["user", "model", "user", "model", "user"]
     assert wire[-1]["parts"] == [{"text": "add a sun"}]
-    assert threads.signatures(wire) == [SIG_TEXT, SIG_IMAGE, b"\xfb\xefsecond-sig"], "bytes, in order"
+    assert turns.signatures(wire) == [SIG_TEXT, SIG_IMAGE, b"\xfb\xefsecond-sig"], "bytes, in order"
     model = sent[1].parts or []
     assert [p.text for p in model] == ["Here is your kite.", None]
     assert model[1].inline_data is not None and model[1].inline_data.data == b"final-image"
-    assert threads.request_body_size(earlier, _request("add a sun")) == len(json.dumps(
+    assert turns.request_body_size(earlier, _request("add a sun")) == len(json.dumps(
         {"contents": wire}, separators=(",", ":")).encode())
 
 
 def test_an_unreadable_stored_turn_is_a_plain_error() -> None:
-    with pytest.raises(threads.TurnError, match="cannot be read"):
-        threads.read_turn_blob(b"{not json")
-    with pytest.raises(threads.TurnError, match="not valid base64"):
-        threads.sdk_part({"inlineData": {"mimeType": "image/png", "data": "@@@"}, "thoughtSignature": "x"})
+    with pytest.raises(turns.TurnError, match="cannot be read"):
+        turns.read_turn_blob(b"{not json")
+    with pytest.raises(turns.TurnError, match="not valid base64"):
+        turns.sdk_part({"inlineData": {"mimeType": "image/png", "data": "@@@"}, "thoughtSignature": "x"})
 
 
 def _raw_signatures(emulator, prompt: str) -> list[bytes]:
@@ -82,7 +82,7 @@ def _raw_signatures(emulator, prompt: str) -> list[bytes]:
             "generationConfig": {"responseModalities": ["TEXT", "IMAGE"], "imageConfig": {"aspectRatio": "1:1"}}}
     answer = httpx.post(f"{emulator.base_url}/v1beta/models/{PRO.model_id}:generateContent", json=body,
                         headers={"x-goog-api-key": TEST_KEY}, timeout=30).json()
-    return threads.signatures([answer["candidates"][0]["content"]])
+    return turns.signatures([answer["candidates"][0]["content"]])
 
 
 @pytest.mark.parametrize("thinking", [False, True], ids=["answer", "stream"])
@@ -98,13 +98,13 @@ def test_three_turns_and_a_branch_through_history_and_the_sdk(emulator, engine_f
     try:
         first, root = record(_request(prompt, include_thoughts=thinking))
         assert first.ok and root.can_continue
-        stored = threads.read_turn_blob(store.read_turn(NS, root.id) or b"")
+        stored = turns.read_turn_blob(store.read_turn(NS, root.id) or b"")
         assert not any(p.get("thought") for p in stored["parts"]), "drafts and thinking are not kept for resending"
-        assert threads.signatures([stored]) == _raw_signatures(emulator, prompt), "byte-for-byte as Google sent"
+        assert turns.signatures([stored]) == _raw_signatures(emulator, prompt), "byte-for-byte as Google sent"
 
         def edit(leaf, instruction: str, **kwargs: object):
-            turns = threads.turns_from_store(store, NS, leaf.id)
-            return record(threads.edit_request(_request(include_thoughts=thinking), leaf, turns, instruction,
+            earlier = threads.turns_from_store(store, NS, leaf.id)
+            return record(threads.edit_request(_request(include_thoughts=thinking), leaf, earlier, instruction,
                                                **kwargs))  # type: ignore[arg-type]
 
         second, turn2 = edit(root, "put it on a puddle", aspect_ratio="16:9")
@@ -132,13 +132,13 @@ def test_an_altered_stored_signature_is_refused_plainly_and_loses_nothing(emulat
         request = _request("a lighthouse")
         (result,) = engine.run(request)
         root = store.record_attempt(NS, request, result, batch_id="b1")
-        turns = threads.turns_from_store(store, NS, root.id)
-        parts = [dict(p) for p in turns[0].model["parts"]]
+        earlier = threads.turns_from_store(store, NS, root.id)
+        parts = [dict(p) for p in earlier[0].model["parts"]]
         image_part = next(p for p in parts if "inlineData" in p)
-        sig = bytearray(threads.decode_b64(image_part["thoughtSignature"]))
+        sig = bytearray(turns.decode_b64(image_part["thoughtSignature"]))
         sig[3] ^= 0xFF
         image_part["thoughtSignature"] = _b64(bytes(sig))
-        tampered = [threads.Turn(turns[0].prompt, turns[0].references, {"role": "model", "parts": parts})]
+        tampered = [turns.Turn(earlier[0].prompt, earlier[0].references, {"role": "model", "parts": parts})]
         (refused,) = engine.run(threads.edit_request(request, root, tampered, "make it blue"))
         assert refused.failure is not None and refused.failure.kind is FailureKind.INVALID_REQUEST
         assert refused.failure.http_status == 400 and "Corrupted thought signature" in refused.failure.detail
@@ -151,12 +151,12 @@ def test_an_altered_stored_signature_is_refused_plainly_and_loses_nothing(emulat
 
 
 def test_the_cheap_size_estimate_matches_what_the_sdk_sends() -> None:
-    first = threads.Turn("a red kite", (), {"role": "model", "parts": threads.model_turn_parts(MODEL_TURN["parts"])})
-    earlier = threads.conversation([first])
+    first = turns.Turn("a red kite", (), {"role": "model", "parts": turns.model_turn_parts(MODEL_TURN["parts"])})
+    earlier = turns.conversation([first])
     request = _request("add a sun", references=(ReferenceImage("r.png", b"x" * 3000, "image/png"),))
-    exact, estimate = threads.request_body_size(earlier, request), threads.estimated_body_size(earlier, request)
+    exact, estimate = turns.request_body_size(earlier, request), turns.estimated_body_size(earlier, request)
     assert abs(exact - estimate) < 100, (exact, estimate)
-    assert "too large for one request (120 MB of Google's 100 MB limit)" in threads.too_large_message(120_000_000)
+    assert "too large for one request (120 MB of Google's 100 MB limit)" in turns.too_large_message(120_000_000)
 
 
 def test_the_version_tree_puts_branches_under_the_turn_they_continue() -> None:
@@ -185,10 +185,32 @@ def test_a_thread_survives_export_and_import(emulator, engine_for) -> None:
         new_root, new_turn2 = imported["a harbour crane"], imported["paint it red"]
         assert new_turn2.thread_parent_id == new_root.id and new_turn2.thread_root_id == new_root.id
         assert target.read_turn(NS, new_turn2.id) == source.read_turn(NS, turn2.id), "the raw turn, byte for byte"
-        turns = threads.turns_from_store(target, NS, new_turn2.id)
-        (again,) = engine.run(threads.edit_request(request, new_turn2, turns, "add a gull"))
+        earlier = threads.turns_from_store(target, NS, new_turn2.id)
+        (again,) = engine.run(threads.edit_request(request, new_turn2, earlier, "add a gull"))
         assert again.ok, again.failure  # the imported thread continues: Google accepts its signatures
     finally:
         source.close()
         target.close()
         engine.close()
+
+
+def test_the_wire_format_stands_apart_from_the_store() -> None:
+    """store <-> archive <-> threads was a circle hidden by deferred imports: the wire format imports nothing of
+    History, and History imports nothing of the store-reading thread module (issue 20, item 18)."""
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    loaded = subprocess.run([sys.executable, "-c", "import sys, studio.turns; "
+                             "print(sorted(m for m in sys.modules if m.startswith('studio.')))"],
+                            capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2]).stdout
+    assert "studio.history" not in loaded and "studio.threads" not in loaded
+    root = Path(__file__).parents[2] / "studio"
+    for path in [*sorted((root / "history").glob("*.py")), root / "threads.py", root / "turns.py"]:
+        text = path.read_text()
+        deferred = re.search(r"^ {8,}from studio\.(history\.(store|archive)|threads|turns)\b", text, re.M)
+        assert not deferred, f"{path.name} imports {deferred and deferred.group(1)} inside a function"
+        assert not re.search(r"^ *(from|import) studio\.threads\b", text, re.M), f"{path.name} reads threads"
+    assert "TYPE_CHECKING" not in (root / "threads.py").read_text() + (root / "turns.py").read_text()
+    assert not re.search(r"^\s*(from|import) studio\.history\.store", (root / "history" / "archive.py").read_text(), re.M)

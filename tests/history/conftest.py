@@ -137,7 +137,7 @@ def postgres_shared_url(postgres_server: PostgresServer) -> str:
     return url
 
 
-TABLES = "entries, entry_references, entry_drafts"
+TABLES = "entries, entry_references, entry_drafts, spend_ledger"
 
 
 @pytest.fixture

@@ -146,11 +146,11 @@ def test_a_failed_write_removes_every_file_and_row(source, target: HistoryStore,
     insert = target._insert
     calls = []
 
-    def fail_on_second(row: dict, references: list) -> None:
+    def fail_on_second(row: dict, references: list, **kwargs: bool) -> None:
         calls.append(row["id"])
         if len(calls) == 2:
             raise sqlite3.OperationalError("database or disk is full")
-        insert(row, references)
+        insert(row, references, **kwargs)
 
     monkeypatch.setattr(target, "_insert", fail_on_second)
     with pytest.raises(ArchiveError, match="could not be written") as error:
@@ -392,3 +392,70 @@ def test_the_page_turns_an_unexpected_failure_into_a_plain_message(tmp_path: Pat
     assert not at.exception
     assert len(at.error) == 1 and "nothing was imported" in at.error[0].value.replace("\\", "")
     assert "something deep broke" not in at.error[0].value
+
+
+# ---- how many entries (issue 20, item 17) --------------------------------------------------------------------
+def _tiny_entries(count: int) -> bytes:
+    """A ZIP whose manifest lists ``count`` minimal entries without images (100,000 take 0.3 MB compressed)."""
+    record = {"created_at": 1.7e9, "prompt": "p", "model_id": "gemini-3-pro-image", "aspect_ratio": "1:1",
+              "image_size": "1K", "output_format": "png", "status": "failed"}
+    entries = [{"id": f"e{i}", **record} for i in range(count)]
+    return _zip({"manifest.json": json.dumps({"format": FORMAT, "entries": entries}).encode()},
+                zipfile.ZIP_DEFLATED)
+
+
+def test_an_import_at_the_entry_cap_goes_in_and_one_more_is_refused(store, monkeypatch) -> None:
+    monkeypatch.setattr(archive, "MAX_ENTRIES", 40)
+    assert len(store.import_zip("local", _tiny_entries(40))) == 40, "at the cap"
+    other = HistoryStore.open(data_dir=store.data_dir.parent / "other")
+    try:
+        with pytest.raises(ArchiveError, match="more than 40 entries") as error:
+            other.import_zip("local", _tiny_entries(41))
+        _assert_nothing_imported(other, error)
+    finally:
+        other.close()
+
+
+def test_a_manifest_of_100000_tiny_entries_is_refused_while_it_is_read(store, monkeypatch) -> None:
+    """The reported ZIP: 0.29 MB, 100,000 entries, 11.4 s and +450 MB to import. The manifest is read one entry
+    at a time and refused at the first past the cap, before the rest is built and before anything is written."""
+    data = _tiny_entries(100_000)
+    assert len(data) < 400_000
+    checked: list[int] = []
+    real_check = archive._check_record
+    monkeypatch.setattr(archive, "_check_record", lambda i, r: checked.append(i) or real_check(i, r))
+    with pytest.raises(ArchiveError, match=f"more than {archive.MAX_ENTRIES:,} entries") as error:
+        store.import_zip("local", data)
+    _assert_nothing_imported(store, error)
+    assert "Export fewer entries" in str(error.value)
+    assert len(checked) == archive.MAX_ENTRIES, "entries past the cap are never parsed"
+
+
+def test_a_manifest_over_its_size_cap_is_refused_unread(source, target: HistoryStore, opened: list[str],
+                                                        monkeypatch) -> None:
+    members, manifest = source
+    text = json.dumps(manifest).encode()
+    monkeypatch.setattr(archive, "MAX_MANIFEST_BYTES", len(text) - 1)
+    with pytest.raises(ArchiveError, match=r"manifest.json in this ZIP is .* MB") as error:
+        target.import_zip("local", _zip({**members, "manifest.json": text}))
+    _assert_nothing_imported(target, error)
+    assert opened == [], "refused on the declared size"
+    monkeypatch.setattr(archive, "MAX_MANIFEST_BYTES", len(text))
+    assert len(target.import_zip("local", _zip({**members, "manifest.json": text}))) == 2, "at the cap"
+
+
+HEAD = '{"format": "' + FORMAT + '"'
+
+
+@pytest.mark.parametrize("text", [
+    HEAD + ', "entries": [], "entries": []}',
+    HEAD + ', "entries": []} trailing',
+    HEAD + ' "entries": []}',
+    '{"entries": []}',
+    HEAD + ', "entries": [{"id": "x"},]}',
+    HEAD + ', "deep": ' + "[" * 100_000,
+])
+def test_the_streaming_reader_refuses_what_is_not_a_manifest(store, text: str) -> None:
+    with pytest.raises(ArchiveError, match=r"not a studio history manifest|Entry 1") as error:
+        store.import_zip("local", _zip({"manifest.json": text.encode()}))
+    _assert_nothing_imported(store, error)

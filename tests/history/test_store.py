@@ -448,11 +448,11 @@ def test_a_failed_import_leaves_no_row_and_no_file(store, record, monkeypatch: p
     insert = store._insert
     calls: list[str] = []
 
-    def fail_on_second(row: dict, references: list) -> None:
+    def fail_on_second(row: dict, references: list, **kwargs: bool) -> None:
         calls.append(row["id"])
         if len(calls) == 2:
             store.db.run("INSERT INTO no_such_table VALUES (1)")  # a real error of this database
-        insert(row, references)
+        insert(row, references, **kwargs)
 
     monkeypatch.setattr(store, "_insert", fail_on_second)
     with pytest.raises(ArchiveError, match="could not be written"):
@@ -497,3 +497,94 @@ def test_a_dropped_postgres_connection_fails_one_call_plainly_and_the_next_recon
     assert store.get("local", entry.id).prompt == request.prompt, "the next call reconnects"
     assert store.count_entries("local") == 1, "the failed write left nothing half-done"
     store.close()
+
+
+# ---- issue 20: the orphan sweep and the spend ledger ---------------------------------------------------------
+def test_sweep_keeps_a_reference_a_row_named_after_the_listing(store, record, monkeypatch) -> None:
+    """A reference file left by a purged entry is an orphan when the sweep lists it; a new entry reusing that
+    reference (content-addressed) commits its row before the sweep reaches the file: the file must stay.
+    On a folder and on a bucket, on SQLite and on PostgreSQL (issue 20, item 7)."""
+    gone = record(refs=1)
+    (ref,) = store.read_references("local", gone.id)
+    store.delete("local", gone.id)
+    store.purge(older_than_s=-1)  # the row is gone; its reference is young, so the purge's sweep keeps it
+    assert f"{ref.sha256}.bin" in " ".join(stored_objects(store))
+    listing = store.blobs.listing
+    reused: list[Entry] = []
+
+    def listing_then_a_writer():  # another session commits a row naming the file while the sweep walks
+        listed = list(listing())
+        request = make_request("the same reference again", refs=1)
+        assert request.references[0].sha256 == ref.sha256
+        reused.append(store.start_entry("local", request, 0, batch_id="other"))
+        yield from listed
+
+    monkeypatch.setattr(store.blobs, "listing", listing_then_a_writer)
+    store.sweep_orphans(grace_s=-1)  # everything listed counts as old
+    (kept,) = store.read_references("local", reused[0].id)
+    assert kept.data == ref.data, "the row committed between listing and deleting keeps its file"
+
+
+def test_spend_ledger_outlives_deletes_purges_and_restarts(store, record, open_store, tmp_path) -> None:
+    """Deleting and purging entries lowers no one's spend; the team's is every identity's (issue 20, item 12)."""
+    ann = [record("google:ann") for _ in range(3)]
+    record("google:bob")
+    midnight = time.time() - 60
+    per_image = max(ann[0].estimated_cost_usd, ann[0].cost_usd)  # the estimate, or the billed cost when higher
+    assert per_image > 0 and store.spent_since(midnight, "google:ann") == pytest.approx(3 * per_image)
+    for entry in ann:
+        assert store.delete("google:ann", entry.id)
+    store.purge(older_than_s=-1)
+    assert store.count_entries("google:ann") == 0
+    assert store.spent_since(midnight, "google:ann") == pytest.approx(3 * per_image), "deleting refunds nothing"
+    assert store.spent_since(midnight) == pytest.approx(4 * per_image), "the team's"
+    assert store.spent_since(time.time() + 1, "google:ann") == 0.0
+    again = open_store(tmp_path / "data")
+    try:
+        assert again.spent_since(midnight, "google:ann") == pytest.approx(3 * per_image), "a restart neither"
+    finally:
+        again.close()
+
+
+def test_a_private_sessions_spend_counts_in_the_shared_ledger(store) -> None:
+    """A private session's attempts are written to the shared ledger (amounts only) and stay when it closes."""
+    private = HistoryStore.private(ledger=store.ledger)
+    request = make_request("a secret prompt")
+    entry = private.record_attempt("google:ann", request, ok_result(request), batch_id="b")
+    assert store.count_entries("google:ann") == 0, "the entry itself stays private"
+    private.close()
+    assert store.spent_since(time.time() - 60, "google:ann") == pytest.approx(max(entry.estimated_cost_usd, entry.cost_usd))
+    row = store.db.row("SELECT * FROM spend_ledger")
+    assert row is not None and "a secret prompt" not in repr(row), "amounts only"
+
+
+def test_spend_is_one_aggregate_query(store, record, monkeypatch) -> None:
+    """The cap reads one row from the database, however many attempts the day holds."""
+    for _ in range(5):
+        record("google:ann")
+    asked: list[str] = []
+    for name in ("row", "rows"):
+        real = getattr(store.db, name)
+        monkeypatch.setattr(store.db, name, lambda sql, params=(), real=real: asked.append(sql) or real(sql, params))
+    assert store.spent_since(time.time() - 60, "google:ann") > 0
+    assert len(asked) == 1 and "SUM(" in asked[0]
+
+
+def test_purge_keeps_deleted_turns_a_later_edit_continues(store, record) -> None:
+    """The 7-day purge took a deleted root or middle version, so the next edit sent a conversation starting
+    mid-thread; now it waits until nothing continues them, then takes the chain whole (issue 20, item 10b)."""
+    root = record(prompt="v1")
+    middle = store.record_attempt("local", replace(make_request("v2"), thread_parent_id=root.id),
+                                  ok_result(make_request("v2")), batch_id="b")
+    leaf = store.record_attempt("local", replace(make_request("v3"), thread_parent_id=middle.id),
+                                ok_result(make_request("v3")), batch_id="b")
+    assert leaf.thread_root_id == root.id
+    for entry in (root, middle):
+        store.delete("local", entry.id)
+    assert store.purge(older_than_s=-1) == 0
+    assert [e.id for e in store.thread_chain("local", leaf.id)] == [root.id, middle.id, leaf.id]
+    assert store.get("local", root.id, include_deleted=True), "the turn the next edit sends back is kept"
+    assert [e.id for e in store.thread_entries("local", root.id, include_deleted=True)] == [root.id, middle.id,
+                                                                                            leaf.id]
+    store.delete("local", leaf.id)
+    assert store.purge(older_than_s=-1) == 3 and store.count_entries("local") == 0
