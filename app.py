@@ -10,12 +10,20 @@ import streamlit as st
 from app_pages import welcome as welcome_page
 from components import auth, jobs, services, sidebar, team
 from components.state import CONNECT_NOTES, REFERENCES, SESSION_ENTRIES
+from studio.catalogue import startup_problem
 
 GATED = (("Generate", "generate"), ("Edit", "edit"), ("History", "history"), ("Account", "account"))
 
 
 def bootstrap_session() -> None:
-    """Per-session defaults, and the process-wide job runner (its start marks crashed work interrupted)."""
+    """Per-session defaults, and the process-wide job runner (its start marks crashed work interrupted).
+
+    A malformed model registry override stops here with one plain message naming the file and the key.
+    """
+    problem = startup_problem(dict(services.secrets_section("models")))
+    if problem:
+        st.error(problem, icon="🧾")
+        st.stop()
     for key in (REFERENCES, SESSION_ENTRIES):
         st.session_state.setdefault(key, [])
     try:

@@ -64,3 +64,16 @@ def test_good_api_key_with_spaces_connects(studio_app, emulator, monkeypatch: py
 
 def test_no_pages_folder() -> None:
     assert not (ROOT / "pages").exists(), "a pages/ folder would bypass the sign-in gate"
+
+
+def test_a_malformed_registry_override_stops_the_studio_with_one_plain_message(
+        studio_app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    models = tmp_path / "models.toml"
+    models.write_text('[models.nb21]\nsizes = ["3K"]\n', encoding="utf-8")
+    monkeypatch.setenv("STUDIO_MODELS_FILE", str(models))
+    at = studio_app(settled=False)  # settling asks for the runner, which needs the catalogue
+    assert not at.exception
+    [error] = at.error
+    assert str(models) in error.value or "models.toml" in error.value
+    assert "[models.nb21]" in error.value and "3K" in error.value
+    assert "Try offline" not in [b.label for b in at.button], "nothing else is drawn"
