@@ -139,7 +139,11 @@ def followed_jobs() -> list[JobView]:
 
 def cancel(job_id: str, index: int | None = None) -> None:
     """Callback for the Cancel buttons."""
-    cancelled = services.get_runner().cancel(job_id, index, namespace=services.current_namespace())
-    if cancelled:
+    runner = services.get_runner()
+    job = runner.view(job_id)
+    cancelled = runner.cancel(job_id, index, namespace=services.current_namespace())
+    if cancelled and job is not None and job.lane == "batch":
+        st.toast("Cancelling the batch at Google… Images it has already made may still be billed.", icon="🛑")
+    elif cancelled:
         st.toast(f"Cancelled {cancelled} image{'s' if cancelled != 1 else ''}. A request already sent may still "
                  "be billed by Google.", icon="🛑")

@@ -42,7 +42,7 @@ STORE_FAILED_MESSAGE = "The image arrived but could not be saved ({reason}). The
 INTERNAL_MESSAGE = "Something went wrong inside the studio while making this image ({reason}). Try again."
 PRIVATE_BATCH_MESSAGE = ("The batch lane is not available in a private session: Google answers a batch within 24 "
                          "hours, and a private session's History lives only in this session's memory, so it would be "
-                         "gone before the images arrive. Choose Now, or turn private mode off to use the batch lane.")
+                         "gone before the images arrive. Choose Now, or switch \"Private session\" off to use the batch lane.")
 ADMIT_WAIT_S = 10.0  # how long a page waits for the runner to take a job; past it, the runner still takes it
 
 

@@ -1,0 +1,108 @@
+"""Paid work across two real processes on one database (SQLite and PostgreSQL): a collector killed mid-collection
+is taken over once its lease runs out (every image recorded exactly once), and a slow purge in one process never
+starves its heartbeats (another process never marks its live work interrupted)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from studio.history import HistoryStore
+from studio.jobs import ImageState, JobRunner, RunnerLimits, interrupt_abandoned
+from tests.conftest import TEST_KEY
+
+from .test_runner import PRO, key_source, request, wait_job, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+LEASE_S = 1.0
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    return request.getfixturevalue("postgres_server").create_database()
+
+
+@pytest.fixture
+def children() -> Iterator[list[subprocess.Popen]]:
+    started: list[subprocess.Popen] = []
+    yield started
+    for child in started:
+        if child.poll() is None:
+            child.kill()
+        child.wait(timeout=10)
+
+
+def start_child(children: list[subprocess.Popen], scenario: str, **args: object) -> subprocess.Popen:
+    child = subprocess.Popen([sys.executable, "-m", "tests.jobs.child", scenario, json.dumps(args)], cwd=ROOT,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    children.append(child)
+    line = child.stdout.readline() if child.stdout else ""
+    assert line.strip() == "ready", f"the child did not start: {line}{child.stderr.read() if child.stderr else ''}"
+    return child
+
+
+def test_a_collector_killed_mid_collection_is_taken_over_and_every_image_is_recorded_once(
+        fresh_emulator, db_url: str, tmp_path: Path, children: list[subprocess.Popen]) -> None:
+    server = fresh_emulator(batch_delay_s=0.5)
+    data = tmp_path / "data"
+    store = HistoryStore.open(db_url, data_dir=data)
+    sender = JobRunner(limits=RunnerLimits(batch_poll_s=0.1, batch_poll_max_s=0.3), owner="sender")
+    job = sender.submit("alice", request("six kites", count=6, lane="batch"), store, key_source(server))
+    wait_until(lambda: store.batches.get(job.id).name is not None, what="the batch to reach Google")
+    sender.close()  # the sending process ends; Google goes on making the batch
+    collector = start_child(children, "collect", url=db_url, data_dir=str(data), base_url=server.base_url,
+                            key=TEST_KEY, namespace="alice", lease_s=LEASE_S, record_then_hang=2)
+    wait_until(lambda: [e.status for e in store.list_entries("alice")].count("ok") == 2,
+               what="the child to record two images, then hang")
+    first_two = {e.id: e.response_id for e in store.list_entries("alice") if e.status == "ok"}
+    watcher = JobRunner(limits=RunnerLimits(batch_poll_s=0.1, batch_poll_max_s=0.3, batch_lease_s=LEASE_S),
+                        owner="watcher")
+    try:
+        assert watcher.resume_batches("alice", store, key_source(server)) == 1
+        time.sleep(LEASE_S * 2.5)  # longer than a lease: the live collector keeps renewing it
+        record = store.batches.get(job.id)
+        assert record is not None and record.collector == "child", "a live collector's lease is renewed"
+        assert [e.status for e in store.list_entries("alice")].count("ok") == 2, "nobody else records meanwhile"
+        collector.send_signal(signal.SIGKILL)  # the collector dies mid-collection
+        collector.wait(timeout=10)
+        done = wait_job(watcher, job.id, timeout_s=60)
+        assert [i.state for i in done.images] == [ImageState.DONE] * 6, "the lease ran out: the watcher took over"
+        entries = store.list_entries("alice")
+        assert len(entries) == 6 and all(e.status == "ok" for e in entries)
+        assert len({e.response_id for e in entries}) == 6, "each answer recorded once"
+        assert {e.id: e.response_id for e in entries if e.id in first_two} == first_two, "never recorded again"
+        assert store.batches.open_for("alice") == [] and store.batches.get(job.id).state == "collected"
+    finally:
+        watcher.close()
+        store.close()
+
+
+def test_a_slow_purge_never_starves_the_heartbeats(fresh_emulator, db_url: str, tmp_path: Path,
+                                                   children: list[subprocess.Popen]) -> None:
+    server = fresh_emulator()
+    data = tmp_path / "data"
+    store = HistoryStore.open(db_url, data_dir=data)
+    try:
+        start_child(children, "now", url=db_url, data_dir=str(data), base_url=server.base_url, key=TEST_KEY,
+                    namespace="bob", prompt="two slow lamps [[fault:slow=4]]", model_id=PRO, count=2,
+                    heartbeat_s=0.2, stale_s=1.5, purge_s=5.0)
+        assert [e.status for e in store.list_entries("bob")] == ["running"] * 2
+        deadline = time.monotonic() + 3.0  # twice the stale limit, while the child's purge is stuck
+        while time.monotonic() < deadline:
+            assert interrupt_abandoned(store, "another replica", 1.5) == 0, "live work marked interrupted"
+            time.sleep(0.1)
+        wait_until(lambda: [e.status for e in store.list_entries("bob")] == ["ok"] * 2, timeout_s=30,
+                   what="the child to record both images")
+    finally:
+        store.close()
