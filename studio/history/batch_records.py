@@ -85,8 +85,11 @@ class BatchBook:
 
     def release(self, job_id: str, owner: str, message: str = "") -> None:
         """Give up collecting for now (a lasting failure): the record stays open and anyone may claim it at once."""
-        self.db.run("UPDATE batch_jobs SET collector = NULL, lease_until = NULL, message = ?, updated_at = ? "
-                    "WHERE id = ? AND collector = ? AND collected_at IS NULL", (message, time.time(), job_id, owner))
+        with self.db.transaction():
+            self.db.run("UPDATE batch_jobs SET message = ?, updated_at = ? WHERE id = ? AND collected_at IS NULL",
+                        (message, time.time(), job_id))
+            self.db.run("UPDATE batch_jobs SET collector = NULL, lease_until = NULL WHERE id = ? AND collector = ? "
+                        "AND collected_at IS NULL", (job_id, owner))
 
     def get(self, job_id: str) -> BatchRecord | None:
         row = self.db.row(f"SELECT {', '.join(_COLUMNS)} FROM batch_jobs WHERE id = ?", (job_id,))

@@ -25,13 +25,6 @@ ROOT = Path(__file__).resolve().parents[2]
 LEASE_S = 1.0
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'shared.sqlite3'}"
-    return request.getfixturevalue("postgres_server").create_database()
-
-
 @pytest.fixture
 def children() -> Iterator[list[subprocess.Popen]]:
     started: list[subprocess.Popen] = []
