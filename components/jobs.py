@@ -5,11 +5,13 @@ The page only submits and watches: the runner sends, retries and records, whatev
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 
 import streamlit as st
 
 from components import auth, live_wait, services
+from components.plain import md_escape
 from components.state import BATCHES_RESUMED, FOLLOWED_JOBS, LIVE_VERSION, SESSION_ENTRIES
 from studio import oauth
 from studio.credentials import Connection
@@ -63,6 +65,10 @@ def submit(request: GenerationRequest, parent_id: str | None = None) -> JobView 
     except OSError as exc:
         st.error(f"The batch could not be started: the history folder could not be written ({exc.strerror}). "
                  "Nothing was sent.")
+        return None
+    except sqlite3.Error as exc:  # all or nothing: no entry of it was kept either (PostgreSQL's errors too)
+        st.error(f"The batch could not be started: the History database refused it ({md_escape(str(exc), limit=200)}). "
+                 "Nothing was sent, and your prompt and settings are kept.")
         return None
     runner.update_credentials(namespace, connection)
     _follow(job)

@@ -250,7 +250,8 @@ class BatchLane:
                 raise
             except Exception as exc:
                 failures += 1
-                self._log(job, f"collect (attempt {failures})", exc)
+                for error in exc.errors if isinstance(exc, RecordingFailed) else [exc]:
+                    self._log(job, f"collect (attempt {failures})", error)
                 if failures >= limits.batch_collect_attempts:
                     await self._give_up(job, exc)
                     return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import pytest
@@ -126,3 +127,27 @@ def test_cancelling_a_batch_runs_in_the_runner_and_shows_cancelling(studio_app, 
     assert _labels(at).count("Retry") == 2
     assert at.error and all("may still be billed" in e.value for e in at.error), "never says not billed"
     assert api.stats()["requests"]["batchCancel"] == 1
+
+
+def test_a_database_failure_while_submitting_keeps_nothing_half_made(studio_app, fresh_emulator) -> None:
+    api = fresh_emulator(batch_delay_s=0.3)
+    at = studio_app(api, count=3)
+    store = services.shared_store()
+    insert, written = store._insert, []
+
+    def locked_at_the_second(row, references):  # the database refuses the second image's row
+        written.append(row["id"])
+        if len(written) == 2:
+            raise sqlite3.OperationalError("database is locked")
+        insert(row, references)
+
+    store._insert = locked_at_the_second
+    try:
+        at = _generate_batch(at, "three lamps, all or none")
+    finally:
+        store._insert = insert
+    assert not at.exception
+    assert any("could not be started" in e.value and "Nothing was sent" in e.value for e in at.error)
+    assert at.text_area(key="prompt").value == "three lamps, all or none"
+    assert len(written) == 2 and store.running_entries() == [], "no entry left running that nothing would end"
+    assert api.stats()["requests"].get("batchGenerateContent", 0) == 0
