@@ -1,6 +1,8 @@
 """Paid work across two real processes on one database (SQLite and PostgreSQL): a collector killed mid-collection
-is taken over once its lease runs out (every image recorded exactly once), and a slow purge in one process never
-starves its heartbeats (another process never marks its live work interrupted)."""
+is taken over once its lease runs out (every image recorded exactly once); a process that cannot record a finished
+batch leaves it open for another to collect; a submit refused half-way leaves nothing running that no process would
+ever end; and a slow purge in one process never starves its heartbeats (another never marks its live work
+interrupted)."""
 
 from __future__ import annotations
 
@@ -97,5 +99,48 @@ def test_a_slow_purge_never_starves_the_heartbeats(fresh_emulator, db_url: str, 
             time.sleep(0.1)
         wait_until(lambda: [e.status for e in store.list_entries("bob")] == ["ok"] * 2, timeout_s=30,
                    what="the child to record both images")
+    finally:
+        store.close()
+
+
+def test_a_batch_one_process_could_not_record_is_collected_by_another(
+        fresh_emulator, db_url: str, tmp_path: Path, children: list[subprocess.Popen]) -> None:
+    server = fresh_emulator(batch_delay_s=0.3)
+    data = tmp_path / "data"
+    store = HistoryStore.open(db_url, data_dir=data)
+    sender = JobRunner(limits=RunnerLimits(batch_poll_s=0.1, batch_poll_max_s=0.3), owner="sender")
+    job = sender.submit("alice", request("three cups", count=3, lane="batch"), store, key_source(server))
+    wait_until(lambda: store.batches.get(job.id).name is not None, what="the batch to reach Google")
+    sender.close()
+    start_child(children, "collect", url=db_url, data_dir=str(data), base_url=server.base_url, key=TEST_KEY,
+                namespace="alice", lease_s=LEASE_S, record_then_hang=99, claim_fails=True)
+    wait_until(lambda: "could not record" in store.batches.get(job.id).message, what="the child to give up")
+    assert [e.status for e in store.list_entries("alice")] == ["running"] * 3, "a paid batch is not failed"
+    assert store.batches.get(job.id).collected_at is None, "kept open for a later resume"
+    other = JobRunner(limits=RunnerLimits(batch_poll_s=0.1, batch_poll_max_s=0.3), owner="other")
+    try:
+        assert other.resume_batches("alice", store, key_source(server)) == 1
+        done = wait_job(other, job.id)
+        assert [i.state for i in done.images] == [ImageState.DONE] * 3
+        assert [e.status for e in store.list_entries("alice")] == ["ok"] * 3
+    finally:
+        other.close()
+        store.close()
+
+
+@pytest.mark.parametrize("lane", ["now", "batch"])
+def test_a_submit_refused_half_way_leaves_nothing_running(fresh_emulator, db_url: str, tmp_path: Path,
+                                                          children: list[subprocess.Popen], lane: str) -> None:
+    server = fresh_emulator()
+    data = tmp_path / "data"
+    child = start_child(children, "submit", url=db_url, data_dir=str(data), base_url=server.base_url, key=TEST_KEY,
+                        namespace="carl", prompt="four mugs", model_id=PRO, count=4, lane=lane, fail_at=3)
+    out, _ = child.communicate(timeout=60)
+    assert out.strip() == "refused"
+    store = HistoryStore.open(db_url, data_dir=data)
+    try:
+        assert store.running_entries() == [], "nothing any process would ever end"
+        assert store.list_entries("carl") == [] and store.batches.open_for("carl") == []
+        assert server.stats()["served"] == 0
     finally:
         store.close()
