@@ -94,8 +94,11 @@ class BatchLane:
 
         Google's word decides the outcome: the batch is followed again until it is final, so a batch that finished
         before the cancel arrived is collected (its answers are paid) and a cancelled one ends its images."""
+        sending = self._tasks.get(job.id)
+        while job.batch_name is None and sending is not None and not sending.done():
+            await asyncio.sleep(0.05)  # never cut a create short: Google may have the batch before we have its name
         await self.stop(job)
-        if job.batch_name is None:  # stopped while sending: nothing at Google to cancel or collect
+        if job.batch_name is None:  # sending failed (its images say why): nothing at Google to cancel or collect
             await asyncio.to_thread(job.store.batches.close, job.id, "cancelled", "Cancelled before Google had it.")
             await self._end_all(job, ImageState.CANCELLED, "cancelled", CANCELLED_BATCH_MESSAGE)
             return
