@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,16 +36,25 @@ def children() -> Iterator[list[subprocess.Popen]]:
         if child.poll() is None:
             child.kill()
         child.wait(timeout=10)
+        child.log.close()  # type: ignore[attr-defined]
 
 
 def start_child(children: list[subprocess.Popen], scenario: str, **args: object) -> subprocess.Popen:
+    """Start a second studio process; its log goes to a file (a full pipe would stall it), kept as ``child.log``."""
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by the children fixture)
     child = subprocess.Popen([sys.executable, "-m", "tests.jobs.child", scenario, json.dumps(args)], cwd=ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+                             stdout=subprocess.PIPE, stderr=log, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    child.log = log  # type: ignore[attr-defined]
     children.append(child)
     line = child.stdout.readline() if child.stdout else ""
-    assert line.strip() == "ready", f"the child did not start: {line}{child.stderr.read() if child.stderr else ''}"
+    assert line.strip() == "ready", f"the child did not start: {line}{logged(child)}"
     return child
+
+
+def logged(child: subprocess.Popen) -> str:
+    log = child.log  # type: ignore[attr-defined]
+    log.seek(0)
+    return str(log.read())
 
 
 def test_a_collector_killed_mid_collection_is_taken_over_and_every_image_is_recorded_once(
@@ -135,8 +145,9 @@ def test_a_submit_refused_half_way_leaves_nothing_running(fresh_emulator, db_url
     data = tmp_path / "data"
     child = start_child(children, "submit", url=db_url, data_dir=str(data), base_url=server.base_url, key=TEST_KEY,
                         namespace="carl", prompt="four mugs", model_id=PRO, count=4, lane=lane, fail_at=3)
-    out, _ = child.communicate(timeout=60)
-    assert out.strip() == "refused"
+    out = child.stdout.read() if child.stdout else ""  # through the pipe's reader: "ready" may have brought it
+    child.wait(timeout=60)
+    assert out.strip() == "refused", logged(child)
     store = HistoryStore.open(db_url, data_dir=data)
     try:
         assert store.running_entries() == [], "nothing any process would ever end"
