@@ -35,7 +35,7 @@ DRAFT_SETTLE_S = 0.15  # how long a run waits for the first draft once the think
 PICTURE_FLUSH_S = 0.05  # how long a run that drew a live picture waits for it to leave for the browser
 BATCH_POLL_S = float(os.environ.get("STUDIO_BATCH_PANEL_S") or 5.0)  # a batch takes minutes to hours
 BATCH_WORDS = {"submitting": "sending", "pending": "waiting at Google", "running": "being made",
-               "succeeded": "collecting"}
+               "succeeded": "collecting", "cancelling": "Cancelling…"}
 STATE_WORDS = {ImageState.QUEUED: "Waiting in line", ImageState.SENDING: "Sent to the model",
                ImageState.DRAFTING: "Drafting"}
 
@@ -124,13 +124,14 @@ def _job_header(job: JobView) -> None:
     label = f"{done} of {job.count} ready" + (f" · {queued} waiting in line" if queued else "")
     if job.lane == "batch":
         label = f"Batch lane · {BATCH_WORDS.get(job.batch_state, 'at Google')} · {label}"
-        help_text = ("Cancel the whole batch at Google. Images Google has not made yet are not billed.")
+        help_text = ("Cancel the whole batch at Google. Images it has already made may still be billed.")
     else:
         help_text = ("Stop every image of this batch that is not finished. Requests already sent may still "
                      "be billed by Google.")
     text.progress(job.done / max(1, job.count), text=f"{label} · {md_escape(job.prompt, limit=60)}")
-    cancel.button("Cancel job", key=f"cancel_job_{job.id}", on_click=jobs.cancel, args=(job.id,),
-                  help=help_text, width="stretch")
+    if job.cancellable:  # not once Google has finished a batch: its answers are paid, and being recorded
+        cancel.button("Cancel job", key=f"cancel_job_{job.id}", on_click=jobs.cancel, args=(job.id,),
+                      help=help_text, width="stretch")
 
 
 def _job_summary(job: JobView) -> None:

@@ -5,11 +5,13 @@ The page only submits and watches: the runner sends, retries and records, whatev
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 
 import streamlit as st
 
 from components import auth, live_wait, services
+from components.plain import md_escape
 from components.state import BATCHES_RESUMED, FOLLOWED_JOBS, LIVE_VERSION, SESSION_ENTRIES
 from studio import oauth
 from studio.credentials import Connection
@@ -63,6 +65,10 @@ def submit(request: GenerationRequest, parent_id: str | None = None) -> JobView 
     except OSError as exc:
         st.error(f"The batch could not be started: the history folder could not be written ({exc.strerror}). "
                  "Nothing was sent.")
+        return None
+    except sqlite3.Error as exc:  # all or nothing: no entry of it was kept either (PostgreSQL's errors too)
+        st.error(f"The batch could not be started: the History database refused it ({md_escape(str(exc), limit=200)}). "
+                 "Nothing was sent, and your prompt and settings are kept.")
         return None
     runner.update_credentials(namespace, connection)
     _follow(job)
@@ -139,7 +145,11 @@ def followed_jobs() -> list[JobView]:
 
 def cancel(job_id: str, index: int | None = None) -> None:
     """Callback for the Cancel buttons."""
-    cancelled = services.get_runner().cancel(job_id, index, namespace=services.current_namespace())
-    if cancelled:
+    runner = services.get_runner()
+    job = runner.view(job_id)
+    cancelled = runner.cancel(job_id, index, namespace=services.current_namespace())
+    if cancelled and job is not None and job.lane == "batch":
+        st.toast("Cancelling the batch at Google… Images it has already made may still be billed.", icon="🛑")
+    elif cancelled:
         st.toast(f"Cancelled {cancelled} image{'s' if cancelled != 1 else ''}. A request already sent may still "
                  "be billed by Google.", icon="🛑")

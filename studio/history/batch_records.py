@@ -76,6 +76,21 @@ class BatchBook:
             "(collector IS NULL OR collector = ? OR lease_until < ?)", (owner, now + lease_s, job_id, owner, now))
         return changed == 1
 
+    def renew(self, job_id: str, owner: str, lease_s: float, now: float | None = None) -> bool:
+        """Extend our lease while we collect; False when it is no longer ours (it ran out and another took it)."""
+        now = time.time() if now is None else now
+        changed = self.db.run("UPDATE batch_jobs SET lease_until = ? WHERE id = ? AND collected_at IS NULL AND "
+                              "collector = ?", (now + lease_s, job_id, owner))
+        return changed == 1
+
+    def release(self, job_id: str, owner: str, message: str = "") -> None:
+        """Give up collecting for now (a lasting failure): the record stays open and anyone may claim it at once."""
+        with self.db.transaction():
+            self.db.run("UPDATE batch_jobs SET message = ?, updated_at = ? WHERE id = ? AND collected_at IS NULL",
+                        (message, time.time(), job_id))
+            self.db.run("UPDATE batch_jobs SET collector = NULL, lease_until = NULL WHERE id = ? AND collector = ? "
+                        "AND collected_at IS NULL", (job_id, owner))
+
     def get(self, job_id: str) -> BatchRecord | None:
         row = self.db.row(f"SELECT {', '.join(_COLUMNS)} FROM batch_jobs WHERE id = ?", (job_id,))
         return _record(row) if row else None

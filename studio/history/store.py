@@ -172,33 +172,52 @@ class HistoryStore:
     def start_entry(self, namespace: str, request: GenerationRequest, index: int, *, batch_id: str,
                     parent_id: str | None = None, job_id: str | None = None, owner: str | None = None) -> Entry:
         """An entry for an image about to be made, visible at once with status ``running``."""
-        entry_id = uuid.uuid4().hex
+        return self.start_entries(namespace, request, [index], batch_id=batch_id, parent_id=parent_id,
+                                  job_id=job_id, owner=owner)[0]
+
+    def start_entries(self, namespace: str, request: GenerationRequest, indexes: list[int], *, batch_id: str,
+                      parent_id: str | None = None, job_id: str | None = None, owner: str | None = None,
+                      batch_record: tuple[str, dict] | None = None) -> list[Entry]:
+        """Entries for a job's images, all or none, in one transaction; with ``batch_record`` (model id, recipe)
+        the batch lane's record of them too, so no entry is ever left running without the record that ends it."""
         for ref in request.references:  # shared by content: an existing file is reused (the sweep asks the
             if not self.blobs.exists(namespace, f"{ref.sha256}.bin"):  # database again before deleting one)
                 self.blobs.put(namespace, f"{ref.sha256}.bin", ref.data)
-        row = recorder.started_row(self.catalogue, entry_id, namespace, request, index, batch_id=batch_id,
-                                   parent_id=parent_id, job_id=job_id, owner=owner)
-        if request.thread_parent_id:
-            continued = self.get(namespace, request.thread_parent_id, include_deleted=True)
-            row["thread_parent_id"] = request.thread_parent_id
-            row["thread_root_id"] = continued.thread_root if continued else request.thread_parent_id
+        continued = (self.get(namespace, request.thread_parent_id, include_deleted=True)
+                     if request.thread_parent_id else None)
+        rows = []
+        for index in indexes:
+            row = recorder.started_row(self.catalogue, uuid.uuid4().hex, namespace, request, index,
+                                       batch_id=batch_id, parent_id=parent_id, job_id=job_id, owner=owner)
+            if request.thread_parent_id:
+                row["thread_parent_id"] = request.thread_parent_id
+                row["thread_root_id"] = continued.thread_root if continued else request.thread_parent_id
+            rows.append(row)
         with self.db.transaction():
-            self._insert(row, request.references)
-        return self.get(namespace, entry_id)  # type: ignore[return-value]
+            for row in rows:
+                self._insert(row, request.references)
+            if batch_record is not None:
+                self.batches.add(batch_id, namespace, batch_record[0], batch_record[1], [r["id"] for r in rows])
+        by_id = {e.id: e for e in self.get_many(namespace, [r["id"] for r in rows])}
+        return [by_id[r["id"]] for r in rows]
 
     def finish_entry(self, namespace: str, entry_id: str, request: GenerationRequest, result: ImageResult) -> Entry:
-        """Files first (image, thumbnail, drafts), then the row in one transaction: never a row without its files."""
+        """Files first (image, thumbnail, drafts), then the row in one transaction: never a row without its files.
+
+        Only a running entry takes the result: one cancelled, interrupted or recorded meanwhile keeps its outcome
+        (the returned entry says which)."""
         record = recorder.finished_record(self.catalogue, entry_id, request, result)
         for name, data in record.blobs.items():
             self.blobs.put(namespace, name, data)
         values, drafts = record.values, record.drafts
         assignments = ", ".join(f"{k} = ?" for k in values)
         with self.db.transaction():
-            self.db.run(f"UPDATE entries SET {assignments} WHERE id = ? AND namespace = ?",
-                        [*values.values(), entry_id, namespace])
-            self.db.run_many(self.db.dialect.upsert("entry_drafts", _DRAFT_COLUMNS, ("entry_id", "position")), drafts)
-            if "cost_usd" in values:
-                self.ledger.bill(entry_id, float(values["cost_usd"] or 0.0))
+            changed = self.db.run(f"UPDATE entries SET {assignments} WHERE id = ? AND namespace = ? AND status = ?",
+                                  [*values.values(), entry_id, namespace, RUNNING])  # cancelled/ended: theirs
+            if changed:
+                self.db.run_many(self.db.dialect.upsert("entry_drafts", _DRAFT_COLUMNS, ("entry_id", "position")), drafts)
+                if "cost_usd" in values:
+                    self.ledger.bill(entry_id, float(values["cost_usd"] or 0.0))
         return self.get(namespace, entry_id, include_deleted=True)  # type: ignore[return-value]
 
     def end_entry(self, namespace: str, entry_id: str, status: str, failure_kind: str, message: str) -> bool:

@@ -102,7 +102,8 @@ class ImageSlot:
 
     def settle(self, status: str, message: str = "") -> None:
         """Take the outcome History already holds for this image (recorded by another process, or earlier)."""
-        self.state = ImageState.DONE if status == "ok" else ImageState.FAILED
+        self.state = {"ok": ImageState.DONE, "cancelled": ImageState.CANCELLED,
+                      "interrupted": ImageState.INTERRUPTED}.get(status, ImageState.FAILED)
         self.message, self.finished_at, self.note = message, time.time(), ""
 
 
@@ -159,6 +160,7 @@ class JobView:
     finished_at: float | None
     lane: str = "now"  # "batch": Google's Batch API, half price, within 24 h
     batch_state: str = ""
+    cancellable: bool = True  # "Cancel job" is offered (never once Google has finished a batch: it is paid)
 
     @property
     def active(self) -> bool:

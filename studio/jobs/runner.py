@@ -25,8 +25,9 @@ from studio.catalogue import DEFAULT_CATALOGUE, Catalogue
 from studio.credentials import Connection, make_client
 from studio.engine import Engine, ImageEvent
 from studio.history import HistoryStore
-from studio.history.batch_records import BATCH_OWNER
-from studio.jobs.batch_lane import BatchLane
+from studio.history.batch_records import BATCH_OWNER, BatchRecord
+from studio.jobs.batch_lane import CANCELLABLE, BatchLane
+from studio.jobs.housekeeping import Housekeeping
 from studio.jobs.janitor import interrupt_abandoned
 from studio.jobs.model import CredentialSource, ImageSlot, ImageState, ImageView, Job, JobView
 from studio.memory import release_free_memory
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 CANCELLED_MESSAGE = ("Cancelled. A request that had already been sent may still be billed by Google.")
 STORE_FAILED_MESSAGE = "The image arrived but could not be saved ({reason}). The other images are not affected."
 INTERNAL_MESSAGE = "Something went wrong inside the studio while making this image ({reason}). Try again."
+PRIVATE_BATCH_MESSAGE = ("The batch lane is not available in a private session: Google answers a batch within 24 "
+                         "hours, and a private session's History lives only in this session's memory, so it would be "
+                         "gone before the images arrive. Choose Now, or switch \"Private session\" off to use the batch lane.")
+ADMIT_WAIT_S = 10.0  # how long a page waits for the runner to take a job; past it, the runner still takes it
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class RunnerLimits:
     batch_poll_s: float = 15.0  # the batch lane asks Google about a batch this often at first, then backs off
     batch_poll_max_s: float = 120.0
     batch_inline_max: int = 20  # more images go as a JSONL file: their answers then come back as a file too
+    batch_lease_s: float = 600.0  # a collector renews its lease every third of this; a dead one's runs out
+    batch_collect_attempts: int = 5  # a finished batch's recording is tried this often before it is left open
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> RunnerLimits:
@@ -73,7 +80,8 @@ class RunnerLimits:
                    timeout_s=number("STUDIO_TIMEOUT_S", 300.0),
                    engine_idle_s=number("STUDIO_ENGINE_IDLE_S", 60.0),
                    batch_poll_s=max(0.05, number("STUDIO_BATCH_POLL_S", 15.0)),
-                   batch_inline_max=max(1, int(number("STUDIO_BATCH_INLINE_MAX", 20))))
+                   batch_inline_max=max(1, int(number("STUDIO_BATCH_INLINE_MAX", 20))),
+                   batch_lease_s=max(0.3, number("STUDIO_BATCH_LEASE_S", 600.0)))
 
 
 def owner_token() -> str:
@@ -107,6 +115,7 @@ class JobRunner:
         self._engine_used: dict[Connection, float] = {}  # monotonic time each engine was last handed out
         self._tokens: dict[Connection, str] = {}  # the newest Google token per engine key, read at send time
         self._stores: dict[int, HistoryStore] = {}  # stores to watch for abandoned work (the shared ones)
+        self._resuming: set[str] = set()  # batch ids a session is resuming now (its slow reads are under way)
         self._lock = threading.Lock()  # guards _jobs and the slots' fields for snapshots
         self._changed = threading.Condition(self._lock)
         self._versions: Counter[str] = Counter()
@@ -118,9 +127,12 @@ class JobRunner:
         self._executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="studio-job-worker")
         self._thread = threading.Thread(target=self._run_loop, name="studio-job-runner", daemon=True)
         self._thread.start()
-        self._last_purge = 0.0
-        self.batches = BatchLane(self)
-        self._housekeeping = self._call(self._start_housekeeping())
+        self.batches = BatchLane(RunnerCollection(self))
+        self.housekeeping = Housekeeping(owner=self.owner, heartbeat_s=self.limits.heartbeat_s,
+                                         stale_after_s=self.limits.stale_after_s,
+                                         purge_every_s=self.limits.purge_every_s, running=self._running_by_store,
+                                         watched=self._watched_stores, tidy=self._tidy)
+        self._loop.call_soon_threadsafe(self.housekeeping.start)
 
     # ---- the loop thread ------------------------------------------------------------------
     def _run_loop(self) -> None:
@@ -136,9 +148,6 @@ class JobRunner:
     def _call(self, coro: Coroutine[Any, Any, Any]) -> Future:
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
-    async def _start_housekeeping(self) -> asyncio.Task:
-        return asyncio.create_task(self._housekeep())
-
     # ---- public API (any thread) ----------------------------------------------------------
     def submit(self, namespace: str, request: GenerationRequest, store: HistoryStore, credentials: CredentialSource,
                *, parent_id: str | None = None) -> JobView:
@@ -147,6 +156,8 @@ class JobRunner:
         Every image gets its History entry now (status ``running``), so History shows the work at once.
         """
         request = validate(request, self.catalogue)
+        if request.lane == "batch" and store.is_private:
+            raise ValidationError([PRIVATE_BATCH_MESSAGE])
         if request.lane == "batch" and credentials.connection.mode == "vertex":
             raise ValidationError(["The batch lane runs on the Gemini API (an API key or Google sign-in). Vertex AI "
                                    "batches read their requests from Cloud Storage, which the studio does not use: "
@@ -154,16 +165,16 @@ class JobRunner:
         job = Job(id=uuid.uuid4().hex, namespace=namespace, request=request, store=store, credentials=credentials,
                   parent_id=parent_id)
         batch_lane = request.lane == "batch"
-        for index in range(request.count):
-            entry = store.start_entry(namespace, request, index, batch_id=job.id, parent_id=parent_id, job_id=job.id,
-                                      owner=BATCH_OWNER if batch_lane else self.owner)
-            job.slots.append(ImageSlot(job=job, index=index, entry_id=entry.id))
-        if batch_lane:  # stored before anything is sent, so a restart can still collect it
-            store.batches.add(job.id, namespace, request.model_id, batch_recipe(request),
-                              [slot.entry_id for slot in job.slots])
+        # all entries (and a batch's record, stored before anything is sent so a restart can still collect it)
+        # in one transaction: a failure leaves nothing running that nothing would ever end
+        entries = store.start_entries(namespace, request, list(range(request.count)), batch_id=job.id,
+                                      parent_id=parent_id, job_id=job.id,
+                                      owner=BATCH_OWNER if batch_lane else self.owner,
+                                      batch_record=(request.model_id, batch_recipe(request)) if batch_lane else None)
+        job.slots.extend(ImageSlot(job=job, index=index, entry_id=entry.id) for index, entry in enumerate(entries))
         with self._lock:
             self._jobs[job.id] = job
-        self._call(self._admit(job)).result(timeout=10)
+        self._wait(self._call(self._admit(job)))
         return self.view(job.id)  # type: ignore[return-value]
 
     def resume_batches(self, namespace: str, store: HistoryStore, credentials: CredentialSource) -> int:
@@ -173,34 +184,69 @@ class JobRunner:
         """
         resumed = 0
         for record in store.batches.open_for(namespace):
-            with self._lock:
-                if record.id in self._jobs:
+            with self._lock:  # taken before the slow reads: a second tab resuming at once finds it taken
+                earlier = self._jobs.get(record.id)  # an inactive one gave up collecting: try again now
+                if (earlier is not None and earlier.active) or record.id in self._resuming:
                     continue
-            entries = {e.id: e for e in store.get_many(namespace, list(record.entry_ids))}
-            references = store.read_references(namespace, record.entry_ids[0]) if record.entry_ids else []
-            request = replace(request_from_recipe(record.recipe, references, count=len(record.entry_ids)),
-                              lane="batch")
-            job = Job(id=record.id, namespace=namespace, request=request, store=store, credentials=credentials,
-                      created_at=record.created_at, batch_name=record.name, batch_state=record.state)
-            for index, entry_id in enumerate(record.entry_ids):
-                slot = ImageSlot(job=job, index=index, entry_id=entry_id)
-                entry = entries.get(entry_id)
-                if entry is not None and not entry.is_running:
-                    slot.settle(entry.status)
-                job.slots.append(slot)
-            with self._lock:
-                self._jobs[job.id] = job
-            self._call(self._resume(job)).result(timeout=10)
+                self._resuming.add(record.id)
+            try:
+                self._resume_one(namespace, store, credentials, record)
+            finally:
+                with self._lock:
+                    self._resuming.discard(record.id)
             resumed += 1
         return resumed
+
+    def _resume_one(self, namespace: str, store: HistoryStore, credentials: CredentialSource,
+                    record: BatchRecord) -> None:
+        """Rebuild one stored batch as a job and follow it again (the slow reads: History, references)."""
+        entries = {e.id: e for e in store.get_many(namespace, list(record.entry_ids))}
+        references = store.read_references(namespace, record.entry_ids[0]) if record.entry_ids else []
+        request = replace(request_from_recipe(record.recipe, references, count=len(record.entry_ids)),
+                          lane="batch")
+        job = Job(id=record.id, namespace=namespace, request=request, store=store, credentials=credentials,
+                  created_at=record.created_at, batch_name=record.name, batch_state=record.state)
+        for index, entry_id in enumerate(record.entry_ids):
+            slot = ImageSlot(job=job, index=index, entry_id=entry_id)
+            entry = entries.get(entry_id)
+            if entry is not None and not entry.is_running:
+                slot.settle(entry.status)
+            job.slots.append(slot)
+        with self._lock:
+            self._jobs[job.id] = job
+        self._wait(self._call(self._resume(job)))
 
     def cancel(self, job_id: str, index: int | None = None, *, namespace: str) -> int:
         """Cancel one image or the whole job (only the owner's namespace may); returns how many were cancelled."""
         with self._lock:
             job = self._jobs.get(job_id)
-        if job is None or job.namespace != namespace:
-            return 0
-        return int(self._call(self._cancel(job, index)).result(timeout=10))
+            if job is None or job.namespace != namespace:
+                return 0
+            if job.request.lane == "batch":  # cancelled whole, in the runner: the page never waits on Google
+                if index is not None or not cancellable(job):
+                    return 0
+                job.batch_state = "cancelling"
+                active = [slot for slot in job.slots if slot.state.active]
+                for slot in active:
+                    slot.note = "Cancelling…"
+            else:
+                active = [s for s in job.slots if s.state.active and (index is None or s.index == index)]
+        future = self._call(self._cancel(job, index))
+        self._touch(namespace)
+        if job.request.lane == "batch":
+            return len(active)
+        done = self._wait(future)
+        return int(done) if done is not None else len(active)  # still cancelling in the runner: it goes on
+
+    @staticmethod
+    def _wait(future: Future, timeout_s: float = ADMIT_WAIT_S) -> Any:
+        """A page waits a little for the runner; a busy runner still does the work, and no TimeoutError reaches
+        the page (None says it is still under way)."""
+        try:
+            return future.result(timeout=timeout_s)
+        except TimeoutError:
+            log.warning("job runner: still busy after %.0f s; the work goes on in the runner", timeout_s)
+            return None
 
     def update_credentials(self, namespace: str, connection: Connection) -> None:
         """A page renewed this person's token: later images of their running jobs send with it."""
@@ -397,20 +443,27 @@ class JobRunner:
 
     async def _finish(self, slot: ImageSlot, result: ImageResult) -> None:
         """Record the answer off the loop (files, thumbnail, SQLite); a failed record fails only this image."""
-        job = slot.job
         try:
-            await asyncio.to_thread(job.store.finish_entry, job.namespace, slot.entry_id, job.request, result)
+            await self._store_result(slot, result)
         except Exception as exc:
             log.warning("job runner: could not record %s: %s", slot.entry_id, type(exc).__name__)
             message = STORE_FAILED_MESSAGE.format(reason=_plain_reason(exc))
             await self._close_entry(slot, ImageState.FAILED, "store_error", message)
-            return
+
+    async def _store_result(self, slot: ImageSlot, result: ImageResult) -> None:
+        """Record the answer; raises when the store fails. An entry ended meanwhile (cancelled, interrupted,
+        recorded by another collector) keeps its outcome, and the live view takes it."""
+        job = slot.job
+        entry = await asyncio.to_thread(job.store.finish_entry, job.namespace, slot.entry_id, job.request, result)
         with self._lock:
-            slot.state = ImageState.DONE if result.ok else ImageState.FAILED
-            slot.message = result.failure.message if result.failure else ""
-            slot.finished_at = time.time()
+            if entry is not None and entry.status != result.status:
+                slot.settle(entry.status, entry.failure_message or "")
+            else:
+                slot.state = ImageState.DONE if result.ok else ImageState.FAILED
+                slot.message = result.failure.message if result.failure else ""
+                slot.finished_at = time.time()
+                slot.note = ""
             slot.draft, slot.preview = None, b""  # kept in History now; free the memory
-            slot.note = ""
 
     async def _close_entry(self, slot: ImageSlot, state: ImageState, kind: str, message: str) -> None:
         job = slot.job
@@ -422,7 +475,9 @@ class JobRunner:
 
     async def _cancel(self, job: Job, index: int | None) -> int:
         if job.request.lane == "batch":  # Google cancels a batch whole, never one image of it
-            return await self.batches.cancel(job) if index is None else 0
+            if index is None:
+                await self.batches.cancel(job)
+            return 0
         cancelled = 0
         for slot in job.slots:
             if (index is not None and slot.index != index) or not slot.state.active:
@@ -451,41 +506,30 @@ class JobRunner:
             self._versions[namespace] += 1
             self._changed.notify_all()
 
-    # ---- housekeeping (loop thread) -------------------------------------------------------
-    async def _housekeep(self) -> None:
-        """Heartbeat our running entries, interrupt abandoned ones, forget old finished jobs."""
-        while True:
-            await asyncio.sleep(self.limits.heartbeat_s)
-            try:
-                await self._housekeep_once()
-            except Exception:
-                log.exception("job runner: housekeeping failed (will try again)")
-
-    async def _housekeep_once(self) -> None:
+    # ---- housekeeping (its timers in studio/jobs/housekeeping.py; these run on the loop thread) ----------
+    def _running_by_store(self) -> list[tuple[HistoryStore, list[str]]]:
+        """Each store with the entries this process works on (batch entries too: Google's, never stale)."""
         with self._lock:
-            running: dict[int, list[str]] = {}
-            beating: dict[int, HistoryStore] = {}
+            running: dict[int, tuple[HistoryStore, list[str]]] = {}
             for job in self._jobs.values():
                 ids = [slot.entry_id for slot in job.slots if slot.state.active]
                 if ids:
-                    running.setdefault(id(job.store), []).extend(ids)
-                    beating[id(job.store)] = job.store
-            watched = dict(self._stores)
+                    running.setdefault(id(job.store), (job.store, []))[1].extend(ids)
+        return list(running.values())
+
+    def _watched_stores(self) -> list[HistoryStore]:
+        with self._lock:
+            return [store for store in self._stores.values() if not store.closed]
+
+    async def _tidy(self) -> None:
+        """Forget old finished jobs, close idle clients, hand freed memory back."""
+        with self._lock:
             cutoff = time.time() - self.limits.keep_finished_s
             for job_id in [j.id for j in self._jobs.values()
                            if not j.active and max((s.finished_at or 0) for s in j.slots) < cutoff]:
                 del self._jobs[job_id]
-        for key, store in beating.items():
-            await asyncio.to_thread(store.heartbeat, running[key])
         await self._close_idle_engines()
         await self._release_memory_when_quiet()
-        purge = time.monotonic() - self._last_purge >= self.limits.purge_every_s
-        for store in watched.values():
-            await asyncio.to_thread(interrupt_abandoned, store, self.owner, self.limits.stale_after_s)
-            if purge:  # purge() then sweeps the blobs no row names any more (older than the grace period)
-                await asyncio.to_thread(store.purge)
-        if purge:
-            self._last_purge = time.monotonic()
 
     async def _release_memory_when_quiet(self) -> None:
         """While no image is in flight, hand freed heap pages back to the system (RSS falls back instead of
@@ -517,7 +561,7 @@ class JobRunner:
 
     async def _shutdown(self) -> None:
         """Cancel and record what runs (bounded: a stuck store or socket must not hold up the process's exit)."""
-        self._housekeeping.result().cancel()
+        self.housekeeping.stop()
         for job in list(self._jobs.values()):
             if job.request.lane == "batch":  # Google keeps making it: the next process collects it
                 await self.batches.stop(job)
@@ -542,7 +586,38 @@ class JobRunner:
         finished = max((s.finished_at or 0) for s in job.slots) if not job.active and job.slots else None
         return JobView(id=job.id, namespace=job.namespace, prompt=job.request.prompt, model_id=job.request.model_id,
                        count=job.request.count, created_at=job.created_at, images=images, finished_at=finished,
-                       lane=job.request.lane, batch_state=job.batch_state)
+                       lane=job.request.lane, batch_state=job.batch_state, cancellable=cancellable(job))
+
+
+def cancellable(job: Job) -> bool:
+    """Whether "Cancel job" may be offered: never once Google has finished a batch (its answers are paid)."""
+    return job.active and (job.request.lane != "batch" or job.batch_state in CANCELLABLE)
+
+
+class RunnerCollection:
+    """The runner as the batch lane sees it (studio/jobs/collection.py): record, close, notify, an engine."""
+
+    def __init__(self, runner: JobRunner) -> None:
+        self._runner = runner
+        self.owner = runner.owner
+        self.catalogue = runner.catalogue
+        self.limits = runner.limits
+
+    async def engine(self, connection: Connection) -> Engine:
+        return await self._runner._engine(connection)
+
+    async def record(self, slot: ImageSlot, result: ImageResult) -> None:
+        await self._runner._store_result(slot, result)
+        self._runner._touch(slot.namespace)
+
+    async def close_image(self, slot: ImageSlot, state: ImageState, kind: str, message: str) -> None:
+        await self._runner._close_entry(slot, state, kind, message)
+
+    def notify(self, job: Job, change: Callable[[], None] | None = None) -> None:
+        if change is not None:
+            with self._runner._lock:
+                change()
+        self._runner._touch(job.namespace)
 
 
 def batch_recipe(request: GenerationRequest) -> dict:

@@ -23,3 +23,11 @@ def runner() -> Iterator[JobRunner]:
     r = JobRunner(limits=RunnerLimits(per_identity=8, per_process=64))
     yield r
     r.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """One History database two processes (or two runners) share: an SQLite file, or a fresh PostgreSQL one."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    return str(request.getfixturevalue("postgres_server").create_database())

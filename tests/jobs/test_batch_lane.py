@@ -75,9 +75,10 @@ def test_cancel_cancels_the_batch_at_google(fresh_emulator, runner, store) -> No
     job = runner.submit("local", request("never made", count=3, lane="batch"), store, key_source(server))
     wait_until(lambda: store.batches.get(job.id).name is not None, what="the batch to reach Google")
     assert runner.cancel(job.id, 0, namespace="local") == 0, "a batch cannot lose a single image"
-    assert runner.cancel(job.id, namespace="local") == 3
-    done = runner.view(job.id)
+    assert runner.cancel(job.id, namespace="local") == 3, "returns at once: the runner cancels at Google"
+    done = wait_job(runner, job.id)
     assert [i.state for i in done.images] == [ImageState.CANCELLED] * 3
+    assert all("may still be billed" in i.message for i in done.images), "never says they were not billed"
     assert server.stats()["requests"]["batchCancel"] == 1
     assert [e.status for e in store.get_many("local", done.entry_ids)] == ["cancelled"] * 3
 
