@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import auth, connect, services, team
+from components import auth, browser_id, connect, services, team
 
 
 def _render_google(column: DeltaGenerator) -> None:
@@ -46,6 +46,10 @@ def render() -> None:
                 if st.button("Try offline", key="try_offline", type="secondary", width="stretch"):
                     connect.go_offline()
                     st.rerun()
+        if not services.shared_history():
+            st.caption("Not signed in (offline, or with the key configured on this server), your History is kept "
+                       "for this browser only: nobody else sees it.")
+    browser_id.remember_in_this_browser()  # every new session passes here before it connects
 
 
 if __name__ == "__main__":  # run as a page; app.py also calls render() for the gated page addresses

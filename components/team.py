@@ -121,7 +121,8 @@ def reached_on_localhost() -> bool:
     forwarded = any(headers.get(name) for name in access.FORWARDING_HEADERS)
     # Streamlit reports None for a loopback peer (and outside a browser session, where Host is absent)
     peer_is_loopback = st.context.ip_address is None
-    return access.reached_locally(headers.get("Host"), forwarded, peer_is_loopback)
+    return access.reached_locally(headers.get("Host"), forwarded, peer_is_loopback,
+                                  st.get_option("server.address"))
 
 
 def server_key_offered() -> bool:
@@ -141,6 +142,10 @@ def configuration_problem() -> str | None:
     try:
         policy()
     except TeamConfigError as exc:
+        return f"The team settings cannot be read: {exc} Fix the secrets and reload."
+    try:
+        services.shared_history()
+    except ValueError as exc:
         return f"The team settings cannot be read: {exc} Fix the secrets and reload."
     try:
         check_salt(_studio_salt(), database_url=configured_url(services.secrets_section("connections")))
