@@ -47,8 +47,8 @@ def render() -> None:
                     connect.go_offline()
                     st.rerun()
         if not services.shared_history():
-            st.caption("Not signed in (offline, or with the key configured on this server), your History is kept "
-                       "for this browser only: nobody else sees it.")
+            st.caption("Offline, or with the key configured on this server, you are not signed in: your History "
+                       "is then kept for this browser only, and nobody else sees it.")
     browser_id.remember_in_this_browser()  # every new session passes here before it connects
 
 
