@@ -21,7 +21,8 @@ def render() -> None:
     banner.render_offline_banner()
     st.title("History")
     store, namespace = services.get_store(), services.current_namespace()
-    browser_id.render_history_note(services.connection(), services.shared_history())
+    if not store.is_private:  # a private session's History is its memory's, not the browser's
+        browser_id.render_history_note(services.connection(), services.shared_history())
     if store.is_private:
         st.caption("🔒 Private session: this history lives in memory only, never on disk, and is released when the "
                    "session ends or after an hour unused.")
