@@ -1,7 +1,7 @@
 """Anonymous visitors never share a History: two browsers (contexts) on one studio, offline and with the server's key.
 
 Visitor A makes an image; visitor B, in another browser, finds an empty History; A, after a reload, still
-finds theirs. Only an operator's explicit ``shared_history`` puts them together, and the page says so.
+finds theirs. (An operator's explicit ``shared_history`` and its banner: tests/app/test_isolation.py.)
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from bench.studio_page import generate
 from bench.studio_process import StudioProcess
 from components.browser_id import COOKIE
 from studio.emulator.server import EmulatorServer
 from tests.conftest import TEST_KEY
 
 from .conftest import wait_for_app_run
-from .test_jobs import generate, go, open_buttons
+from .test_jobs import go, open_buttons
 
 pytestmark = pytest.mark.browser
 LANDED_MS = 60_000
@@ -25,12 +26,11 @@ PER_BROWSER = "This History belongs to this browser."
 HOW = {"offline": "Try offline", "server key": "Use the key configured on this server"}
 
 
-def _studio(start_studio: Callable[..., StudioProcess], api: EmulatorServer, how: str,
-            shared: bool = False) -> StudioProcess:
+def _studio(start_studio: Callable[..., StudioProcess], api: EmulatorServer, how: str) -> StudioProcess:
     env = {"STUDIO_GEMINI_BASE_URL": api.base_url}
     if how == "server key":
         env |= {"GEMINI_API_KEY": TEST_KEY, "STUDIO_SERVER_KEY_FOR": "everyone"}
-    return start_studio(env=env, secrets_toml="[team]\nshared_history = true\n" if shared else None)
+    return start_studio(env=env)
 
 
 def _arrive(page: Page, url: str, how: str) -> None:
@@ -80,21 +80,3 @@ def test_two_browsers_never_share_a_history(start_studio: Callable[..., StudioPr
     assert _browser_id(page) == kept
     _history(page)
     expect(page.get_by_text("1 entry", exact=True)).to_be_visible()
-
-
-def test_a_shared_history_is_the_operators_explicit_choice_and_says_so(
-        start_studio: Callable[..., StudioProcess], fresh_emulator: Callable[..., EmulatorServer],
-        browser: Browser, page: Page) -> None:
-    studio = _studio(start_studio, fresh_emulator(), "offline", shared=True)
-    _arrive(page, studio.url, "offline")
-    generate(page, "a lighthouse for everyone")
-    expect(open_buttons(page)).to_have_count(1, timeout=LANDED_MS)
-    other = browser.new_context(viewport={"width": 1440, "height": 1000})
-    try:
-        b = other.new_page()
-        _arrive(b, studio.url, "offline")
-        _history(b)
-        expect(b.get_by_text("1 entry", exact=True)).to_be_visible()
-        expect(b.get_by_text("This History is shared.")).to_be_visible()
-    finally:
-        other.close()
