@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components import services
+from components.browser_id import cookie_name
 from studio.emulator.server import EmulatorServer
 from studio.history import HistoryStore
 from studio.history.namespaces import is_browser_id
@@ -114,3 +115,10 @@ def test_a_shared_history_setting_that_is_neither_true_nor_false_stops_the_studi
     at = _visitor({"shared_history": "sometimes"})
     assert any("shared_history must be true or false" in e.value for e in at.error)
     assert not [b for b in at.button if b.key == "try_offline"], "nobody gets in on a guess"
+
+
+def test_over_https_only_a_cookie_this_host_set_is_read() -> None:
+    """A sibling site under the same parent domain can set ``studio_browser_id`` for it, never ``__Host-…``."""
+    assert cookie_name("https://studio.example.com/history") == "__Host-studio_browser_id"
+    assert cookie_name("HTTPS://studio.example.com") == "__Host-studio_browser_id"
+    assert cookie_name("http://127.0.0.1:8501/") == cookie_name(None) == "studio_browser_id"
