@@ -95,7 +95,8 @@ def hostile_export() -> bytes:
               "model_id": PRO.model_id, "aspect_ratio": "1:1", "image_size": "1K", "output_format": "png",
               "status": "ok", "image": "images/hostile.png", "mime_type": "image/png", "width": 64, "height": 48,
               "settings": {"grounding": True}, "text": "More at https://127.0.0.1:9/text and www.evil.example",
-              "response_json": {"candidates": [{"groundingMetadata": grounding}]}}
+              "response_json": {"candidates": [{"groundingMetadata": grounding}],
+                                "modelVersion": "see https://127.0.0.1:9/json"}}
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("images/hostile.png", _png("navy"))
@@ -148,6 +149,8 @@ def test_file_names_and_imported_search_html_fetch_nothing_and_navigate_nowhere(
     sources = main.get_by_role("link", name="Two lines")
     expect(sources).to_have_count(1)  # one source, one link: its line break no longer splits it
     assert (sources.get_attribute("href") or "").startswith("https://example.com/a%0Ahttps")
+    main.get_by_text("Response JSON", exact=True).click()  # the answer as kept: its addresses are text too
+    expect(main.get_by_text("https://127.0.0.1:9/json").first).to_be_visible()
     assert main.locator(f'a[href^="http://{HOSTILE}"], a[href^="https://{HOSTILE}"]').count() == 0
     wait_for_app_run(page)
     assert not [url for url in navigated if HOSTILE in url], "no frame was sent anywhere"
