@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import time
 import zipfile
 from collections.abc import Callable
@@ -67,6 +68,7 @@ def test_markdown_and_html_in_a_prompt_or_answer_do_nothing(start_studio: Callab
     assert open_buttons(page).count() == 0
 
 
+TREE_PROMPT = "![x](http://127.0.0.1:9/tree.png) harbour"  # a version's button label is markdown too
 REFERENCE_NAMES = ("![x](https:127.0.0.1:9).png", ":red[red] $$x^2$$ www.evil.example.png")
 SUGGESTIONS = (
     "<meta http-equiv=\"refresh\" content=\"0;url=http://127.0.0.1:9/refresh\">"
@@ -91,7 +93,7 @@ def hostile_export() -> bytes:
                  "webSearchQueries": ["harbour at dusk"],
                  "groundingChunks": [{"web": {"uri": "https://example.com/a\nhttps://127.0.0.1:9/split",
                                               "title": "Two\nlines"}}]}
-    record = {"id": "hostile-1", "created_at": time.time() - 60, "prompt": "a harbour at dusk",
+    record = {"id": "hostile-1", "created_at": time.time() - 60, "prompt": TREE_PROMPT,
               "model_id": PRO.model_id, "aspect_ratio": "1:1", "image_size": "1K", "output_format": "png",
               "status": "ok", "image": "images/hostile.png", "mime_type": "image/png", "width": 64, "height": 48,
               "settings": {"grounding": True}, "text": "More at https://127.0.0.1:9/text and www.evil.example",
@@ -153,5 +155,12 @@ def test_file_names_and_imported_search_html_fetch_nothing_and_navigate_nowhere(
     expect(main.get_by_text("https://127.0.0.1:9/json").first).to_be_visible()
     assert main.locator(f'a[href^="http://{HOSTILE}"], a[href^="https://{HOSTILE}"]').count() == 0
     wait_for_app_run(page)
+
+    # the prompt, in the Edit page's tree of versions (a button, whose label is markdown)
+    main.get_by_role("button", name="Edit", exact=True).click()
+    wait_for_app_run(page)
+    expect(main.get_by_role("button", name=re.compile(r"^v1 .*127\.0\.0\.1:9"))).to_be_visible(timeout=30_000)
+    expect(main.get_by_text(TREE_PROMPT).first).to_be_visible()
+    assert main.locator(f'img[src*="{HOSTILE}"]').count() == 0
     assert not [url for url in navigated if HOSTILE in url], "no frame was sent anywhere"
     assert not foreign(requested, studio.url)
