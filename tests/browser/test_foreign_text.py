@@ -68,7 +68,7 @@ def test_markdown_and_html_in_a_prompt_or_answer_do_nothing(start_studio: Callab
     assert open_buttons(page).count() == 0
 
 
-TREE_PROMPT = "![x](http://127.0.0.1:9/tree.png) harbour"  # a version's button label is markdown too
+TREE_PROMPT = "![x](http://127.0.0.1:9/v) harbour"  # a version's button label is markdown too
 REFERENCE_NAMES = ("![x](https:127.0.0.1:9).png", ":red[red] $$x^2$$ www.evil.example.png")
 SUGGESTIONS = (
     "<meta http-equiv=\"refresh\" content=\"0;url=http://127.0.0.1:9/refresh\">"
