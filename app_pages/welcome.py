@@ -46,7 +46,8 @@ def render() -> None:
                 if st.button("Try offline", key="try_offline", type="secondary", width="stretch"):
                     connect.go_offline()
                     st.rerun()
-        if not services.shared_history():
+        anonymous_ways = services.offline_allowed() or (connect.configured_key() and team.server_key_offered())
+        if anonymous_ways and not services.shared_history():
             st.caption("Offline, or with the key configured on this server, you are not signed in: your History "
                        "is then kept for this browser only, and nobody else sees it.")
     browser_id.remember_in_this_browser()  # every new session passes here before it connects
