@@ -10,7 +10,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import banner, history_views, jobs, services
+from components import banner, browser_id, history_views, jobs, services
 from studio.durability import disk_is_ephemeral, history_is_lost_on_restart
 from studio.history.blobs import LocalBlobs
 from studio.history.database import SQLITE
@@ -21,6 +21,8 @@ def render() -> None:
     banner.render_offline_banner()
     st.title("History")
     store, namespace = services.get_store(), services.current_namespace()
+    if not store.is_private:  # a private session's History is its memory's, not the browser's
+        browser_id.render_history_note(services.connection(), services.shared_history())
     if store.is_private:
         st.caption("🔒 Private session: this history lives in memory only, never on disk, and is released when the "
                    "session ends or after an hour unused.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import auth, connect, services, team
+from components import auth, browser_id, connect, services, team
 
 
 def _render_google(column: DeltaGenerator) -> None:
@@ -46,6 +46,11 @@ def render() -> None:
                 if st.button("Try offline", key="try_offline", type="secondary", width="stretch"):
                     connect.go_offline()
                     st.rerun()
+        anonymous_ways = services.offline_allowed() or (connect.configured_key() and team.server_key_offered())
+        if anonymous_ways and not services.shared_history():
+            st.caption("Offline, or with the key configured on this server, you are not signed in: your History "
+                       "is then kept for this browser only, and nobody else sees it.")
+    browser_id.remember_in_this_browser()  # every new session passes here before it connects
 
 
 if __name__ == "__main__":  # run as a page; app.py also calls render() for the gated page addresses

@@ -5,13 +5,14 @@ from __future__ import annotations
 import streamlit as st
 
 from components import services
+from components.plain import md_escape
 from studio import compare
 from studio.history import Entry
 
 
 def label(entry: Entry, number: int | None = None) -> str:
     head = f"v{number}" if number is not None else entry.created.strftime("%Y-%m-%d %H:%M")
-    return f"{head} · {entry.prompt[:40]}{'…' if len(entry.prompt) > 40 else ''}"
+    return f"{head} · {md_escape(entry.prompt, limit=41)}"  # a caption is markdown: the prompt is not ours
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

@@ -60,8 +60,9 @@ def use_server_key() -> None:
         raise ValueError(SERVER_KEY_REFUSED)
     current = services.connection()
     check = team.google_email(current)
-    if current is None or check is None:  # not signed in with Google: a plain key connection, as before
-        connect_with_key(key)
+    if current is None or check is None:  # not signed in: the key says nothing about who this is
+        key, _ = normalize_api_key(key)  # History is then this browser's (components/browser_id.py)
+        _connect_checked(Connection(mode="api_key", api_key=key, base_url=_base_url(), shared_key=True))
         return
     if check.problem:
         raise ValueError(check.problem)

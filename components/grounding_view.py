@@ -1,9 +1,11 @@
 """A grounded image's sources, shown with it as Google requires: its Search Suggestions and the web sources.
 
-Google's ``renderedContent`` is HTML and CSS from the answer. It is shown as given but inside a frame
-loaded from a ``data:`` URL: such a frame has an opaque origin, so its styles cannot restyle the studio and
-nothing in it can reach the page, its cookies or the session; a CSP in it also refuses scripts. Its links
-open in a new tab. The source links are drawn by Streamlit from their URI and title, web links only.
+Google's ``renderedContent`` is HTML and CSS from the answer, rebuilt from an allow-list
+(``studio/safe_html.py``: no script, refresh, frame, form or remote picture), inside a frame loaded from a
+``data:`` URL: such a frame has an opaque origin, so its styles cannot restyle the studio and nothing in it
+can reach the page, its cookies or the session; its Content-Security-Policy refuses every request (what CSS
+asks for too). Its links open in a new tab. The source links are drawn by Streamlit from their URI
+(percent-encoded) and title, web links only.
 """
 
 from __future__ import annotations
@@ -15,17 +17,18 @@ import streamlit as st
 from components.plain import md_escape
 from studio.grounding import Sources, sources_from_response
 from studio.history import Entry
+from studio.safe_html import FRAME_POLICY
 
 ENTRY_POINT_HEIGHT = 72  # Google's chips are one carousel row under a headline
 COMPACT_HEIGHT = 120  # a grid card is narrow: the headline and the chips wrap
 SOURCES_LABEL = "Sources from Google Search"
 _FRAME_HEAD = ('<!doctype html><html><head><meta charset="utf-8">'
-               "<meta http-equiv=\"Content-Security-Policy\" content=\"script-src 'none'; object-src 'none'\">"
+               f'<meta http-equiv="Content-Security-Policy" content="{FRAME_POLICY}">'
                '<base target="_blank"></head><body style="margin:0">')
 
 
 def entry_point_url(html: str) -> str:
-    """Google's Search Suggestions as a self-contained ``data:`` URL (opaque origin, no scripts)."""
+    """Google's Search Suggestions (already rebuilt) as a self-contained ``data:`` URL (opaque origin, no requests)."""
     page = _FRAME_HEAD + html + "</body></html>"
     return "data:text/html;base64," + base64.b64encode(page.encode("utf-8")).decode("ascii")
 

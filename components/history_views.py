@@ -242,7 +242,7 @@ def render_export_import(store: HistoryStore, namespace: str, selected_ids: list
                 imported = store.import_zip(namespace, upload)  # read as a file: never copied whole
             except ArchiveError as exc:
                 # The message may quote names from the ZIP: shown literally, never as markdown.
-                right.error("".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>~$:" else c for c in str(exc)))
+                right.error(md_escape(str(exc)))
             except Exception:
                 logging.getLogger(__name__).exception("history import failed")
                 right.error("The import failed for a reason the studio did not expect; nothing was imported. "

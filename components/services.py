@@ -16,6 +16,7 @@ from typing import TypeVar
 
 import streamlit as st
 
+from components import browser_id
 from components.state import CONNECTION, MODEL_CHECK, NAMESPACE, PRIVATE, PRIVATE_RELEASED, PRIVATE_STORE
 from studio.catalogue import Catalogue
 from studio.credentials import Connection, make_client
@@ -30,6 +31,7 @@ from studio.history import HistoryStore, default_data_dir, namespace_for
 from studio.history.blobs_s3 import BlobStoreError
 from studio.history.database import DatabaseUnavailable, configured_url
 from studio.history.ledger import SpendLedger
+from studio.history.namespaces import shared_history_setting
 from studio.jobs import JobRunner, RunnerLimits
 from studio.memory import map_large_buffers_separately
 from studio.model_check import ModelCheck, compare, listed_model_ids
@@ -175,13 +177,26 @@ def connection() -> Connection | None:
     return st.session_state.get(CONNECTION)
 
 
+def shared_history() -> bool:
+    """The operator chose one History for every visitor not signed in (``[team] shared_history = true``).
+
+    ValueError (a plain message) for a value that is neither true nor false; ``team.configuration_problem``
+    shows it before any page.
+    """
+    return shared_history_setting(secrets_section("team").get("shared_history"))
+
+
 def _namespace_of(conn: Connection | None) -> str:
     salt = str(secrets_section("studio").get("namespace_salt") or "") or None
-    return namespace_for(conn, shared_store().data_dir or default_data_dir(), salt=salt)
+    return namespace_for(conn, shared_store().data_dir or default_data_dir(), salt=salt,
+                         browser_id=browser_id.browser_id(), shared=shared_history())
 
 
 def current_namespace() -> str:
     """The identity's History namespace; the key salt is the installation's, private session or not.
+
+    Visitors not signed in (offline, or the server's key) are their browser's (``components/browser_id.py``),
+    so their jobs, cancels and in-flight cap, which the runner keys by namespace, are their browser's too.
 
     Worked out once per connection: the live grid asks for it on every card of every poll, and a key's
     namespace costs a read of the salt and an HMAC.

@@ -23,6 +23,7 @@ TEAM_EMAIL_CHECK: Final = "team_email_check"  # the verified email of a Google s
 
 MODEL_CHECK: Final = "model_check"  # (connection it was made for, studio.model_check.ModelCheck or None)
 NAMESPACE: Final = "history_namespace"  # (connection it was worked out for, its History namespace)
+BROWSER_ID: Final = "browser_id"  # this browser's anonymous id (its cookie's, or new), for visitors not signed in
 
 # private sessions
 PRIVATE: Final = "private_session"  # the sidebar toggle

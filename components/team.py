@@ -121,7 +121,8 @@ def reached_on_localhost() -> bool:
     forwarded = any(headers.get(name) for name in access.FORWARDING_HEADERS)
     # Streamlit reports None for a loopback peer (and outside a browser session, where Host is absent)
     peer_is_loopback = st.context.ip_address is None
-    return access.reached_locally(headers.get("Host"), forwarded, peer_is_loopback)
+    return access.reached_locally(headers.get("Host"), forwarded, peer_is_loopback,
+                                  st.get_option("server.address"))
 
 
 def server_key_offered() -> bool:
@@ -141,6 +142,10 @@ def configuration_problem() -> str | None:
     try:
         policy()
     except TeamConfigError as exc:
+        return f"The team settings cannot be read: {exc} Fix the secrets and reload."
+    try:
+        services.shared_history()
+    except ValueError as exc:
         return f"The team settings cannot be read: {exc} Fix the secrets and reload."
     try:
         check_salt(_studio_salt(), database_url=configured_url(services.secrets_section("connections")))
@@ -232,17 +237,23 @@ def check_spend(request: GenerationRequest) -> bool:
     prices; the emulator costs nothing and is never capped.
     """
     team = policy()
-    cap = _cap_applying(team, services.connection())
+    connection = services.connection()
+    cap = _cap_applying(team, connection)
     if cap is None:
         return True
-    spent = access.spent_today(services.shared_store(), services.current_namespace())
+    # visitors on the server's key without signing in each get a History of their own (one per browser), but
+    # they all spend the owner's key: a cleared cookie must not start a fresh cap, so they share the studio's total
+    shared = connection is not None and connection.shared_key
+    spent = access.spent_today(services.shared_store(), None if shared else services.current_namespace())
     batch = services.get_catalogue().resolve(request.model_id).estimate_cost(
         request.image_size, request.count, len(request.references))
     if not access.spend_cap_reached(team, spent + batch):
         return True
     left = max(0.0, cap - spent)
     st.error(f"Daily spending limit: this batch is estimated at ${batch:.2f}, and you have already spent about "
-             f"${spent:.2f} of today's ${cap:.2f} per person (estimated from the catalogue's prices). "
+             f"${spent:.2f} of today's ${cap:.2f} "
+             + ("for everyone using this studio's key without signing in" if shared else "per person")
+             + " (estimated from the catalogue's prices). "
              + (f"About ${left:.2f} is left today: try fewer images or a smaller size. " if left > 0.005 else "")
              + "The limit starts again at midnight (server time). Nothing was sent.", icon="💸")
     return False

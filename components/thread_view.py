@@ -63,7 +63,7 @@ def render_tree(entry: Entry, tree: list[tuple[Entry, int]], numbers: dict[str, 
                       help="This version was deleted; it stays in the thread because later versions continue it")
             continue
         icon = STATUS_ICONS.get(version.status, "•")
-        text = f"{indent}v{numbers[version.id]} {icon} {version.prompt[:32]}{'…' if len(version.prompt) > 32 else ''}"
+        text = f"{indent}v{numbers[version.id]} {icon} {md_escape(version.prompt, limit=33)}"  # labels are markdown
         if st.button(text, key=f"thread_pick_{version.id}", width="stretch",
                      type="primary" if version.id == entry.id else "secondary"):
             select(version.id)

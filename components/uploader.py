@@ -1,4 +1,8 @@
-"""Reference images: upload, check, order, remove; and restoring a recipe from a studio file."""
+"""Reference images: upload, check, order, remove; and restoring a recipe from a studio file.
+
+A file's name is the uploader's text, not ours: it is shown as plain characters wherever it appears (the
+strip's captions, the Remove button's help, every message), never read as markdown.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from components.plain import md_escape
 from components.state import FOUND_RECIPE, PROMPT, REFERENCES, SAVED_PROMPT, UPLOADER_ROUND
 from components.state import UPLOAD_NOTICES as NOTICES
 from studio import images, roles
@@ -27,16 +32,16 @@ def _add_files(uploaded: list, spec: ModelSpec) -> None:
         if recipe and recipe.get("prompt"):
             st.session_state[FOUND_RECIPE] = recipe
         if len(refs) >= spec.max_references:
-            notices.append(("error", f"{file.name} was not added: {spec.label} takes at most "
+            notices.append(("error", f"{md_escape(file.name)} was not added: {spec.label} takes at most "
                                      f"{spec.max_references} reference images."))
             continue
         try:
             ref, notes = images.load_reference(file.name, data)
         except images.ImageInputError as exc:
-            notices.append(("error", str(exc)))
+            notices.append(("error", md_escape(str(exc))))
             continue
         refs.append(ref)
-        notices += [("info", note) for note in notes]
+        notices += [("info", md_escape(note)) for note in notes]
     st.session_state[NOTICES] = notices
     st.session_state[UPLOADER_ROUND] = st.session_state.get(UPLOADER_ROUND, 0) + 1  # empties the widget
 
@@ -67,9 +72,9 @@ def render_reference_picker(spec: ModelSpec) -> None:
     columns = st.columns(7)
     for i, ref in enumerate(refs):
         with columns[i % 7]:
-            st.image(ref.data, caption=f"{i + 1}. {ref.name}", width=96)
+            st.image(ref.data, caption=f"{i + 1}\\. {md_escape(ref.name)}", width=96)
             _role_picker(i, ref)
-            if st.button("Remove", key=f"ref_remove_{i}_{ref.sha256[:8]}", help=f"Remove {ref.name}"):
+            if st.button("Remove", key=f"ref_remove_{i}_{ref.sha256[:8]}", help=f"Remove {md_escape(ref.name)}"):
                 refs.pop(i)
                 st.rerun()
     for problem in roles.problems([ref.role for ref in refs], spec):

@@ -159,13 +159,33 @@ def host_is_local(host: str | None) -> bool:
         return False
 
 
-def reached_locally(host: str | None, forwarded: bool, peer_is_loopback: bool) -> bool:
+def listens_on_loopback(server_address: str | None) -> bool:
+    """The server accepts connections on loopback only (Streamlit's ``server.address``).
+
+    Unset, empty, ``0.0.0.0`` or ``::`` mean every interface (Streamlit's default); a host name other than
+    ``localhost`` is not trusted to stay on loopback.
+    """
+    address = (server_address or "").strip().lower()
+    if address.startswith("[") and address.endswith("]"):
+        address = address[1:-1]
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def reached_locally(host: str | None, forwarded: bool, peer_is_loopback: bool, server_address: str | None) -> bool:
     """The browser reached the studio on this machine's loopback, not through a proxy.
 
-    A ``Host`` header alone can be forged, and a reverse proxy on the same machine often rewrites it
-    to ``localhost``; so the peer must be loopback and no forwarding header may be present.
+    Only a server that listens on loopback alone can say so: a reverse proxy on the same machine connects
+    from loopback, may rewrite ``Host`` to ``localhost`` and need not send a forwarding header, and then
+    everyone it serves would look local. So the server must listen on loopback only (``server.address``),
+    the peer must be loopback, ``Host`` must name loopback and no forwarding header may be present. A proxy
+    placed in front of a loopback-only server must send ``X-Forwarded-For`` (docs/DEPLOY.md).
     """
-    return host_is_local(host) and peer_is_loopback and not forwarded
+    return listens_on_loopback(server_address) and host_is_local(host) and peer_is_loopback and not forwarded
 
 
 class _Ledger(Protocol):

@@ -40,6 +40,9 @@ class Connection:
     # spends the owner's quota, the identity (subject, email: History, the team check) stays the Google one
     server_key: bool = False
     email_verified: bool | None = None  # the provider's word on ``email``, carried when it cannot be asked again
+    # mode "api_key" with the key configured on the server, used by someone not signed in: the key says nothing
+    # about who they are, so their History is their browser's (studio/history/namespaces.py), never the key's
+    shared_key: bool = False
 
     @property
     def vertex_project(self) -> str | None:
@@ -63,7 +66,7 @@ class Connection:
 
     @property
     def label(self) -> str:
-        if self.server_key:
+        if self.server_key or self.shared_key:
             return "Key configured on this server"
         return {"api_key": "Gemini API key", "oauth": "Google account", "vertex": "Vertex AI",
                 "offline": "Offline emulator"}.get(self.mode, self.mode)

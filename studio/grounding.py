@@ -3,13 +3,21 @@
 Google requires an app that shows a grounded answer to show its Search Suggestions
 (``groundingMetadata.searchEntryPoint.renderedContent``, HTML) with it, and the web sources
 (``groundingChunks[].web``) it used. History keeps the answer's JSON, so the live result and a
-History entry read the same way: ``sources_from_response(response_json)``.
+History entry read the same way: ``sources_from_response(response_json)``. Both are text that is not ours
+(an imported ZIP can carry anything there): the suggestions' HTML is rebuilt by ``safe_html`` and each
+source's address is percent-encoded, so a line break or a bracket in it cannot split one link into several.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlparse
+from urllib.parse import quote, urlparse
+
+from studio.safe_html import clean_suggestions, web_address
+
+# what an address may hold as it is; everything else (control characters, spaces, quotes, <>, \, non-ASCII) is
+# percent-encoded, and an existing %XX stays as it was
+_URI_SAFE = "!#$%&'()*+,/:;=?@[]~"
 
 
 @dataclass(frozen=True)
@@ -22,7 +30,7 @@ class SourceLink:
 class Sources:
     """What a grounded image must be shown with."""
 
-    entry_point_html: str  # Google's Search Suggestions, shown as given (in a sandboxed frame)
+    entry_point_html: str  # Google's Search Suggestions, rebuilt from an allow-list (studio/safe_html.py)
     links: tuple[SourceLink, ...] = ()
     queries: tuple[str, ...] = ()
 
@@ -41,9 +49,10 @@ def _web_link(chunk: object) -> SourceLink | None:
     if not isinstance(web, dict):
         return None
     uri = str(web.get("uri") or "").strip()
-    if urlparse(uri).scheme not in ("http", "https"):
+    if not web_address(uri):
         return None  # only web links are offered as links: never javascript: or data: from an answer
-    title = str(web.get("title") or "").strip() or urlparse(uri).netloc
+    uri = quote(uri, safe=_URI_SAFE)
+    title = " ".join(str(web.get("title") or "").split()) or urlparse(uri).netloc
     return SourceLink(uri=uri, title=title)
 
 
@@ -60,4 +69,4 @@ def sources_from_response(response_json: object) -> Sources | None:
     queries = tuple(str(q) for q in queries if isinstance(q, str)) if isinstance(queries, list) else ()
     if not html and not links and not queries:
         return None
-    return Sources(entry_point_html=html, links=links, queries=queries)
+    return Sources(entry_point_html=clean_suggestions(html) if html else "", links=links, queries=queries)

@@ -1,10 +1,17 @@
-"""Whose history is it: one namespace per identity, never derived from a secret in the clear."""
+"""Whose history is it: one namespace per identity, never derived from a secret in the clear.
+
+A Google sign-in is its subject and a person's own API key its salted hash. The offline emulator and the
+key configured on the server say nothing about who uses them, so each browser that uses them gets a History
+of its own, filed under a salted hash of a random id the browser keeps (``new_browser_id``); only an
+operator's explicit ``shared_history`` puts every such visitor in one shared History.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -12,6 +19,9 @@ from pathlib import Path
 from studio.credentials import Connection
 
 LOCAL = "local"
+BROWSER_ID_BYTES = 32
+_BROWSER_ID = re.compile(r"[A-Za-z0-9_-]{43}")  # what new_browser_id makes: 32 random bytes, URL-safe base64
+SHARED_HISTORY_ENV = "STUDIO_SHARED_HISTORY"
 SALT_ENV = "STUDIO_NAMESPACE_SALT"
 REQUIRE_SALT_ENV = "STUDIO_REQUIRE_CONFIGURED_SALT"
 DATABASE_URL_ENV = "STUDIO_DATABASE_URL"
@@ -75,17 +85,69 @@ def _salt(data_dir: Path, configured: str | None = None) -> bytes:
     return path.read_bytes()
 
 
-def namespace_for(connection: Connection | None, data_dir: Path, salt: str | None = None) -> str:
-    """Google subject for signed-in people (also while they use the server's key), a salted hash for API keys,
-    ``local`` offline.
+def new_browser_id() -> str:
+    """A browser's anonymous identity: 256 random bits, never derived from anything about the visitor."""
+    return secrets.token_urlsafe(BROWSER_ID_BYTES)
 
-    ``salt`` is ``[studio] namespace_salt`` from the secrets, if any (the environment wins over it).
+
+def is_browser_id(value: object) -> bool:
+    """Only an id shaped like ``new_browser_id``'s counts: a short or hand-made cookie is replaced, not trusted."""
+    return isinstance(value, str) and _BROWSER_ID.fullmatch(value) is not None
+
+
+def is_anonymous(connection: Connection | None) -> bool:
+    """The credential says nothing about who uses it: the offline emulator, or the server's key without a sign-in."""
+    if connection is None:
+        return True
+    if connection.google_subject:
+        return False
+    return connection.mode == "offline" or connection.shared_key
+
+
+def shared_history_setting(value: object, env: Mapping[str, str] | None = None) -> bool:
+    """``[team] shared_history`` (or ``STUDIO_SHARED_HISTORY``): anonymous visitors share one History.
+
+    Off unless an operator says so; a value that is not clearly true or false raises ``ValueError`` (a plain
+    message), since guessing would either expose people's work or hide a History the operator meant to share.
     """
+    env = os.environ if env is None else env
+    for raw, where in ((value, "[team] shared_history"), (env.get(SHARED_HISTORY_ENV), SHARED_HISTORY_ENV)):
+        if raw is None or raw == "":
+            continue
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in ("true", "1", "yes", "on"):
+            return True
+        if text in ("false", "0", "no", "off"):
+            return False
+        raise ValueError(f"{where} must be true or false, not {raw!r}.")
+    return False
+
+
+def _digest(data_dir: Path, salt: str | None, text: str) -> str:
+    return hmac.new(_salt(data_dir, salt), text.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def namespace_for(connection: Connection | None, data_dir: Path, salt: str | None = None, *,
+                  browser_id: str | None = None, shared: bool = False) -> str:
+    """Google subject for signed-in people (also while they use the server's key), a salted hash for API keys,
+    and for anonymous visitors (offline, the server's key without a sign-in) a salted hash of their browser's id.
+
+    ``salt`` is ``[studio] namespace_salt`` from the secrets, if any (the environment wins over it). Without a
+    ``browser_id``, or with ``shared`` (the operator's ``shared_history``), anonymous visitors share one History:
+    ``local`` offline, the key's hash with the server's key (what every visitor shared before browsers had ids).
+    The emulator's and the real key's Histories stay apart for one browser too (emulated images are not paid).
+    """
+    if connection is not None and connection.google_subject:
+        return f"google:{connection.google_subject}"
+    if is_anonymous(connection) and browser_id is not None and not shared:
+        if not is_browser_id(browser_id):
+            raise ValueError("A browser id must come from new_browser_id().")
+        kind = "offline" if connection is None or connection.mode == "offline" else "server-key"
+        return f"browser:{_digest(data_dir, salt, f'{kind}|{browser_id}')}"
     if connection is None or connection.mode == "offline":
         return LOCAL
-    if connection.google_subject:
-        return f"google:{connection.google_subject}"
     if connection.api_key:
-        digest = hmac.new(_salt(data_dir, salt), connection.api_key.encode(), hashlib.sha256).hexdigest()
-        return f"key:{digest[:32]}"
+        return f"key:{_digest(data_dir, salt, connection.api_key)}"
     return LOCAL

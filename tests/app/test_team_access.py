@@ -435,6 +435,31 @@ def test_spend_cap_refuses_a_batch_that_would_pass_it(isolated_studio: Path) -> 
     assert f"${3 * per_image:.2f}" in message and "$0.50" in message and "Nothing was sent" in message
 
 
+def test_spend_cap_is_shared_by_visitors_on_the_servers_key(isolated_studio: Path) -> None:
+    """Visitors on the server's key have a History per browser, but a cleared cookie must not reset the cap:
+    they share the studio's total (issue 20, items 11 and 12)."""
+    from studio.history.namespaces import new_browser_id
+
+    visitor = Connection(mode="api_key", api_key="server-key", shared_key=True)
+    store = HistoryStore.open(data_dir=isolated_studio)
+    try:
+        earlier = namespace_for(visitor, isolated_studio, browser_id=new_browser_id())
+        for index in range(3):
+            store.start_entry(earlier, REQUEST, index, batch_id="earlier")
+        per_image = store.catalogue.resolve(REQUEST.model_id).estimate_cost("1K", 1)
+    finally:
+        store.close()
+    at = AppTest.from_function(_spend_script, default_timeout=60)
+    at.secrets["team"] = {"daily_spend_cap_usd": round(3.5 * per_image, 2)}
+    at.session_state["connection"] = visitor
+    at.session_state["browser_id"] = new_browser_id()  # a cleared cookie: a fresh browser id
+    at.session_state["request"] = REQUEST
+    at.run()
+    assert not at.exception, at.exception
+    assert "REFUSED" in _texts(at), "a new browser id still counts the studio's spend on the key"
+    assert "everyone using this studio's key" in at.error[0].value
+
+
 def test_spend_cap_lets_a_batch_that_fits_through(isolated_studio: Path) -> None:
     connection = Connection(mode="oauth", access_token=TOKEN, subject="ann", email="ann@example.com")
     per_image = _seed(isolated_studio, connection, 3)

@@ -1,4 +1,5 @@
-"""History survives a restart of the Streamlit server: a fresh process and a fresh browser session see it."""
+"""History survives a restart of the Streamlit server: a fresh process and a fresh session of the same browser
+(offline, its History is the browser's: tests/browser/test_isolation.py) see it."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ def _offline(page: Page, url: str) -> None:
 
 def test_entries_survive_a_server_restart(start_studio, browser) -> None:
     studio = start_studio()
-    page = browser.new_page()
+    same_browser = browser.new_context()
+    page = same_browser.new_page()
     _offline(page, studio.url)
     page.get_by_label("Prompt", exact=True).fill("a picture that must survive")
     page.get_by_label("Prompt", exact=True).press("Control+Enter")
@@ -32,9 +34,9 @@ def test_entries_survive_a_server_restart(start_studio, browser) -> None:
     studio.stop()
     studio.start()  # a new process on the same data directory (and the same port while it is free)
 
-    page = browser.new_page()
+    page = same_browser.new_page()
     _offline(page, studio.url)
     page.get_by_role("link", name="History").click()
     expect(page.get_by_text("1 entry", exact=True)).to_be_visible()
     expect(page.get_by_text("Nothing here yet")).to_have_count(0)
-    page.close()
+    same_browser.close()

@@ -12,6 +12,7 @@ from studio.access import (
     TeamPolicy,
     host_is_local,
     is_allowed,
+    listens_on_loopback,
     local_midnight,
     may_use_server_key,
     reached_locally,
@@ -20,7 +21,15 @@ from studio.access import (
 )
 from studio.credentials import Connection
 from studio.history import HistoryStore, namespace_for
-from studio.history.namespaces import SaltNotConfigured, check_salt, salt_required
+from studio.history.namespaces import (
+    SaltNotConfigured,
+    check_salt,
+    is_anonymous,
+    is_browser_id,
+    new_browser_id,
+    salt_required,
+    shared_history_setting,
+)
 from studio.request import GenerationRequest
 
 TEAM = TeamPolicy.from_config({"allowed_domains": ["Example.com"], "allowed_emails": ["Guest@Partner.org"]}, env={})
@@ -122,10 +131,30 @@ def test_host_is_local(host: str | None, local: bool) -> None:
 
 
 def test_reached_locally_needs_a_loopback_peer_and_no_proxy() -> None:
-    assert reached_locally("localhost:8501", forwarded=False, peer_is_loopback=True)
-    assert not reached_locally("localhost:8501", forwarded=True, peer_is_loopback=True), "a proxy rewrote Host"
-    assert not reached_locally("localhost:8501", forwarded=False, peer_is_loopback=False), "a forged Host"
-    assert not reached_locally("studio.example.com", forwarded=False, peer_is_loopback=True)
+    def local(host: str, forwarded: bool = False, peer: bool = True) -> bool:
+        return reached_locally(host, forwarded=forwarded, peer_is_loopback=peer, server_address="127.0.0.1")
+
+    assert local("localhost:8501")
+    assert not local("localhost:8501", forwarded=True), "a proxy rewrote Host"
+    assert not local("localhost:8501", peer=False), "a forged Host"
+    assert not local("studio.example.com")
+
+
+@pytest.mark.parametrize("address", [None, "", "0.0.0.0", "::", "[::]", "192.168.1.5", "studio.example.com"])
+def test_a_proxy_that_says_localhost_is_not_local_unless_the_server_listens_on_loopback(address: str | None) -> None:
+    """A reverse proxy on the same machine connects from loopback, may send ``Host: localhost`` and no
+    forwarding header: a server listening on every interface (Streamlit's default, the Docker image) or on a
+    public address is reachable from the internet, so nobody counts as local there."""
+    assert not listens_on_loopback(address)
+    assert not reached_locally("localhost", forwarded=False, peer_is_loopback=True, server_address=address)
+    assert not may_use_server_key(TeamPolicy(), None, False,
+                                  reached_locally("localhost", False, True, server_address=address))
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "127.0.0.2", "localhost", "LOCALHOST", "::1", "[::1]"])
+def test_a_server_on_loopback_alone_keeps_the_localhost_rule(address: str) -> None:
+    assert listens_on_loopback(address)
+    assert reached_locally("localhost:8501", forwarded=False, peer_is_loopback=True, server_address=address)
 
 
 # ---- the daily spend cap ------------------------------------------------------------------------
@@ -235,3 +264,55 @@ def test_a_postgres_url_from_the_secrets_also_requires_a_configured_salt() -> No
         check_salt(None, env={}, database_url="postgresql://studio@db.internal/history")
     check_salt("a-long-random-salt", env={}, database_url="postgresql://studio@db.internal/history")
     check_salt(None, env={}, database_url="sqlite:///tmp/history.sqlite3")
+
+
+# ---- anonymous visitors: a History per browser ---------------------------------------------------
+
+
+OFFLINE = Connection(mode="offline", api_key="emulator-key")
+SERVER_KEY = Connection(mode="api_key", api_key="AIza-the-owners-key", shared_key=True)
+
+
+def test_each_browser_gets_its_own_history_offline_and_with_the_servers_key(tmp_path: Path,
+                                                                            clean_env: pytest.MonkeyPatch) -> None:
+    a, b = new_browser_id(), new_browser_id()
+    assert a != b and is_browser_id(a) and len(a) == 43
+    for connection in (OFFLINE, SERVER_KEY):
+        mine = namespace_for(connection, tmp_path, browser_id=a)
+        assert mine.startswith("browser:") and a not in mine, "the cookie's id never reaches the database"
+        assert mine == namespace_for(connection, tmp_path, browser_id=a), "the same browser finds it again"
+        assert mine != namespace_for(connection, tmp_path, browser_id=b), "another browser never does"
+        assert mine != namespace_for(connection, tmp_path / "other-install", browser_id=a), "salted"
+    assert namespace_for(OFFLINE, tmp_path, browser_id=a) != namespace_for(SERVER_KEY, tmp_path, browser_id=a), \
+        "emulated images and paid ones stay apart"
+
+
+def test_a_shared_history_is_only_what_the_operator_chose(tmp_path: Path, clean_env: pytest.MonkeyPatch) -> None:
+    browser = new_browser_id()
+    assert namespace_for(OFFLINE, tmp_path, browser_id=browser, shared=True) == "local"
+    assert namespace_for(SERVER_KEY, tmp_path, browser_id=browser, shared=True) == namespace_for(
+        Connection(mode="api_key", api_key="AIza-the-owners-key"), tmp_path), "where every visitor was before"
+    assert not shared_history_setting(None, env={})
+    assert shared_history_setting(True, env={}) and shared_history_setting("true", env={})
+    assert not shared_history_setting(False, env={"STUDIO_SHARED_HISTORY": "true"}), "the secrets win"
+    assert shared_history_setting(None, env={"STUDIO_SHARED_HISTORY": "on"})
+    with pytest.raises(ValueError, match="true or false"):
+        shared_history_setting("everyone", env={})
+
+
+def test_people_who_say_who_they_are_keep_their_history_whatever_their_browser(tmp_path: Path,
+                                                                              clean_env: pytest.MonkeyPatch) -> None:
+    browser = new_browser_id()
+    google = Connection(mode="oauth", access_token="t", subject="108-ann")
+    assert namespace_for(google, tmp_path, browser_id=browser) == "google:108-ann"
+    own_key = Connection(mode="api_key", api_key="AIza-anns-own-key")
+    assert namespace_for(own_key, tmp_path, browser_id=browser) == namespace_for(own_key, tmp_path)
+    assert not is_anonymous(google) and not is_anonymous(own_key)
+    assert is_anonymous(OFFLINE) and is_anonymous(SERVER_KEY)
+
+
+@pytest.mark.parametrize("cookie", ["", "abc", "x" * 42, "x" * 44, "a" * 42 + "=", "<script>" + "a" * 35, 43])
+def test_a_hand_made_browser_id_is_refused(cookie: object, tmp_path: Path) -> None:
+    assert not is_browser_id(cookie)
+    with pytest.raises(ValueError):
+        namespace_for(OFFLINE, tmp_path, browser_id=cookie)  # type: ignore[arg-type]
