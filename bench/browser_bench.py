@@ -7,13 +7,14 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from bench.common import BENCH_KEY, Report, median_time, raw_client, raw_config, start_emulator
-from bench.studio_page import launch_chromium
+from bench.studio_page import chromium
 from bench.studio_process import StudioProcess, free_port
+from studio.catalogue import DEFAULT_CATALOGUE
 
-PRO = "gemini-3-pro-image"
+PRO = DEFAULT_CATALOGUE.by_key("pro").model_id
 
 
 def _settled(page: Page) -> None:
@@ -164,7 +165,8 @@ def memory(report: Report, page: Page, studio: StudioProcess, counts: tuple[int,
                    growth / made < 2, f"{growth:+.1f} MB in all, RSS {studio.rss_bytes() / 1e6:.0f} MB")
 
 
-def run(report: Report, quick: bool) -> None:
+def run(report: Report, quick: bool, browser: Browser | None = None) -> None:
+    """``browser``: a shared Chromium (the smoke run's); ``--quick`` fills the grid with 2 generations, not 200."""
     # Stated latency per size, as at Google where 4K takes longer (Pro: 10-60 s per image).
     by_size = {"1K": 0.5, "2K": 0.7, "4K": 1.0} if quick else {"1K": 2.0, "2K": 3.0, "4K": 6.0}
     emulator = start_emulator(latency_by_size=by_size)
@@ -172,15 +174,14 @@ def run(report: Report, quick: bool) -> None:
         env = {**os.environ, "STUDIO_DATA_DIR": str(Path(tmp) / "data"), "STUDIO_GEMINI_BASE_URL": emulator.base_url}
         studio = StudioProcess(free_port(), env, Path(tmp) / "streamlit.log", None).start()
         try:
-            with sync_playwright() as pw:
-                browser = launch_chromium(pw)
-                page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            with chromium(browser) as chrome:
+                page = chrome.new_context(viewport={"width": 1440, "height": 1000}).new_page()
                 _count_traffic(page)
                 _connect_with_key(page, studio.url)
                 overhead(report, page, studio.url, emulator, by_size, repeats=2 if quick else 5)
                 memory(report, page, studio, (8,) if quick else (8, 48))
-                grid_bytes(report, page, studio.url, 8 if quick else 200)
-                browser.close()
+                grid_bytes(report, page, studio.url, 2 if quick else 200)
+                page.context.close()
         finally:
             studio.stop()
             emulator.stop()

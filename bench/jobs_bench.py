@@ -24,18 +24,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bench.browser_bench import _connect_with_key, _settled, _wait_batch_done
 from bench.common import BENCH_KEY, Report, percentile, raw_client, raw_config
-from bench.studio_page import launch_chromium, type_prompt
+from bench.studio_page import chromium, type_prompt
 from bench.studio_process import ROOT, StudioProcess, free_port
+from studio.catalogue import DEFAULT_CATALOGUE
 from studio.credentials import Connection
 from studio.emulator.admin import set_config
 from studio.emulator.server import EmulatorConfig, EmulatorServer
 from studio.history import HistoryStore, namespace_for
 
-PRO = "gemini-3-pro-image"
+PRO = DEFAULT_CATALOGUE.by_key("pro").model_id
 FLOOR_APP = ROOT / "bench" / "floor_app.py"
 VIEWPORT = {"width": 1440, "height": 1000}
 
@@ -152,7 +153,7 @@ def _studio(emulator: EmulatorServer, tmp: Path, name: str = "studio", script: P
             extra_env: dict[str, str] | None = None, root: Path = ROOT) -> Iterator[StudioProcess]:
     """The studio (or the floor app) on the emulator; ``root`` may be a patched copy of the studio for experiments."""
     env = {**os.environ, "STUDIO_DATA_DIR": str(tmp / f"{name}-data"), "STUDIO_GEMINI_BASE_URL": emulator.base_url,
-           "FLOOR_BASE_URL": emulator.base_url, "FLOOR_API_KEY": BENCH_KEY, **(extra_env or {})}
+           "FLOOR_BASE_URL": emulator.base_url, "FLOOR_API_KEY": BENCH_KEY, "FLOOR_MODEL": PRO, **(extra_env or {})}
     process = StudioProcess(free_port(), env, tmp / f"{name}.log", None, script=script or root / "app.py",
                             cwd=root).start()
     try:
@@ -198,20 +199,20 @@ def _describe(click: Click, server: dict[str, float] | None = None) -> str:
 
 
 def floor(report: Report, quick: bool, studio_root: Path = ROOT, label: str = "",
-          latencies: tuple[float, ...] | None = None) -> None:
+          latencies: tuple[float, ...] | None = None, browser: Browser | None = None) -> None:
     """Studio click→first image visible against the floor app's, alternating runs on one emulator.
 
-    ``studio_root`` and ``label`` let an experiment run a patched copy of the studio against the same floor.
+    ``studio_root`` and ``label`` let an experiment run a patched copy of the studio against the same floor;
+    ``browser`` is a shared Chromium (the smoke run's), else one of its own.
     """
     latencies = latencies or ((0.5,) if quick else (0.5, 2.0))
-    repeats = 2 if quick else 9
+    repeats = 1 if quick else 9
     emulator = _emulator(latency_s=latencies[0])
-    with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
+    with tempfile.TemporaryDirectory() as tmpdir, chromium(browser) as chrome:
         tmp = Path(tmpdir)
         with _studio(emulator, tmp, root=studio_root) as studio, \
                 _studio(emulator, tmp, "floor", FLOOR_APP) as floor_app:
-            browser = launch_chromium(pw)
-            pages = {"studio": _new_page(browser), "floor": _new_page(browser)}
+            pages = {"studio": _new_page(chrome), "floor": _new_page(chrome)}
             _connect_with_key(pages["studio"], studio.url)
             pages["floor"].goto(floor_app.url)
             _settled(pages["floor"])
@@ -246,7 +247,8 @@ def floor(report: Report, quick: bool, studio_root: Path = ROOT, label: str = ""
                            "<= 1.05", None if quick else ratio <= 1.05,
                            f"studio {studio_s:.3f}s, floor {floor_s:.3f}s, median of {repeats} alternating; "
                            f"studio p90 {percentile(times['studio'], 90):.3f}s; {_load()}")
-            browser.close()
+            for page in pages.values():
+                page.context.close()
     emulator.stop()
 
 
@@ -257,9 +259,10 @@ def _new_page(browser: Browser) -> Page:
 
 
 # ---- 2. drafts ---------------------------------------------------------------------------------------------
-def drafts(report: Report, quick: bool, studio_root: Path = ROOT, label: str = "") -> None:
+def drafts(report: Report, quick: bool, studio_root: Path = ROOT, label: str = "",
+           browser: Browser | None = None) -> None:
     """Time to first pixels (first draft visible) against the raw SDK's time to the final image."""
-    latency = 2.0 if quick else 4.0
+    latency = 1.0 if quick else 4.0
     timing = (0.3, 0.6)
     repeats = 1 if quick else 5
     emulator = _emulator(latency_s=latency, draft_timing=timing)
@@ -271,11 +274,10 @@ def drafts(report: Report, quick: bool, studio_root: Path = ROOT, label: str = "
         client.models.generate_content(model=PRO, contents=f"raw drafts bench #{i}", config=config)
         raw_times.append(time.perf_counter() - started)
     raw_s = statistics.median(raw_times)
-    with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
+    with tempfile.TemporaryDirectory() as tmpdir, chromium(browser) as chrome:
         tmp = Path(tmpdir)
         with _studio(emulator, tmp, root=studio_root) as studio:
-            browser = launch_chromium(pw)
-            page = _new_page(browser)
+            page = _new_page(chrome)
             _connect_with_key(page, studio.url)
             sidebar = page.locator('[data-testid="stSidebar"]')
             sidebar.get_by_text("Advanced", exact=True).click()
@@ -294,7 +296,7 @@ def drafts(report: Report, quick: bool, studio_root: Path = ROOT, label: str = "
                         print(f"    drafts profile: {click.seconds * 1000:.0f} ms: "
                               + _describe(click, _server_marks(tmp / "studio-data", prompt, click.clicked_at)),
                               flush=True)
-            browser.close()
+            page.context.close()
     emulator.stop()
     first_s, final_s = statistics.median(firsts), statistics.median(finals)
     ratio = first_s / raw_s
@@ -369,21 +371,20 @@ def _toggle_times(page: Page, repeats: int, profile: str, in_flight: list[int] |
     return times
 
 
-def sidebar_under_load(report: Report, quick: bool) -> None:
+def sidebar_under_load(report: Report, quick: bool, browser: Browser | None = None) -> None:
     """PNG↔JPEG in the sidebar, idle and then with 8 images in flight: click→repainted, timed in the page."""
-    latency = 20.0 if quick else 90.0
-    repeats = 6 if quick else 30
+    latency = 20.0 if quick else 90.0  # long enough that all 8 are still in flight after the last change
+    repeats = 4 if quick else 30
     emulator = _emulator(latency_s=latency)
-    with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
+    with tempfile.TemporaryDirectory() as tmpdir, chromium(browser) as chrome:
         tmp = Path(tmpdir)
         with _studio(emulator, tmp) as studio, _studio(emulator, tmp, "floor", FLOOR_APP) as floor_app:
-            browser = launch_chromium(pw)
-            floor_page = _new_page(browser)  # the same change in the floor app: Streamlit and this machine's share
+            floor_page = _new_page(chrome)  # the same change in the floor app: Streamlit and this machine's share
             floor_page.goto(floor_app.url)
             _settled(floor_page)
             floor_times = _toggle_times(floor_page, repeats, "floor app")
             floor_page.context.close()
-            page = _new_page(browser)
+            page = _new_page(chrome)
             _connect_with_key(page, studio.url)
             idle = _toggle_times(page, repeats, "idle")
             _set_count(page, 8)
@@ -393,7 +394,7 @@ def sidebar_under_load(report: Report, quick: bool) -> None:
             page.wait_for_timeout(500)
             counts: list[int] = []
             busy = _toggle_times(page, repeats, "8 in flight", counts, emulator)
-            browser.close()
+            page.context.close()
     emulator.stop()
     med, p90 = statistics.median(busy) * 1000, percentile(busy, 90) * 1000
     report.add("sidebar", "PNG↔JPEG click→repainted, 8 images in flight: median", med, "ms", "< 150",
@@ -522,27 +523,27 @@ def _history_count(page: Page) -> int:
     return int(text) if text.isdigit() else -1
 
 
-def jobs_load(report: Report, quick: bool, extra_env: dict[str, str] | None = None) -> None:
+def jobs_load(report: Report, quick: bool, extra_env: dict[str, str] | None = None,
+              browser: Browser | None = None) -> None:
     """N sessions × M images, twice, with History visits and reloads while the images are in flight.
 
     ``extra_env`` is for experiments on the server (e.g. MALLOC_ARENA_MAX); the figures use none.
     """
-    sessions, images, rounds = (3, 2, 2) if quick else (20, 5, 2)
-    settle_s = 3.0 if quick else 20.0
+    sessions, images, rounds = (2, 2, 2) if quick else (20, 5, 2)  # quick: still a History visit and a reload
+    settle_s = 1.0 if quick else 20.0
     # the runner closes a connection's client (its HTTP pools, ~2 MB) after STUDIO_ENGINE_IDLE_S unused (60 s by
     # default), at its next housekeeping (every 15 s): "back" is read once that has happened, 90 s after the work
-    back_s = 3.0 if quick else 90.0
+    back_s = 1.0 if quick else 90.0
     latency = 1.0
     keys = frozenset(_key(i) for i in range(sessions + 1))  # the last one is the warm-up identity
     emulator = _emulator(keys=keys, latency_s=latency)
-    with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
+    with tempfile.TemporaryDirectory() as tmpdir, chromium(browser) as chrome:
         tmp = Path(tmpdir)
         data_dir = tmp / "studio-data"
         with _studio(emulator, tmp, extra_env=extra_env) as studio:
-            browser = launch_chromium(pw)
             # one session walks the whole path first (a batch, History, back, a reload), so first-use imports
             # and caches (the History table loads pandas and pyarrow) are not counted as growth
-            warm = _new_page(browser)
+            warm = _new_page(chrome)
             _connect_with_key(warm, studio.url, _key(sessions))
             _set_count(warm, images)
             _fill_prompt(warm, "jobs warm-up")
@@ -553,7 +554,7 @@ def jobs_load(report: Report, quick: bool, extra_env: dict[str, str] | None = No
             warm.context.close()
             pages = []
             for i in range(sessions):
-                page = _new_page(browser)
+                page = _new_page(chrome)
                 _connect_with_key(page, studio.url, _key(i))
                 pages.append(page)
             rss_start = studio.rss_bytes()
@@ -583,7 +584,8 @@ def jobs_load(report: Report, quick: bool, extra_env: dict[str, str] | None = No
             rss_settled = studio.rss_bytes()
             time.sleep(max(0.0, work_done + back_s - time.monotonic()))
             rss_back = studio.rss_bytes()
-            browser.close()
+            for page in pages:
+                page.context.close()
         verified = _verify(data_dir, sessions, images, rounds)
     stats = emulator.stats()
     emulator.stop()
