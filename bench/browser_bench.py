@@ -149,17 +149,17 @@ def _body_size(response) -> int:
         return 0
 
 
-def memory(report: Report, page: Page, studio: StudioProcess, counts: tuple[int, ...]) -> None:
+def memory(report: Report, page: Page, studio: StudioProcess, counts: tuple[int, ...], batch: int = 8) -> None:
     """Server RSS growth per 4K image after a first, warming one (originals go to disk, not memory)."""
     _set(page, "16:9", "4K", 1)
     _generate_and_time(page, "memory warm-up")
     before = studio.rss_bytes()
     made = 0
-    _set(page, "16:9", "4K", 8)
+    _set(page, "16:9", "4K", batch)
     for target in counts:
         while made < target:
-            _generate_and_time(page, f"memory {made}", count=8)
-            made += 8
+            _generate_and_time(page, f"memory {made}", count=batch)
+            made += batch
         growth = (studio.rss_bytes() - before) / 1e6
         report.add("memory", f"server RSS growth over {made} more 4K images", growth / made, "MB/img", "< 2",
                    growth / made < 2, f"{growth:+.1f} MB in all, RSS {studio.rss_bytes() / 1e6:.0f} MB")
@@ -179,7 +179,7 @@ def run(report: Report, quick: bool, browser: Browser | None = None) -> None:
                 _count_traffic(page)
                 _connect_with_key(page, studio.url)
                 overhead(report, page, studio.url, emulator, by_size, repeats=2 if quick else 5)
-                memory(report, page, studio, (8,) if quick else (8, 48))
+                memory(report, page, studio, (2,) if quick else (8, 48), batch=2 if quick else 8)
                 grid_bytes(report, page, studio.url, 2 if quick else 200)
                 page.context.close()
         finally:
