@@ -4,7 +4,8 @@
 its output goes in docs/PERFORMANCE.md. Ratios are measured in the same run so they hold on a noisy
 machine; absolute times are context only. Every section says how long it took, so a slow smoke run
 shows where its time went. The sections that drive Chromium share one browser (each opens its own
-contexts), so the run launches it once.
+contexts), so the run launches it once; in ``--quick`` the floor, drafts and sidebar sections also share one
+emulator, studio and floor app (a full run gives each figure fresh servers).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bench.common import Report
 from bench.studio_page import chromium
 
 JOBS_SECTIONS = ("floor", "drafts", "sidebar", "jobs")
+RIG_SECTIONS = ("floor", "drafts", "sidebar")  # the quick run's shared servers (bench.jobs_bench.shared_rig)
 # section -> the module whose run(report, quick[, browser]) makes its figures
 MODULE_SECTIONS = {"session": "bench.session_bench", "postgres": "bench.postgres_bench", "blobs": "bench.blobs_bench",
                    "batch_lane": "bench.batch_lane_bench", "browser": "bench.browser_bench",
@@ -48,14 +50,18 @@ def _engine(section: str, quick: bool) -> Callable[[Report], None]:
                                                    latency_s=0.3 if quick else 1.0, images=2 if quick else 5)
 
 
-def _section(section: str, quick: bool, browser: Callable[[], Browser]) -> Callable[[Report], None] | None:
+def _section(section: str, quick: bool, browser: Callable[[], Browser],
+             rig: Callable[[], object | None]) -> Callable[[Report], None] | None:
     """The call that makes a section's figures (None: its module cannot be imported here, said so).
 
-    ``browser`` gives the run's shared Chromium, launched on first use.
+    ``browser`` gives the run's shared Chromium and ``rig`` the quick run's shared servers, started on first use.
     """
     if section in ENGINE_SECTIONS:
         return _engine(section, quick)
-    if section in JOBS_SECTIONS:  # the job runner's figures (issue 10), each with its own studio and emulator
+    if section in RIG_SECTIONS:
+        jobs_bench = importlib.import_module("bench.jobs_bench")
+        return lambda report: jobs_bench.SECTIONS[section](report, quick=quick, browser=browser(), rig=rig())
+    if section in JOBS_SECTIONS:  # the job runner's figures (issue 10) with a studio and emulator of their own
         jobs_bench = importlib.import_module("bench.jobs_bench")
         return lambda report: jobs_bench.SECTIONS[section](report, quick=quick, browser=browser())
     try:
@@ -77,23 +83,34 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quick = args.quick
     wanted = set(args.only) or set(SECTIONS)
-    report = Report()
+    report = Report(judge_timings=not quick)
     print(f"Nano Banana Pro studio benchmarks ({'quick' if quick else 'full'}) on {platform.node()}, "
           f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
     took: list[str] = []
-    with contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack, contextlib.ExitStack() as rig_stack:
         shared: list[Browser] = []
+        rigs: list[object] = []
 
         def browser() -> Browser:
             if not shared:
                 shared.append(stack.enter_context(chromium()))
             return shared[0]
 
+        def rig() -> object | None:
+            if not quick:
+                return None
+            if not rigs:
+                rigs.append(rig_stack.enter_context(importlib.import_module("bench.jobs_bench").shared_rig()))
+            return rigs[0]
+
         for section in SECTIONS:
             if section not in wanted:
                 continue
+            if section not in RIG_SECTIONS:
+                rig_stack.close()  # its work (8 images at 20 s after the sidebar) must not load later sections
+                rigs.clear()
             started = time.perf_counter()
-            make = _section(section, quick, browser)
+            make = _section(section, quick, browser, rig)
             if make is not None:
                 make(report)
             took.append(f"{section} {time.perf_counter() - started:.1f} s")
