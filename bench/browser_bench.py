@@ -92,10 +92,11 @@ def _wait_batch_done(page: Page, timeout_ms: int = 120_000) -> None:
     _settled(page)
 
 
-def overhead(report: Report, page: Page, url: str, emulator, latency: dict[str, float], repeats: int) -> None:
+def overhead(report: Report, page: Page, url: str, emulator, latency: dict[str, float], repeats: int,
+             sizes: tuple[tuple[str, str], ...] = (("1K", "1:1"), ("4K", "16:9"))) -> None:
     """Both sides get fresh prompts each time, so the emulator draws a new picture for each call."""
     client = raw_client(emulator)
-    for size, ratio in (("1K", "1:1"), ("4K", "16:9")):
+    for size, ratio in sizes:
         _set(page, ratio, size, 1)
         config = raw_config(ratio, size)
         counter = iter(range(1_000_000))
@@ -178,7 +179,8 @@ def run(report: Report, quick: bool, browser: Browser | None = None) -> None:
                 page = chrome.new_context(viewport={"width": 1440, "height": 1000}).new_page()
                 _count_traffic(page)
                 _connect_with_key(page, studio.url)
-                overhead(report, page, studio.url, emulator, by_size, repeats=2 if quick else 5)
+                overhead(report, page, studio.url, emulator, by_size, repeats=2 if quick else 5,
+                         sizes=(("1K", "1:1"),) if quick else (("1K", "1:1"), ("4K", "16:9")))  # quick: 4K in memory
                 memory(report, page, studio, (2,) if quick else (8, 48), batch=2 if quick else 8)
                 grid_bytes(report, page, studio.url, 2 if quick else 200)
                 page.context.close()
