@@ -565,7 +565,8 @@ def jobs_load(report: Report, quick: bool, extra_env: dict[str, str] | None = No
 
     ``extra_env`` is for experiments on the server (e.g. MALLOC_ARENA_MAX); the figures use none.
     """
-    sessions, images, rounds = (2, 2, 2) if quick else (20, 5, 2)  # quick: still a History visit and a reload
+    # quick: one tab visits History while its images are in flight, the other reloads (the warm-up does both)
+    sessions, images, rounds = (2, 2, 1) if quick else (20, 5, 2)
     settle_s = 1.0 if quick else 20.0
     # the runner closes a connection's client (its HTTP pools, ~2 MB) after STUDIO_ENGINE_IDLE_S unused (60 s by
     # default), at its next housekeeping (every 15 s): "back" is read once that has happened, 90 s after the work
