@@ -31,6 +31,32 @@ def test_every_bench_module_is_in_the_smoke_run() -> None:
     assert modules - {*SECTION_MODULES.values(), *SMOKED_APART} == set(), "bench modules no smoke run drives"
 
 
+def test_postgres_bench_rows_fit_the_current_schema(tmp_path: Path) -> None:
+    """The bench's rows follow studio.history.schema (a copied column list broke at migration 6): they go into a
+    fully migrated store and read back through HistoryStore."""
+    import random
+
+    from bench import postgres_bench
+    from studio.history import HistoryStore
+    from studio.history.database import Database
+    from studio.history.schema import COLUMNS, migrate
+
+    url = f"sqlite:///{tmp_path}/history.sqlite3"
+    db = Database.connect(url)
+    migrate(db)
+    rows = postgres_bench.make_rows(postgres_bench.NS, 50, random.Random(15), 1.7e9)
+    assert {len(row) for row in rows} == {len(COLUMNS)}
+    postgres_bench.fill(db, rows)
+    db.close()
+    store = HistoryStore.open(url=url, data_dir=tmp_path / "data")
+    try:
+        entries = store.list_entries(postgres_bench.NS, limit=100)
+    finally:
+        store.close()
+    assert 45 <= len(entries) <= 50  # about 2 % are soft-deleted
+    assert {e.model_id for e in entries} <= set(postgres_bench.MODELS)
+
+
 @pytest.mark.browser
 @pytest.mark.timeout(900)
 def test_quick_benchmark_suite_runs(tmp_path: Path) -> None:
