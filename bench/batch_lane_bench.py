@@ -23,6 +23,7 @@ from pathlib import Path
 from google import genai
 from google.genai import types
 
+from bench.common import Report
 from studio.catalogue import DEFAULT_CATALOGUE
 from studio.credentials import Connection
 from studio.history import HistoryStore
@@ -30,7 +31,7 @@ from studio.jobs import CredentialSource, JobRunner, RunnerLimits
 from studio.request import GenerationRequest
 
 KEY = "bench-key"
-PRO = "gemini-3-pro-image"
+PRO = DEFAULT_CATALOGUE.by_key("pro").model_id
 
 
 def _rss_mb() -> float:
@@ -116,6 +117,30 @@ def measure(count: int, url: str, folder: Path, output_format: str = "JPEG") -> 
         runner.close()
         store.close()
         watcher.close()
+
+
+def run(report: Report, quick: bool) -> None:
+    """The section of ``python -m bench``; ``--quick`` (the smoke run) sends one inline batch of 4 JPEG images."""
+    counts, formats = ((4,), ("JPEG",)) if quick else ((20, 200), ("JPEG", "PNG"))
+    process, url = _start_emulator(batch_delay_s=0.2 if quick else 1.0)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for output_format in formats:
+                for count in counts:
+                    m = measure(count, url, Path(tmp), output_format)
+                    label = f"{count} images, {output_format}"
+                    judged = count == 200
+                    report.add("batch lane", f"submit + collect, {label}", m["overhead_s"], "s",
+                               "< 5" if judged else "", m["overhead_s"] < 5 if judged else None,
+                               f"submit {m['submit_s']:.3f} s, collect {m['collect_s']:.3f} s, "
+                               f"RSS rise {m['rss_rise_mb']:.1f} MB")
+                    report.add("batch lane", f"images recorded ok, {label}", m["ok"], "img", f"= {count}",
+                               m["ok"] == count)
+                    report.add("batch lane", f"recorded cost / interactive, {label}", m["cost_ratio"], "x",
+                               "= 0.5", abs(m["cost_ratio"] - 0.5) < 1e-6)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:

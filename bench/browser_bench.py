@@ -7,13 +7,14 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from bench.common import BENCH_KEY, Report, median_time, raw_client, raw_config, start_emulator
-from bench.studio_page import launch_chromium
+from bench.studio_page import chromium
 from bench.studio_process import StudioProcess, free_port
+from studio.catalogue import DEFAULT_CATALOGUE
 
-PRO = "gemini-3-pro-image"
+PRO = DEFAULT_CATALOGUE.by_key("pro").model_id
 
 
 def _settled(page: Page) -> None:
@@ -91,10 +92,11 @@ def _wait_batch_done(page: Page, timeout_ms: int = 120_000) -> None:
     _settled(page)
 
 
-def overhead(report: Report, page: Page, url: str, emulator, latency: dict[str, float], repeats: int) -> None:
+def overhead(report: Report, page: Page, url: str, emulator, latency: dict[str, float], repeats: int,
+             sizes: tuple[tuple[str, str], ...] = (("1K", "1:1"), ("4K", "16:9"))) -> None:
     """Both sides get fresh prompts each time, so the emulator draws a new picture for each call."""
     client = raw_client(emulator)
-    for size, ratio in (("1K", "1:1"), ("4K", "16:9")):
+    for size, ratio in sizes:
         _set(page, ratio, size, 1)
         config = raw_config(ratio, size)
         counter = iter(range(1_000_000))
@@ -148,23 +150,24 @@ def _body_size(response) -> int:
         return 0
 
 
-def memory(report: Report, page: Page, studio: StudioProcess, counts: tuple[int, ...]) -> None:
+def memory(report: Report, page: Page, studio: StudioProcess, counts: tuple[int, ...], batch: int = 8) -> None:
     """Server RSS growth per 4K image after a first, warming one (originals go to disk, not memory)."""
     _set(page, "16:9", "4K", 1)
     _generate_and_time(page, "memory warm-up")
     before = studio.rss_bytes()
     made = 0
-    _set(page, "16:9", "4K", 8)
+    _set(page, "16:9", "4K", batch)
     for target in counts:
         while made < target:
-            _generate_and_time(page, f"memory {made}", count=8)
-            made += 8
+            _generate_and_time(page, f"memory {made}", count=batch)
+            made += batch
         growth = (studio.rss_bytes() - before) / 1e6
         report.add("memory", f"server RSS growth over {made} more 4K images", growth / made, "MB/img", "< 2",
                    growth / made < 2, f"{growth:+.1f} MB in all, RSS {studio.rss_bytes() / 1e6:.0f} MB")
 
 
-def run(report: Report, quick: bool) -> None:
+def run(report: Report, quick: bool, browser: Browser | None = None) -> None:
+    """``browser``: a shared Chromium (the smoke run's); ``--quick`` fills the grid with 2 generations, not 200."""
     # Stated latency per size, as at Google where 4K takes longer (Pro: 10-60 s per image).
     by_size = {"1K": 0.5, "2K": 0.7, "4K": 1.0} if quick else {"1K": 2.0, "2K": 3.0, "4K": 6.0}
     emulator = start_emulator(latency_by_size=by_size)
@@ -172,15 +175,15 @@ def run(report: Report, quick: bool) -> None:
         env = {**os.environ, "STUDIO_DATA_DIR": str(Path(tmp) / "data"), "STUDIO_GEMINI_BASE_URL": emulator.base_url}
         studio = StudioProcess(free_port(), env, Path(tmp) / "streamlit.log", None).start()
         try:
-            with sync_playwright() as pw:
-                browser = launch_chromium(pw)
-                page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            with chromium(browser) as chrome:
+                page = chrome.new_context(viewport={"width": 1440, "height": 1000}).new_page()
                 _count_traffic(page)
                 _connect_with_key(page, studio.url)
-                overhead(report, page, studio.url, emulator, by_size, repeats=2 if quick else 5)
-                memory(report, page, studio, (8,) if quick else (8, 48))
-                grid_bytes(report, page, studio.url, 8 if quick else 200)
-                browser.close()
+                overhead(report, page, studio.url, emulator, by_size, repeats=2 if quick else 5,
+                         sizes=(("1K", "1:1"),) if quick else (("1K", "1:1"), ("4K", "16:9")))  # quick: 4K in memory
+                memory(report, page, studio, (2,) if quick else (8, 48), batch=2 if quick else 8)
+                grid_bytes(report, page, studio.url, 2 if quick else 200)
+                page.context.close()
         finally:
             studio.stop()
             emulator.stop()

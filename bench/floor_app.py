@@ -1,7 +1,8 @@
 """The floor: the least a Streamlit app can do to show a Gemini image (``streamlit run bench/floor_app.py``).
 
 bench/jobs_bench.py runs it beside the studio on the same emulator, so the studio's overhead is
-measured against Streamlit itself, not against a bare SDK call. FLOOR_BASE_URL and FLOOR_API_KEY point it.
+measured against Streamlit itself, not against a bare SDK call. FLOOR_BASE_URL and FLOOR_API_KEY point it,
+FLOOR_MODEL names the model (the studio's Pro, from its catalogue).
 """
 
 import os
@@ -21,7 +22,7 @@ if st.sidebar.radio("Output format", ["PNG", "JPEG"], horizontal=True) == "JPEG"
     st.sidebar.slider("JPEG quality", 1, 100, 90)
 prompt = st.text_area("Prompt")
 if st.button("Generate"):
-    response = client().models.generate_content(model="gemini-3-pro-image", contents=prompt, config=types.GenerateContentConfig(
+    response = client().models.generate_content(model=os.environ["FLOOR_MODEL"], contents=prompt, config=types.GenerateContentConfig(
         response_modalities=["TEXT", "IMAGE"], image_config=types.ImageConfig(aspect_ratio="1:1", image_size="1K")))
     for part in response.parts or []:
         if part.inline_data is not None and part.inline_data.data:

@@ -24,18 +24,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bench.browser_bench import _connect_with_key, _settled, _wait_batch_done
 from bench.common import BENCH_KEY, Report, percentile, raw_client, raw_config
-from bench.studio_page import launch_chromium, type_prompt
+from bench.studio_page import chromium, type_prompt
 from bench.studio_process import ROOT, StudioProcess, free_port
+from studio.catalogue import DEFAULT_CATALOGUE
 from studio.credentials import Connection
 from studio.emulator.admin import set_config
 from studio.emulator.server import EmulatorConfig, EmulatorServer
 from studio.history import HistoryStore, namespace_for
 
-PRO = "gemini-3-pro-image"
+PRO = DEFAULT_CATALOGUE.by_key("pro").model_id
 FLOOR_APP = ROOT / "bench" / "floor_app.py"
 VIEWPORT = {"width": 1440, "height": 1000}
 
@@ -152,7 +153,7 @@ def _studio(emulator: EmulatorServer, tmp: Path, name: str = "studio", script: P
             extra_env: dict[str, str] | None = None, root: Path = ROOT) -> Iterator[StudioProcess]:
     """The studio (or the floor app) on the emulator; ``root`` may be a patched copy of the studio for experiments."""
     env = {**os.environ, "STUDIO_DATA_DIR": str(tmp / f"{name}-data"), "STUDIO_GEMINI_BASE_URL": emulator.base_url,
-           "FLOOR_BASE_URL": emulator.base_url, "FLOOR_API_KEY": BENCH_KEY, **(extra_env or {})}
+           "FLOOR_BASE_URL": emulator.base_url, "FLOOR_API_KEY": BENCH_KEY, "FLOOR_MODEL": PRO, **(extra_env or {})}
     process = StudioProcess(free_port(), env, tmp / f"{name}.log", None, script=script or root / "app.py",
                             cwd=root).start()
     try:
@@ -163,6 +164,44 @@ def _studio(emulator: EmulatorServer, tmp: Path, name: str = "studio", script: P
 
 def _emulator(keys: frozenset[str] = frozenset({BENCH_KEY}), **config: Any) -> EmulatorServer:
     return EmulatorServer(EmulatorConfig(api_keys=keys, **config)).start()
+
+
+@dataclass
+class Rig:
+    """An emulator with the studio (and the floor app) on it, and the folder holding their data and logs."""
+
+    emulator: EmulatorServer
+    studio: StudioProcess
+    floor_app: StudioProcess | None
+    tmp: Path
+
+
+@contextlib.contextmanager
+def shared_rig() -> Iterator[Rig]:
+    """One rig for the smoke run's floor, drafts and sidebar sections: two server starts instead of five.
+
+    A full run gives each figure fresh servers (pass no rig), so no figure inherits another's history or memory.
+    """
+    with _rig(ROOT, floor_app=True) as rig:
+        yield rig
+
+
+@contextlib.contextmanager
+def _rig(studio_root: Path, floor_app: bool, shared: Rig | None = None, **config: Any) -> Iterator[Rig]:
+    """``shared`` with its emulator set to ``config`` (for the tree's studio), else fresh servers for this block."""
+    if shared is not None and studio_root == ROOT:
+        set_config(shared.emulator.state, config)
+        yield shared
+        return
+    emulator = _emulator(**config)
+    try:
+        with tempfile.TemporaryDirectory() as tmpdir:
+            tmp = Path(tmpdir)
+            with _studio(emulator, tmp, root=studio_root) as studio, contextlib.ExitStack() as stack:
+                floor_process = stack.enter_context(_studio(emulator, tmp, "floor", FLOOR_APP)) if floor_app else None
+                yield Rig(emulator, studio, floor_process, tmp)
+    finally:
+        emulator.stop()
 
 
 # ---- 1. the floor ------------------------------------------------------------------------------------------
@@ -198,56 +237,54 @@ def _describe(click: Click, server: dict[str, float] | None = None) -> str:
 
 
 def floor(report: Report, quick: bool, studio_root: Path = ROOT, label: str = "",
-          latencies: tuple[float, ...] | None = None) -> None:
+          latencies: tuple[float, ...] | None = None, browser: Browser | None = None, rig: Rig | None = None) -> None:
     """Studio click→first image visible against the floor app's, alternating runs on one emulator.
 
-    ``studio_root`` and ``label`` let an experiment run a patched copy of the studio against the same floor.
+    ``studio_root`` and ``label`` let an experiment run a patched copy of the studio against the same floor;
+    ``browser`` and ``rig`` are the smoke run's shared Chromium and servers, else this figure starts its own.
     """
     latencies = latencies or ((0.5,) if quick else (0.5, 2.0))
-    repeats = 2 if quick else 9
-    emulator = _emulator(latency_s=latencies[0])
-    with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
-        tmp = Path(tmpdir)
-        with _studio(emulator, tmp, root=studio_root) as studio, \
-                _studio(emulator, tmp, "floor", FLOOR_APP) as floor_app:
-            browser = launch_chromium(pw)
-            pages = {"studio": _new_page(browser), "floor": _new_page(browser)}
-            _connect_with_key(pages["studio"], studio.url)
-            pages["floor"].goto(floor_app.url)
-            _settled(pages["floor"])
-            data_dir = tmp / "studio-data"
-            for latency in latencies:
-                set_config(emulator.state, {"latency_s": latency})
-                times: dict[str, list[float]] = {"studio": [], "floor": []}
-                profiles: list[str] = []
-                for i in range(repeats + 1):  # run 0 warms both up and is not counted
-                    order = ("floor", "studio") if i % 2 == 0 else ("studio", "floor")
-                    for side in order:
-                        prompt = f"{side} floor bench {latency:g} s #{i}"
-                        _fill_prompt(pages[side], prompt)
-                        click = _timed_click(pages[side])
-                        if side == "studio":
-                            _wait_batch_done(pages[side])
-                            if i:
-                                profiles.append(f"{click.seconds * 1000:.0f} ms: "
-                                                + _describe(click, _server_marks(data_dir, prompt, click.clicked_at)))
-                        else:
-                            _settled(pages[side])
-                            if i == 1:
-                                print(f"    floor profile {latency:g} s: {click.seconds * 1000:.0f} ms: "
-                                      + _describe(click), flush=True)
+    repeats = 1 if quick else 9
+    with chromium(browser) as chrome, _rig(studio_root, True, rig, latency_s=latencies[0]) as servers:
+        emulator, studio, floor_app, tmp = servers.emulator, servers.studio, servers.floor_app, servers.tmp
+        assert floor_app is not None
+        pages = {"studio": _new_page(chrome), "floor": _new_page(chrome)}
+        _connect_with_key(pages["studio"], studio.url)
+        pages["floor"].goto(floor_app.url)
+        _settled(pages["floor"])
+        data_dir = tmp / "studio-data"
+        for latency in latencies:
+            set_config(emulator.state, {"latency_s": latency})
+            times: dict[str, list[float]] = {"studio": [], "floor": []}
+            profiles: list[str] = []
+            for i in range(repeats + 1):  # run 0 warms both up and is not counted
+                order = ("floor", "studio") if i % 2 == 0 else ("studio", "floor")
+                for side in order:
+                    prompt = f"{side} floor bench {latency:g} s #{i}"
+                    _fill_prompt(pages[side], prompt)
+                    click = _timed_click(pages[side])
+                    if side == "studio":
+                        _wait_batch_done(pages[side])
                         if i:
-                            times[side].append(click.seconds)
-                for line in profiles[: 2 if quick else 4]:
-                    print(f"    studio profile {latency:g} s: {line}", flush=True)
-                studio_s, floor_s = statistics.median(times["studio"]), statistics.median(times["floor"])
-                ratio = studio_s / floor_s
-                report.add("floor", f"studio{label} / floor app, click→first image visible ({latency:g} s)", ratio, "x",
-                           "<= 1.05", None if quick else ratio <= 1.05,
-                           f"studio {studio_s:.3f}s, floor {floor_s:.3f}s, median of {repeats} alternating; "
-                           f"studio p90 {percentile(times['studio'], 90):.3f}s; {_load()}")
-            browser.close()
-    emulator.stop()
+                            profiles.append(f"{click.seconds * 1000:.0f} ms: "
+                                            + _describe(click, _server_marks(data_dir, prompt, click.clicked_at)))
+                    else:
+                        _settled(pages[side])
+                        if i == 1:
+                            print(f"    floor profile {latency:g} s: {click.seconds * 1000:.0f} ms: "
+                                  + _describe(click), flush=True)
+                    if i:
+                        times[side].append(click.seconds)
+            for line in profiles[: 2 if quick else 4]:
+                print(f"    studio profile {latency:g} s: {line}", flush=True)
+            studio_s, floor_s = statistics.median(times["studio"]), statistics.median(times["floor"])
+            ratio = studio_s / floor_s
+            report.add("floor", f"studio{label} / floor app, click→first image visible ({latency:g} s)", ratio, "x",
+                       "<= 1.05", None if quick else ratio <= 1.05,
+                       f"studio {studio_s:.3f}s, floor {floor_s:.3f}s, median of {repeats} alternating; "
+                       f"studio p90 {percentile(times['studio'], 90):.3f}s; {_load()}")
+        for page in pages.values():
+            page.context.close()
 
 
 def _new_page(browser: Browser) -> Page:
@@ -257,45 +294,45 @@ def _new_page(browser: Browser) -> Page:
 
 
 # ---- 2. drafts ---------------------------------------------------------------------------------------------
-def drafts(report: Report, quick: bool, studio_root: Path = ROOT, label: str = "") -> None:
-    """Time to first pixels (first draft visible) against the raw SDK's time to the final image."""
-    latency = 2.0 if quick else 4.0
+def drafts(report: Report, quick: bool, studio_root: Path = ROOT, label: str = "",
+           browser: Browser | None = None, rig: Rig | None = None) -> None:
+    """Time to first pixels (first draft visible) against the raw SDK's time to the final image.
+
+    ``browser`` and ``rig`` are the smoke run's shared Chromium and servers, else this figure starts its own.
+    """
+    latency = 1.0 if quick else 4.0
     timing = (0.3, 0.6)
     repeats = 1 if quick else 5
-    emulator = _emulator(latency_s=latency, draft_timing=timing)
-    client = raw_client(emulator)
-    config = raw_config("1:1", "1K")
-    raw_times = []
-    for i in range(repeats):
-        started = time.perf_counter()
-        client.models.generate_content(model=PRO, contents=f"raw drafts bench #{i}", config=config)
-        raw_times.append(time.perf_counter() - started)
-    raw_s = statistics.median(raw_times)
-    with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
-        tmp = Path(tmpdir)
-        with _studio(emulator, tmp, root=studio_root) as studio:
-            browser = launch_chromium(pw)
-            page = _new_page(browser)
-            _connect_with_key(page, studio.url)
-            sidebar = page.locator('[data-testid="stSidebar"]')
-            sidebar.get_by_text("Advanced", exact=True).click()
-            sidebar.get_by_text("Show the model's thoughts and drafts", exact=True).click()
-            _settled(page)
-            firsts, finals = [], []
-            for i in range(repeats + 1):  # run 0 warms up
-                prompt = f"studio drafts bench #{i}"
-                _fill_prompt(page, prompt)
-                click = _timed_click(page, target="final")
-                _wait_batch_done(page)
-                if i:
-                    firsts.append(click.first_s)
-                    finals.append(click.seconds)
-                    if i <= 2:
-                        print(f"    drafts profile: {click.seconds * 1000:.0f} ms: "
-                              + _describe(click, _server_marks(tmp / "studio-data", prompt, click.clicked_at)),
-                              flush=True)
-            browser.close()
-    emulator.stop()
+    with chromium(browser) as chrome, \
+            _rig(studio_root, False, rig, latency_s=latency, draft_timing=timing) as servers:
+        client = raw_client(servers.emulator)
+        config = raw_config("1:1", "1K")
+        raw_times = []
+        for i in range(repeats):  # the studio is up but idle: no session has connected yet
+            started = time.perf_counter()
+            client.models.generate_content(model=PRO, contents=f"raw drafts bench #{i}", config=config)
+            raw_times.append(time.perf_counter() - started)
+        raw_s = statistics.median(raw_times)
+        page = _new_page(chrome)
+        _connect_with_key(page, servers.studio.url)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text("Advanced", exact=True).click()
+        sidebar.get_by_text("Show the model's thoughts and drafts", exact=True).click()
+        _settled(page)
+        firsts, finals = [], []
+        for i in range(repeats + 1):  # run 0 warms up
+            prompt = f"studio drafts bench #{i}"
+            _fill_prompt(page, prompt)
+            click = _timed_click(page, target="final")
+            _wait_batch_done(page)
+            if i:
+                firsts.append(click.first_s)
+                finals.append(click.seconds)
+                if i <= 2:
+                    print(f"    drafts profile: {click.seconds * 1000:.0f} ms: "
+                          + _describe(click, _server_marks(servers.tmp / "studio-data", prompt, click.clicked_at)),
+                          flush=True)
+        page.context.close()
     first_s, final_s = statistics.median(firsts), statistics.median(finals)
     ratio = first_s / raw_s
     setting = f"latency {latency:g} s, drafts at {', '.join(f'{t:.0%}' for t in timing)}"
@@ -369,32 +406,32 @@ def _toggle_times(page: Page, repeats: int, profile: str, in_flight: list[int] |
     return times
 
 
-def sidebar_under_load(report: Report, quick: bool) -> None:
-    """PNG↔JPEG in the sidebar, idle and then with 8 images in flight: click→repainted, timed in the page."""
-    latency = 20.0 if quick else 90.0
-    repeats = 6 if quick else 30
-    emulator = _emulator(latency_s=latency)
-    with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
-        tmp = Path(tmpdir)
-        with _studio(emulator, tmp) as studio, _studio(emulator, tmp, "floor", FLOOR_APP) as floor_app:
-            browser = launch_chromium(pw)
-            floor_page = _new_page(browser)  # the same change in the floor app: Streamlit and this machine's share
-            floor_page.goto(floor_app.url)
-            _settled(floor_page)
-            floor_times = _toggle_times(floor_page, repeats, "floor app")
-            floor_page.context.close()
-            page = _new_page(browser)
-            _connect_with_key(page, studio.url)
-            idle = _toggle_times(page, repeats, "idle")
-            _set_count(page, 8)
-            _fill_prompt(page, "eight images in flight while the sidebar changes")
-            page.get_by_role("button", name="Generate", exact=True).click()
-            page.get_by_role("button", name="Cancel job").first.wait_for(timeout=60_000)
-            page.wait_for_timeout(500)
-            counts: list[int] = []
-            busy = _toggle_times(page, repeats, "8 in flight", counts, emulator)
-            browser.close()
-    emulator.stop()
+def sidebar_under_load(report: Report, quick: bool, browser: Browser | None = None, rig: Rig | None = None) -> None:
+    """PNG↔JPEG in the sidebar, idle and then with 8 images in flight: click→repainted, timed in the page.
+
+    ``browser`` and ``rig`` are the smoke run's shared Chromium and servers, else this figure starts its own.
+    """
+    latency = 20.0 if quick else 90.0  # long enough that all 8 are still in flight after the last change
+    repeats = 4 if quick else 30
+    with chromium(browser) as chrome, _rig(ROOT, True, rig, latency_s=latency) as servers:
+        emulator, studio, floor_app = servers.emulator, servers.studio, servers.floor_app
+        assert floor_app is not None
+        floor_page = _new_page(chrome)  # the same change in the floor app: Streamlit and this machine's share
+        floor_page.goto(floor_app.url)
+        _settled(floor_page)
+        floor_times = _toggle_times(floor_page, repeats, "floor app")
+        floor_page.context.close()
+        page = _new_page(chrome)
+        _connect_with_key(page, studio.url)
+        idle = _toggle_times(page, repeats, "idle")
+        _set_count(page, 8)
+        _fill_prompt(page, "eight images in flight while the sidebar changes")
+        page.get_by_role("button", name="Generate", exact=True).click()
+        page.get_by_role("button", name="Cancel job").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(500)
+        counts: list[int] = []
+        busy = _toggle_times(page, repeats, "8 in flight", counts, emulator)
+        page.context.close()
     med, p90 = statistics.median(busy) * 1000, percentile(busy, 90) * 1000
     report.add("sidebar", "PNG↔JPEG click→repainted, 8 images in flight: median", med, "ms", "< 150",
                None if quick else med < 150,
@@ -522,27 +559,28 @@ def _history_count(page: Page) -> int:
     return int(text) if text.isdigit() else -1
 
 
-def jobs_load(report: Report, quick: bool, extra_env: dict[str, str] | None = None) -> None:
+def jobs_load(report: Report, quick: bool, extra_env: dict[str, str] | None = None,
+              browser: Browser | None = None) -> None:
     """N sessions × M images, twice, with History visits and reloads while the images are in flight.
 
     ``extra_env`` is for experiments on the server (e.g. MALLOC_ARENA_MAX); the figures use none.
     """
-    sessions, images, rounds = (3, 2, 2) if quick else (20, 5, 2)
-    settle_s = 3.0 if quick else 20.0
+    # quick: one tab visits History while its images are in flight, the other reloads (the warm-up does both)
+    sessions, images, rounds = (2, 2, 1) if quick else (20, 5, 2)
+    settle_s = 1.0 if quick else 20.0
     # the runner closes a connection's client (its HTTP pools, ~2 MB) after STUDIO_ENGINE_IDLE_S unused (60 s by
     # default), at its next housekeeping (every 15 s): "back" is read once that has happened, 90 s after the work
-    back_s = 3.0 if quick else 90.0
+    back_s = 1.0 if quick else 90.0
     latency = 1.0
     keys = frozenset(_key(i) for i in range(sessions + 1))  # the last one is the warm-up identity
     emulator = _emulator(keys=keys, latency_s=latency)
-    with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
+    with tempfile.TemporaryDirectory() as tmpdir, chromium(browser) as chrome:
         tmp = Path(tmpdir)
         data_dir = tmp / "studio-data"
         with _studio(emulator, tmp, extra_env=extra_env) as studio:
-            browser = launch_chromium(pw)
             # one session walks the whole path first (a batch, History, back, a reload), so first-use imports
             # and caches (the History table loads pandas and pyarrow) are not counted as growth
-            warm = _new_page(browser)
+            warm = _new_page(chrome)
             _connect_with_key(warm, studio.url, _key(sessions))
             _set_count(warm, images)
             _fill_prompt(warm, "jobs warm-up")
@@ -553,7 +591,7 @@ def jobs_load(report: Report, quick: bool, extra_env: dict[str, str] | None = No
             warm.context.close()
             pages = []
             for i in range(sessions):
-                page = _new_page(browser)
+                page = _new_page(chrome)
                 _connect_with_key(page, studio.url, _key(i))
                 pages.append(page)
             rss_start = studio.rss_bytes()
@@ -583,7 +621,8 @@ def jobs_load(report: Report, quick: bool, extra_env: dict[str, str] | None = No
             rss_settled = studio.rss_bytes()
             time.sleep(max(0.0, work_done + back_s - time.monotonic()))
             rss_back = studio.rss_bytes()
-            browser.close()
+            for page in pages:
+                page.context.close()
         verified = _verify(data_dir, sessions, images, rounds)
     stats = emulator.stats()
     emulator.stop()

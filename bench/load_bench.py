@@ -11,11 +11,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser
 
 from bench.browser_bench import _settled
 from bench.common import Report, percentile
-from bench.studio_page import launch_chromium
+from bench.studio_page import chromium
 from bench.studio_process import StudioProcess, free_port
 from studio.credentials import Connection
 from studio.emulator.server import EmulatorConfig, EmulatorServer
@@ -27,9 +27,11 @@ def _key(i: int) -> str:
 
 
 def run(report: Report, quick: bool, sessions: int | None = None, images: int | None = None,
-        latency_s: float = 1.0) -> dict:
+        latency_s: float | None = None, browser: Browser | None = None) -> dict:
+    """``browser``: a shared Chromium (the smoke run's), else one of its own."""
     sessions = sessions or (3 if quick else 20)
     images = images or (2 if quick else 5)
+    latency_s = latency_s if latency_s is not None else (0.5 if quick else 1.0)
     emulator = EmulatorServer(EmulatorConfig(api_keys=frozenset(_key(i) for i in range(sessions)),
                                              latency_s=latency_s)).start()
     with tempfile.TemporaryDirectory() as tmp:
@@ -37,7 +39,7 @@ def run(report: Report, quick: bool, sessions: int | None = None, images: int | 
         env = {**os.environ, "STUDIO_DATA_DIR": str(data_dir), "STUDIO_GEMINI_BASE_URL": emulator.base_url}
         studio = StudioProcess(free_port(), env, Path(tmp) / "streamlit.log", None).start()
         try:
-            figures = _drive(studio, sessions, images)
+            figures = _drive(studio, sessions, images, browser)
         finally:
             rss_after = studio.rss_bytes()
             studio.stop()
@@ -56,12 +58,11 @@ def run(report: Report, quick: bool, sessions: int | None = None, images: int | 
     return figures
 
 
-def _drive(studio: StudioProcess, sessions: int, images: int) -> dict:
-    with sync_playwright() as pw:
-        browser = launch_chromium(pw)
+def _drive(studio: StudioProcess, sessions: int, images: int, browser: Browser | None) -> dict:
+    with chromium(browser) as chrome:
         pages = []
         for i in range(sessions):
-            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            page = chrome.new_context(viewport={"width": 1280, "height": 900}).new_page()
             page.goto(studio.url)
             _settled(page)
             page.get_by_label("Gemini API key", exact=True).fill(_key(i))
@@ -90,7 +91,8 @@ def _drive(studio: StudioProcess, sessions: int, images: int) -> dict:
         for i, page in enumerate(pages):
             _settled(page)
             shown[i] = page.get_by_text(f"This session · {images} generations").count()
-        browser.close()
+        for page in pages:
+            page.context.close()
     return {"clicks": clicks, "wall_s": wall, "rss_before_mb": rss_before / 1e6, "grids_ok": sum(shown.values())}
 
 

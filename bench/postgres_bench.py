@@ -27,14 +27,20 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+from bench.common import Report
+from studio.catalogue import DEFAULT_CATALOGUE
 from studio.history import HistoryStore
 from studio.history.database import Database
-from studio.history.schema import COLUMNS, migrate
+from studio.history.schema import ENTRY_COLUMNS, Column, migrate
+
+COLUMNS = tuple(c.name for c in ENTRY_COLUMNS)
 
 NS, OTHER = "google:bench", "google:other"
-MODELS = ("gemini-3-pro-image", "gemini-3.1-flash-image", "gemini-2.5-flash-image")
+PRO = DEFAULT_CATALOGUE.by_key("pro").model_id  # the filtered model; the rows spread over the whole catalogue
+MODELS = (PRO, *(m.model_id for m in DEFAULT_CATALOGUE if m.model_id != PRO))
 STATUSES = (("ok", 0.8), ("blocked", 0.08), ("failed", 0.07), ("cancelled", 0.05))
 WORDS = ["lighthouse", "dawn", "harbour", "fox", "snow", "forest", "city", "night", "neon", "rain", "portrait",
          "studio", "cat", "dog", "mountain", "lake", "sunset", "castle", "robot", "garden", "market", "bicycle",
@@ -44,7 +50,24 @@ RARE = "xylophone"
 YEAR_S = 365 * 24 * 3600
 
 
+MISSING = object()  # a required column without a default: make_rows must set it
+
+
+def column_default(column: Column) -> object:
+    """The value the database itself would store for a column the bench does not set (its SQL default, else NULL).
+
+    The rows are built from ``ENTRY_COLUMNS``, so a migration that adds a column never breaks the bench; a new
+    required column without a default has no value a bench could guess, and says so.
+    """
+    if column.default is None:
+        return MISSING if column.not_null else None
+    literal = column.default.strip("'")
+    return {"integer": int, "real": float}.get(column.kind, str)(literal)
+
+
 def make_rows(namespace: str, count: int, rng: random.Random, now: float) -> list[tuple]:
+    """Rows in ``ENTRY_COLUMNS`` order: the realistic values below, every other column at its default."""
+    defaults = {c.name: column_default(c) for c in ENTRY_COLUMNS}
     statuses = [s for s, _ in STATUSES]
     weights = [w for _, w in STATUSES]
     rows = []
@@ -55,22 +78,24 @@ def make_rows(namespace: str, count: int, rng: random.Random, now: float) -> lis
             words.append(RARE)
         entry_id = uuid.UUID(int=rng.getrandbits(128)).hex
         ok = status == "ok"
-        values = {
-            "id": entry_id, "namespace": namespace, "batch_id": entry_id[:8], "parent_id": None,
+        values: dict[str, object] = {
+            **defaults, "id": entry_id, "namespace": namespace, "batch_id": entry_id[:8],
             "created_at": now - rng.random() * YEAR_S, "prompt": "a " + " ".join(words),
             "model_id": rng.choice(MODELS), "aspect_ratio": "1:1", "image_size": "1K", "output_format": "PNG",
             "settings_json": json.dumps({"index": 0, "seed": i}), "status": status,
             "failure_kind": None if ok else "output_blocked", "failure_message": None if ok else "plainly",
-            "failure_detail": None, "finish_reason": "STOP", "block_reason": None, "latency_s": rng.random() * 30,
-            "attempts": 1, "prompt_tokens": 10, "output_tokens": 1120, "total_tokens": 1130,
-            "cost_usd": 0.1344 if ok else 0.0, "model_version": "v", "response_id": f"r{i}", "text": None,
+            "finish_reason": "STOP", "latency_s": rng.random() * 30, "prompt_tokens": 10, "output_tokens": 1120,
+            "total_tokens": 1130, "cost_usd": 0.1344 if ok else 0.0, "model_version": "v", "response_id": f"r{i}",
             "request_json": "{}", "response_json": "{}", "image_file": f"{entry_id}.png" if ok else None,
             "thumb_file": f"{entry_id}.thumb.jpg" if ok else None, "width": 1024 if ok else None,
             "height": 1024 if ok else None, "mime_type": "image/png" if ok else None,
             "favorite": int(rng.random() < 0.05), "deleted_at": now if rng.random() < 0.02 else None,
-            "references_count": 0, "job_id": None, "owner": None, "heartbeat_at": None, "thought_text": None,
-            "thoughts_tokens": 0, "estimated_cost_usd": 0.1344,
+            "estimated_cost_usd": 0.1344,
         }
+        if len(values) != len(defaults) or MISSING in values.values():
+            raise ValueError("postgres_bench's rows no longer fit the schema: it sets "
+                             f"{sorted(set(values) - set(defaults))} that the schema lacks and leaves "
+                             f"{sorted(c for c, v in values.items() if v is MISSING)} that need a value")
         rows.append(tuple(values[c] for c in COLUMNS))
     return rows
 
@@ -133,6 +158,34 @@ def figures(store: HistoryStore, runs: int, now: float) -> dict[str, float]:
     }
 
 
+@dataclass
+class Comparison:
+    """One run's figures (median ms per figure name) on both stores, and how long their bulk fills took."""
+
+    entries: int
+    runs: int
+    visible: int
+    postgres: dict[str, float]
+    postgres_fill_s: float
+    sqlite: dict[str, float]
+    sqlite_fill_s: float
+
+    def table(self) -> str:
+        """The markdown table docs/PERFORMANCE.md shows."""
+        out = io.StringIO()
+        out.write(f"{self.visible:,} visible entries of {self.entries:,} in one identity "
+                  f"(+{self.entries // 10:,} in another); bulk fill: PostgreSQL {self.postgres_fill_s:.1f} s (COPY), "
+                  f"SQLite {self.sqlite_fill_s:.1f} s; median of {self.runs}\n\n")
+        out.write("| figure | PostgreSQL | SQLite | target |\n|---|---:|---:|---|\n")
+        for name, ms in self.postgres.items():
+            target = "< 1 s" if name.startswith("page") else "< 200 ms"
+            limit = 1000 if name.startswith("page") else 200
+            verdict = "met" if ms < limit else "MISSED"
+            shown_lite = f"{self.sqlite[name]:.1f} ms" if name in self.sqlite else "-"
+            out.write(f"| {name} | {ms:.1f} ms | {shown_lite} | {target}: {verdict} |\n")
+        return out.getvalue()
+
+
 def measure(url: str, entries: int, runs: int) -> tuple[dict[str, float], float, int]:
     rng = random.Random(15)
     now = time.time()
@@ -148,6 +201,39 @@ def measure(url: str, entries: int, runs: int) -> tuple[dict[str, float], float,
     return result, seconds, total
 
 
+def compare(entries: int, runs: int, url: str | None = None, sqlite: bool = True) -> Comparison:
+    """Both stores at ``entries``: a throwaway PostgreSQL unless ``url`` names one, SQLite beside it."""
+    server = None
+    if not url:
+        from tests.history.postgres import PostgresServer
+
+        server = PostgresServer().start()
+        url = server.create_database()
+    try:
+        pg, pg_fill, total = measure(url, entries, runs)
+    finally:
+        if server is not None:
+            server.stop()
+    lite: dict[str, float] = {}
+    lite_fill = 0.0
+    if sqlite:
+        with tempfile.TemporaryDirectory() as folder:
+            lite, lite_fill, _ = measure(f"sqlite:///{folder}/history.sqlite3", entries, runs)
+    return Comparison(entries, runs, total, pg, pg_fill, lite, lite_fill)
+
+
+def run(report: Report, quick: bool) -> None:
+    """The section of ``python -m bench``; ``--quick`` (the smoke run) uses 2,000 entries, so only that it runs counts."""
+    result = compare(2_000 if quick else 100_000, 2 if quick else 15)
+    expected = result.entries - round(result.entries * 0.02)  # soft-deleted rows are hidden
+    for name, ms in result.postgres.items():
+        limit = 1000 if name.startswith("page") else 200
+        report.add("postgres", f"{name}, {result.entries:,} entries", ms, "ms", f"< {limit}",
+                   None if quick else ms < limit, f"SQLite {result.sqlite.get(name, 0):.1f} ms")
+    report.add("postgres", f"visible entries of {result.entries:,}", result.visible, "", f"~ {expected:,}",
+               abs(result.visible - expected) < result.entries * 0.02)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.postgres_bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -156,34 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", help="an empty PostgreSQL database (default: start a throwaway server)")
     parser.add_argument("--no-sqlite", action="store_true", help="skip the SQLite side")
     args = parser.parse_args(argv)
-    server = None
-    url = args.url
-    if not url:
-        from tests.history.postgres import PostgresServer
-
-        server = PostgresServer().start()
-        url = server.create_database()
-    try:
-        pg, pg_fill, total = measure(url, args.entries, args.runs)
-    finally:
-        if server is not None:
-            server.stop()
-    lite: dict[str, float] = {}
-    lite_fill = 0.0
-    if not args.no_sqlite:
-        with tempfile.TemporaryDirectory() as folder:
-            lite, lite_fill, _ = measure(f"sqlite:///{folder}/history.sqlite3", args.entries, args.runs)
-    out = io.StringIO()
-    out.write(f"{total:,} visible entries of {args.entries:,} in one identity (+{args.entries // 10:,} in another); "
-              f"bulk fill: PostgreSQL {pg_fill:.1f} s (COPY), SQLite {lite_fill:.1f} s; median of {args.runs}\n\n")
-    out.write("| figure | PostgreSQL | SQLite | target |\n|---|---:|---:|---|\n")
-    for name, ms in pg.items():
-        target = "< 1 s" if name.startswith("page") else "< 200 ms"
-        limit = 1000 if name.startswith("page") else 200
-        verdict = "met" if ms < limit else "MISSED"
-        shown_lite = f"{lite[name]:.1f} ms" if name in lite else "-"
-        out.write(f"| {name} | {ms:.1f} ms | {shown_lite} | {target}: {verdict} |\n")
-    print(out.getvalue(), flush=True)
+    print(compare(args.entries, args.runs, args.url, not args.no_sqlite).table(), flush=True)
     return 0
 
 

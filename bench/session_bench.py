@@ -18,6 +18,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from bench.common import Report
+from studio.catalogue import DEFAULT_CATALOGUE
 from studio.credentials import Connection
 from studio.history import HistoryStore, namespace_for
 from studio.images import encode_output
@@ -34,7 +35,7 @@ def _seed(store: HistoryStore, namespace: str, count: int) -> list[str]:
     ids = []
     for i in range(count):
         request = GenerationRequest(prompt=f"{WORDS[i % 10]} {WORDS[(i * 7) % 10]} number {i}",
-                                    model_id="gemini-3-pro-image")
+                                    model_id=DEFAULT_CATALOGUE.by_key("pro").model_id)
         image = encode_output(out.getvalue(), "PNG", 90, request.recipe())
         result = ImageResult(index=0, image=image, usage=Usage(10, 1120, 0, 1130), latency_s=1.0)
         ids.append(store.record_attempt(namespace, request, result, batch_id=f"b{i // 4}").id)
@@ -52,7 +53,7 @@ def _median_run(at: AppTest, runs: int) -> float:
 
 
 def run(report: Report, quick: bool) -> None:
-    sizes = (10, 200) if quick else (10, 100, 1000, 10_000)
+    sizes = (10, 50) if quick else (10, 100, 1000, 10_000)  # quick: each seeded entry encodes a 1K PNG
     connection = Connection(mode="api_key", api_key="bench-session-key", base_url="http://127.0.0.1:9")
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"

@@ -6,13 +6,14 @@ docs/screenshot.png walks exactly the path the browser tests check.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from PIL import Image
-from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect, sync_playwright
 
 from studio.catalogue import PRO
 
@@ -34,6 +35,23 @@ def chromium_path() -> str | None:
 
 def launch_chromium(playwright: Playwright) -> Browser:
     return playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+
+
+@contextlib.contextmanager
+def chromium(shared: Browser | None = None) -> Iterator[Browser]:
+    """``shared`` when given (one Chromium for a whole bench run), else a Chromium launched for this block.
+
+    A block using a shared browser closes the contexts it opened, never the browser.
+    """
+    if shared is not None:
+        yield shared
+        return
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def wait_for_app_run(page: Page, timeout_ms: int = 60_000) -> None:

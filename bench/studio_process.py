@@ -86,7 +86,7 @@ class StudioProcess:
                 healthy = False
             if healthy and process.poll() is None:
                 return self
-            time.sleep(0.3)
+            time.sleep(0.1)  # a start is waited for ~25 times per test run: poll finely
         self.stop()
         raise TimeoutError("streamlit did not become healthy in 60 s")
 

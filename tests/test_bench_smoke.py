@@ -1,4 +1,8 @@
-"""The benchmark suite still runs end to end (a smoke run: figures are printed, no timing is judged)."""
+"""The benchmark suite still runs end to end (a smoke run: figures are printed, no timing is judged).
+
+Every bench module runs here with tiny counts, so a bench that breaks (a schema change, a renamed label)
+fails the suite rather than the next person who wants a figure.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,49 @@ from pathlib import Path
 
 import pytest
 
+from bench.__main__ import SECTION_MODULES, SMOKED_APART
+
 ROOT = Path(__file__).resolve().parents[1]
+# rows that check what happened rather than how fast: they must hold in the smoke run too
+CORRECTNESS = ("images in the right", "entries crossing sessions", "History pages showing every entry",
+               "images recorded ok", "recorded cost / interactive", "visible entries of")
+
+
+def _rows(table: str) -> list[list[str]]:
+    return [[cell.strip() for cell in line.split("|")[1:-1]] for line in table.splitlines()
+            if line.startswith("| ") and "figure" not in line]
+
+
+def test_every_bench_module_is_in_the_smoke_run() -> None:
+    """A new bench/*_bench.py must join `python -m bench` (or be driven below): else nothing notices it break."""
+    modules = {f"bench.{path.stem}" for path in (ROOT / "bench").glob("*_bench.py")}
+    assert modules - {*SECTION_MODULES.values(), *SMOKED_APART} == set(), "bench modules no smoke run drives"
+
+
+def test_postgres_bench_rows_fit_the_current_schema(tmp_path: Path) -> None:
+    """The bench's rows follow studio.history.schema (a copied column list broke at migration 6): they go into a
+    fully migrated store and read back through HistoryStore."""
+    import random
+
+    from bench import postgres_bench
+    from studio.history import HistoryStore
+    from studio.history.database import Database
+    from studio.history.schema import COLUMNS, migrate
+
+    url = f"sqlite:///{tmp_path}/history.sqlite3"
+    db = Database.connect(url)
+    migrate(db)
+    rows = postgres_bench.make_rows(postgres_bench.NS, 50, random.Random(15), 1.7e9)
+    assert {len(row) for row in rows} == {len(COLUMNS)}
+    postgres_bench.fill(db, rows)
+    db.close()
+    store = HistoryStore.open(url=url, data_dir=tmp_path / "data")
+    try:
+        entries = store.list_entries(postgres_bench.NS, limit=100)
+    finally:
+        store.close()
+    assert 45 <= len(entries) <= 50  # about 2 % are soft-deleted
+    assert {e.model_id for e in entries} <= set(postgres_bench.MODELS)
 
 
 @pytest.mark.browser
@@ -18,12 +64,16 @@ def test_quick_benchmark_suite_runs(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--markdown", str(table)], cwd=ROOT,
                           capture_output=True, text=True, timeout=840, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    rows = [line for line in table.read_text().splitlines() if line.startswith("| ") and "figure" not in line]
-    sections = {row.split("|")[1].strip() for row in rows}
+    text = table.read_text()
+    rows = _rows(text)
+    sections = {row[0] for row in rows}
     assert {"overhead", "batch", "streaming", "concurrency", "session", "memory", "load", "floor", "drafts",
-            "sidebar", "jobs"} <= sections
-    assert "images in the right history" in table.read_text()  # load: 20 tabs' first batch
-    assert "images in the right History" in table.read_text()  # jobs: with navigation and reloads mixed in
+            "sidebar", "jobs", "postgres", "blobs", "batch lane"} <= sections
+    assert "images in the right history" in text  # load: the tabs' first batch
+    assert "images in the right History" in text  # jobs: with navigation and reloads mixed in
+    checks = [row for row in rows if any(name in row[1] for name in CORRECTNESS)]
+    assert len(checks) >= 7
+    assert [row[1] for row in checks if row[5] != "yes"] == [], "a bench's own check failed"
 
 
 @pytest.mark.timeout(300)

@@ -30,8 +30,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """One Chromium for every module in tests/browser; each test gets its own context (see ``page``).
+
+    Package scope, not session: Playwright's sync API runs one driver per thread, so it must be gone before
+    tests elsewhere (tests/oauth, tests/app) start their own.
+    """
     with sync_playwright() as playwright:
         instance = launch_chromium(playwright)
         yield instance
