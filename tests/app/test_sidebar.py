@@ -36,7 +36,8 @@ def test_switching_model_keeps_what_still_fits(studio_app, emulator) -> None:
     at.selectbox(key="model_key").set_value("flash2").run()
     at.selectbox(key="aspect_ratio").set_value("8:1").run()
     at.selectbox(key="model_key").set_value("pro").run()
-    assert at.session_state["aspect_ratio"] == "1:1", "8:1 does not fit Pro, so it falls back"
+    assert at.session_state["aspect_ratio"] == "21:9", "8:1 does not fit Pro: the nearest shape it has"
+    assert any("Aspect ratio set to 21:9" in note.value for note in at.sidebar.info)
 
 
 def test_exact_pixels_and_cost_are_shown(studio_app, emulator) -> None:
