@@ -37,14 +37,20 @@ def _metadata(response_json: object) -> dict:
 
 
 def _web_link(chunk: object) -> SourceLink | None:
-    web = chunk.get("web") if isinstance(chunk, dict) else None
-    if not isinstance(web, dict):
+    """A web source (``web.uri``), or an image search result's page (``image.sourceUri``), shown alike."""
+    if not isinstance(chunk, dict):
         return None
-    uri = str(web.get("uri") or "").strip()
+    web, image = chunk.get("web"), chunk.get("image")
+    if isinstance(web, dict):
+        uri, title = str(web.get("uri") or "").strip(), str(web.get("title") or "").strip()
+    elif isinstance(image, dict):
+        uri = str(image.get("sourceUri") or image.get("source_uri") or "").strip()
+        title = str(image.get("title") or "").strip() or str(image.get("domain") or "").strip()
+    else:
+        return None
     if urlparse(uri).scheme not in ("http", "https"):
         return None  # only web links are offered as links: never javascript: or data: from an answer
-    title = str(web.get("title") or "").strip() or urlparse(uri).netloc
-    return SourceLink(uri=uri, title=title)
+    return SourceLink(uri=uri, title=title or urlparse(uri).netloc)
 
 
 def sources_from_response(response_json: object) -> Sources | None:
@@ -56,8 +62,9 @@ def sources_from_response(response_json: object) -> Sources | None:
     html = str(entry.get("renderedContent") or entry.get("rendered_content") or "") if isinstance(entry, dict) else ""
     chunks = meta.get("groundingChunks") or meta.get("grounding_chunks") or []
     links = tuple(link for chunk in (chunks if isinstance(chunks, list) else []) if (link := _web_link(chunk)))
-    queries = meta.get("webSearchQueries") or meta.get("web_search_queries") or []
-    queries = tuple(str(q) for q in queries if isinstance(q, str)) if isinstance(queries, list) else ()
+    queries = tuple(str(q) for key in ("webSearchQueries", "web_search_queries", "imageSearchQueries",
+                                       "image_search_queries")
+                    if isinstance(found := meta.get(key), list) for q in found if isinstance(q, str))
     if not html and not links and not queries:
         return None
     return Sources(entry_point_html=html, links=links, queries=queries)

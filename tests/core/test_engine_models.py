@@ -156,3 +156,19 @@ def test_lineup_offers_successors_and_maps_settings() -> None:
     assert (fitted.image_size, fitted.thinking_level, fitted.grounding) == ("1K", "high", False)
     assert "Nano Banana 2 Lite makes 1K only: Resolution set to 1K." in fitted.notes
     assert lineup.nearest_ratio("8:1", PRO_DEC.ratios) == "21:9"
+
+
+def test_image_search_sources_show_like_web_sources() -> None:
+    from studio.grounding import SourceLink, sources_from_response
+
+    answer = {"candidates": [{"groundingMetadata": {
+        "imageSearchQueries": ["harbour crane"], "webSearchQueries": ["harbour history"],
+        "groundingChunks": [{"web": {"uri": "https://example.org/history", "title": "History"}},
+                            {"image": {"sourceUri": "https://photos.example.com/crane", "imageUri":
+                                       "https://img.example.com/crane.jpg", "domain": "photos.example.com"}},
+                            {"image": {"sourceUri": "javascript:alert(1)", "title": "bad"}}]}}]}
+    sources = sources_from_response(answer)
+    assert sources is not None
+    assert sources.links == (SourceLink("https://example.org/history", "History"),
+                             SourceLink("https://photos.example.com/crane", "photos.example.com"))
+    assert sources.queries == ("harbour history", "harbour crane")
