@@ -30,6 +30,7 @@ from studio.request import GenerationRequest, validate
 from studio.results import PLAIN_MESSAGES, Failure, FailureKind, GeneratedImage, ImageResult, Usage
 
 DEFAULT_TIMEOUT_S = 300.0
+FLEX_TIMEOUT_S = 900.0  # the flex tier is "minutes, not seconds": one request may wait this long
 MAX_RETRY_DELAY_S = 60.0  # a server asking for a longer wait (daily quota) is not retried
 RETRY_KINDS = frozenset({FailureKind.QUOTA, FailureKind.OVERLOADED, FailureKind.SERVER_ERROR,
                          FailureKind.NETWORK, FailureKind.TIMEOUT})
@@ -190,10 +191,11 @@ class Engine:
                  timeout_s: float = DEFAULT_TIMEOUT_S, max_attempts: int = 4, retry_base_s: float = 1.0,
                  max_retry_delay_s: float = MAX_RETRY_DELAY_S, secrets: tuple[str, ...] = (),
                  vertex: bool | None = None, max_overload_attempts: int = 6,
-                 overload_base_s: float | None = None) -> None:
+                 overload_base_s: float | None = None, flex_timeout_s: float = FLEX_TIMEOUT_S) -> None:
         self.client = client  # a reference for as long as the engine lives: a GC'd client closes its pool mid-call (docs/GEMINI-API.md)
         self.catalogue = catalogue
         self.timeout_s = timeout_s
+        self.flex_timeout_s = flex_timeout_s
         self.max_attempts = max(1, max_attempts)
         self.retry_base_s = retry_base_s
         self.max_retry_delay_s = max_retry_delay_s
@@ -247,6 +249,10 @@ class Engine:
         config = build_config(request, spec, seed, self.vertex)
         state = _Attempt(index, seed, request_json(request, config, spec.model_id, self.secrets),
                          time.perf_counter())
+        timeout_s = self.timeout_s
+        if config.service_tier is not None:  # flex answers in minutes, not seconds: wait longer for this one
+            timeout_s = max(self.timeout_s, self.flex_timeout_s)
+            config = config.model_copy(update={"http_options": types.HttpOptions(timeout=int(timeout_s * 1000))})
         try:
             contents = build_contents(request)
         except threads.TurnError as exc:  # a stored turn that cannot be sent back: nothing is sent
@@ -262,12 +268,12 @@ class Engine:
             try:
                 if streaming:
                     raw = await asyncio.wait_for(self._streamed_answer(spec, contents, config, index, emit),
-                                                 timeout=self.timeout_s)
+                                                 timeout=timeout_s)
                 else:
                     response = await asyncio.wait_for(
                         self.client.aio.models.generate_content(model=spec.model_id, contents=contents,
                                                                 config=config),
-                        timeout=self.timeout_s)
+                        timeout=timeout_s)
                     raw = response  # read in a worker thread below: a 4K answer is megabytes of JSON
             except Exception as exc:  # CancelledError is a BaseException: cancellation passes through
                 failure = classify_exception(exc, self.secrets)

@@ -179,10 +179,11 @@ def warnings_for(request: GenerationRequest, catalogue: Catalogue = DEFAULT_CATA
     spec = catalogue.resolve(request.model_id)
     n_refs = len(request.references)
     if spec.recommended_references < n_refs <= spec.max_references:
-        return [
-            f"{spec.label} works best with up to {spec.recommended_references} reference images; "
-            f"you added {n_refs}. Nano Banana Pro keeps up to 14 faithful."
-        ]
+        best = max((m for m in catalogue if m.offered), key=lambda m: m.recommended_references, default=spec)
+        better = (f" {best.label} keeps up to {best.recommended_references} faithful."
+                  if best.recommended_references >= n_refs else "")  # from the specs: no model named here
+        return [f"{spec.label} works best with up to {spec.recommended_references} reference images; "
+                f"you added {n_refs}.{better}"]
     return []
 
 

@@ -28,10 +28,12 @@ class _Wire:
 
     def __init__(self, base_url: str, max_attempts: int = 1, **engine: object) -> None:
         self.bodies: list[dict] = []
+        self.timeouts: list[object] = []
 
         async def keep(request: httpx.Request) -> None:
             if request.url.path.endswith("enerateContent"):
                 self.bodies.append(json.loads(request.content))
+                self.timeouts.append((request.extensions.get("timeout") or {}).get("read"))
 
         client = genai.Client(api_key=TEST_KEY, http_options=types.HttpOptions(
             base_url=base_url, api_version="v1beta", retry_options=types.HttpRetryOptions(attempts=1),
@@ -172,3 +174,15 @@ def test_image_search_sources_show_like_web_sources() -> None:
     assert sources.links == (SourceLink("https://example.org/history", "History"),
                              SourceLink("https://photos.example.com/crane", "photos.example.com"))
     assert sources.queries == ("harbour history", "harbour crane")
+
+
+def test_a_flex_request_may_take_minutes(emulator) -> None:
+    wire = _Wire(emulator.base_url, timeout_s=30.0, flex_timeout_s=600.0)
+    try:
+        _, now = wire.send(model_id=PRO_DEC.model_id)
+        body, flex = wire.send(model_id=PRO_DEC.model_id, lane="flex")
+    finally:
+        wire.engine.close()
+    assert now.ok and flex.ok
+    assert wire.timeouts[-1] == 600.0 and wire.timeouts[0] != 600.0
+    assert "httpOptions" not in json.dumps(flex.request_json) and "httpOptions" not in json.dumps(body)
