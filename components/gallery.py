@@ -123,6 +123,8 @@ def _job_header(job: JobView) -> None:
     queued = sum(i.state is ImageState.QUEUED for i in job.images)
     text, cancel = st.columns([5, 1], vertical_alignment="center")
     label = f"{done} of {job.count} ready" + (f" · {queued} waiting in line" if queued else "")
+    if job.lane == "flex":  # runs like Now, at Google's flex tier: minutes rather than seconds
+        label = f"Flex lane · {label}"
     if job.lane == "batch":
         label = f"Batch lane · {BATCH_WORDS.get(job.batch_state, 'at Google')} · {label}"
         help_text = ("Cancel the whole batch at Google. Images Google has not made yet are not billed.")

@@ -13,7 +13,7 @@ from studio.history import Entry
 from studio.request import GenerationRequest, ReferenceImage
 
 SETTINGS = ("aspect_ratio", "image_size", "output_format", "jpeg_quality", "count", "seed", "temperature",
-            "system_instruction", "include_thoughts", "grounding", "thinking_level", "image_search", "lane")
+            "system_instruction", "include_thoughts", "grounding", "thinking_level", "image_search")
 
 
 def entry_recipe(entry: Entry) -> dict[str, Any]:
@@ -21,7 +21,8 @@ def entry_recipe(entry: Entry) -> dict[str, Any]:
     recipe: dict[str, Any] = {key: entry.settings.get(key) for key in SETTINGS}
     recipe.update(prompt=entry.prompt, model=entry.model_id, aspect_ratio=entry.aspect_ratio,
                   image_size=entry.image_size, output_format=entry.output_format,
-                  grounding=bool(entry.settings.get("grounding")))  # entries from before grounding: off
+                  grounding=bool(entry.settings.get("grounding")),  # entries from before grounding: off
+                  lane=str(entry.settings.get("lane") or "now"))  # recorded, shown; a re-run is sent Now
     return recipe
 
 

@@ -216,3 +216,12 @@ def test_a_404_marks_the_model_unavailable_for_the_session_and_offers_its_succes
     model = at.selectbox(key="model_key")
     assert not [o for o in model.options if o.startswith("Nano Banana Pro")] and model.value == "nb21"
     assert "Nano Banana Pro is not available to your credentials; Nano Banana 2.1 is chosen instead." in _notes(at)
+
+
+def test_settings_restored_from_a_retired_models_entry_move_to_its_successor(studio_app, emulator) -> None:
+    at = studio_app(emulator, model_key="flash2", image_size="512", aspect_ratio="8:1", prompt="a fox in the snow")
+    assert at.session_state["model_key"] == "nb21" and at.session_state["image_size"] == "1K"
+    assert at.session_state["aspect_ratio"] == "8:1"
+    assert _notes(at)[:2] == ["Nano Banana 2 was retired by Google on 2026-10-29; this runs on Nano Banana 2.1.",
+                              "Nano Banana 2.1 does not make 512: Resolution set to 1K."]
+    assert at.text_area(key="prompt").value == "a fox in the snow"
