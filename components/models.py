@@ -89,9 +89,11 @@ def render_failure_offer(entry: Entry) -> None:
     if target is None:
         return
     if entry.failure_kind == "not_found":
-        st.caption(md_escape(f"Google does not offer {label} to your credentials any more, so it is not offered "
-                             f"for the rest of this session. {target.label} can make this image instead; your "
-                             "prompt and references are kept."))
+        known = catalogue.is_known(entry.model_id)
+        said = (f"Google does not offer {label} to your credentials any more, so it is not offered for the rest "
+                "of this session." if known else f"Google does not know the model {entry.model_id} (404).")
+        st.caption(md_escape(f"{said} {target.label} can make this image instead; your prompt and references are "
+                             "kept."))
     else:
         st.caption(md_escape(f"{label} has no capacity right now. {target.label} can make this image instead."))
     done = st.session_state.setdefault(FALLEN_BACK, [])

@@ -212,6 +212,7 @@ def test_a_404_marks_the_model_unavailable_for_the_session_and_offers_its_succes
     assert at.session_state["unavailable_models"] == {PRO_DEC.model_id: f"Google answered 404 NOT_FOUND for "
                                                                          f"{PRO_DEC.model_id}."}
     assert at.button(key=f"fallback_{failed.id}").label == "Try on Nano Banana 2.1"
+    assert any("not offered for the rest of this session" in c.value for c in at.caption)
     at.run()
     model = at.selectbox(key="model_key")
     assert not [o for o in model.options if o.startswith("Nano Banana Pro")] and model.value == "nb21"
@@ -225,3 +226,16 @@ def test_settings_restored_from_a_retired_models_entry_move_to_its_successor(stu
     assert _notes(at)[:2] == ["Nano Banana 2 was retired by Google on 2026-10-29; this runs on Nano Banana 2.1.",
                               "Nano Banana 2.1 does not make 512: Resolution set to 1K."]
     assert at.text_area(key="prompt").value == "a fox in the snow"
+
+
+def test_google_s_404_on_generate_is_said_plainly_and_offers_the_default_model(studio_app, emulator,
+                                                                                history) -> None:
+    at = studio_app(emulator, custom_model_id="gemini-0-unknown-image")
+    at.text_area(key="prompt").input("a moth on a lamp")
+    at.button(key="generate").click().run()
+    (failed,) = history.entries()
+    assert failed.failure_kind == "not_found", "Google's answer over real HTTP: 404 NOT_FOUND"
+    assert "gemini-0-unknown-image" in at.session_state["unavailable_models"]
+    assert at.button(key=f"fallback_{failed.id}").label == "Try on Nano Banana 2.1"
+    assert any("Google does not know the model gemini-0-unknown-image (404)." in c.value for c in at.caption)
+    assert at.text_area(key="prompt").value == "a moth on a lamp", "nothing typed is lost"
