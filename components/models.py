@@ -24,6 +24,7 @@ from components.state import (
 )
 from studio import lineup
 from studio.catalogue import ModelSpec
+from studio.engine import CAPACITY_REASON
 from studio.history import Entry
 from studio.request import GenerationRequest
 
@@ -79,7 +80,8 @@ def _ask_fallback(entry_id: str) -> None:
 def render_failure_offer(entry: Entry) -> None:
     """Under a failed image: a 404 marks its model unavailable for the session; a full model (503) or a 404
     offers the same image on the fallback model, at one click (or at once, when the team says so)."""
-    if entry.failure_kind not in FALLBACK_KINDS or entry.thread_parent_id:
+    capacity = CAPACITY_REASON in (entry.failure_detail or "")
+    if (entry.failure_kind not in FALLBACK_KINDS and not capacity) or entry.thread_parent_id:
         return
     catalogue = services.get_catalogue()
     label = catalogue.resolve(entry.model_id).label
@@ -99,7 +101,7 @@ def render_failure_offer(entry: Entry) -> None:
     done = st.session_state.setdefault(FALLEN_BACK, [])
     if entry.id in done:
         return
-    if entry.failure_kind == "overloaded" and team.policy().auto_fallback:
+    if (entry.failure_kind == "overloaded" or capacity) and team.policy().auto_fallback:
         done.append(entry.id)  # once: the team asked for it, and the new attempt is its own History entry
         _ask_fallback(entry.id)
         st.rerun()

@@ -72,7 +72,7 @@ def backoff_delay(attempt: int, failure: Failure, base_s: float = 1.0, cap_s: fl
 def is_capacity_exhausted(failure: Failure) -> bool:
     """Google's 503 saying the model has no capacity for now (ErrorInfo reason ``MODEL_CAPACITY_EXHAUSTED``):
     retrying for minutes rarely helps, so the studio offers another model at once instead."""
-    return failure.kind is FailureKind.OVERLOADED and CAPACITY_REASON in f"{failure.detail} {failure.message}"
+    return CAPACITY_REASON in f"{failure.detail} {failure.message}"  # 503 on the Gemini API; some proxies say 429
 
 
 def build_config(request: GenerationRequest, spec: ModelSpec, seed: int | None,
@@ -311,8 +311,10 @@ class Engine:
 
     def retry_delay(self, state: _Attempt, failure: Failure) -> float | None:
         """Seconds to wait before retrying, or None when retrying cannot help (or the budget is spent)."""
+        if is_capacity_exhausted(failure):
+            return None
         if failure.kind is FailureKind.OVERLOADED:
-            if is_capacity_exhausted(failure) or state.attempts >= self.max_overload_attempts:
+            if state.attempts >= self.max_overload_attempts:
                 return None
             return backoff_delay(state.attempts, failure, self.overload_base_s, self.max_retry_delay_s)
         if state.attempts >= self.max_attempts:

@@ -134,7 +134,10 @@ def test_capacity_exhausted_is_not_retried_for_minutes(emulator) -> None:
         busy = Failure(FailureKind.OVERLOADED, "The model is overloaded.", "503 UNAVAILABLE: overloaded",
                        http_status=503)
         state = _Attempt(0, None, {}, 0.0, attempts=1)
-        assert is_capacity_exhausted(full) and not is_capacity_exhausted(busy)
+        proxied = Failure(FailureKind.QUOTA, "Quota reached.", "429 RESOURCE_EXHAUSTED: No capacity available "
+                          "for model gemini-3-pro-image on the server [MODEL_CAPACITY_EXHAUSTED]", http_status=429)
+        assert is_capacity_exhausted(full) and is_capacity_exhausted(proxied) and not is_capacity_exhausted(busy)
+        assert wire.engine.retry_delay(state, proxied) is None
         assert wire.engine.retry_delay(state, full) is None
         assert wire.engine.retry_delay(state, busy) is not None
     finally:
