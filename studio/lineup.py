@@ -50,6 +50,12 @@ def successor(catalogue: Catalogue, spec: ModelSpec, unavailable: Iterable[str] 
     """Where work for ``spec`` goes when it cannot run there: its named successor (followed while that is
     retired too), else the default model; None when nothing else is offered."""
     gone = set(unavailable)
+    named = getattr(catalogue, "successor_for", None)
+    if callable(named):  # the registry's own answer, when it has one
+        found = named(spec)
+        if isinstance(found, ModelSpec) and found.offered and found.model_id not in gone \
+                and found.model_id != spec.model_id:
+            return found
     seen = {spec.key}
     current: ModelSpec | None = spec
     while current is not None and current.successor and current.successor not in seen:
