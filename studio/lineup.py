@@ -52,7 +52,10 @@ def successor(catalogue: Catalogue, spec: ModelSpec, unavailable: Iterable[str] 
     gone = set(unavailable)
     named = getattr(catalogue, "successor_for", None)
     if callable(named):  # the registry's own answer, when it has one
-        found = named(spec)
+        try:
+            found = named(spec)
+        except (KeyError, LookupError, ValueError):
+            found = None
         if isinstance(found, ModelSpec) and found.offered and found.model_id not in gone \
                 and found.model_id != spec.model_id:
             return found
