@@ -15,14 +15,15 @@ from studio.catalogue import ALL_RATIOS, FLASH, FLASH2, PRO, Catalogue, ModelSpe
 NB21_ID = "gemini-nano-banana-2.1"
 LITE_ID = "gemini-3.1-flash-lite-image"
 LANES = {"now": 1.0, "batch": 0.5, "flex": 0.5}
+GA = {"status": "ga", "deprecated_on": None, "retired_on": None, "successor": None}  # whatever the base spec says
 
-NB21 = replace(FLASH2, key="nb21", label="Nano Banana 2.1", model_id=NB21_ID, ratios=ALL_RATIOS,
+NB21 = replace(FLASH2, **GA, key="nb21", label="Nano Banana 2.1", model_id=NB21_ID, ratios=ALL_RATIOS,
                sizes=("1K", "2K", "4K"), default_size="1K", usd_per_output_token=30 / 1_000_000,
                thinking_levels=("minimal", "medium", "high"), default_thinking_level="medium",
                grounding=("web_search", "image_search"), input_kinds=("image", "pdf", "video"),
                lane_price_share=LANES)
-PRO_DEC = replace(PRO, grounding=("web_search",), lane_price_share=LANES)
-LITE = replace(FLASH2, key="lite", label="Nano Banana 2 Lite", model_id=LITE_ID, sizes=("1K",), default_size="1K",
+PRO_DEC = replace(PRO, **GA, grounding=("web_search",), lane_price_share=LANES)
+LITE = replace(FLASH2, **GA, key="lite", label="Nano Banana 2 Lite", model_id=LITE_ID, sizes=("1K",), default_size="1K",
                thinking_levels=("minimal", "high"), default_thinking_level="minimal", grounding=(),
                supports_search=False, lane_price_share=LANES)
 FLASH2_RETIRED = replace(FLASH2, status="retired", deprecated_on="2026-10-06", retired_on="2026-10-29",
