@@ -36,8 +36,14 @@ def catalogue() -> Catalogue:
     return Catalogue(DEC_2026)
 
 
-def use_lineup(monkeypatch: pytest.MonkeyPatch) -> Catalogue:
-    """Make the app (its cached catalogue, and the job runner built from it) use the December 2026 lineup."""
-    made = catalogue()
+def november_2026() -> Catalogue:
+    """The lineup before the registry: Pro, Nano Banana 2 and Nano Banana all offered (tests of per-model limits)."""
+    return Catalogue(tuple(replace(spec, **GA) for spec in (PRO, FLASH2, FLASH)))
+
+
+def use_lineup(monkeypatch: pytest.MonkeyPatch, made: Catalogue | None = None) -> Catalogue:
+    """Make the app (its cached catalogue, and the job runner built from it) use a lineup: December 2026's unless
+    another is given."""
+    made = made or catalogue()
     monkeypatch.setattr(Catalogue, "from_config", classmethod(lambda cls, config=None: made))
     return made
