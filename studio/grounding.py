@@ -37,20 +37,33 @@ def _metadata(response_json: object) -> dict:
 
 
 def _web_link(chunk: object) -> SourceLink | None:
-    """A web source (``web.uri``), or an image search result's page (``image.sourceUri``), shown alike."""
-    if not isinstance(chunk, dict):
+    web = chunk.get("web") if isinstance(chunk, dict) else None
+    if not isinstance(web, dict):
         return None
-    web, image = chunk.get("web"), chunk.get("image")
-    if isinstance(web, dict):
-        uri, title = str(web.get("uri") or "").strip(), str(web.get("title") or "").strip()
-    elif isinstance(image, dict):
-        uri = str(image.get("sourceUri") or image.get("source_uri") or "").strip()
-        title = str(image.get("title") or "").strip() or str(image.get("domain") or "").strip()
-    else:
-        return None
+    uri = str(web.get("uri") or "").strip()
     if urlparse(uri).scheme not in ("http", "https"):
         return None  # only web links are offered as links: never javascript: or data: from an answer
-    return SourceLink(uri=uri, title=title or urlparse(uri).netloc)
+    title = str(web.get("title") or "").strip() or urlparse(uri).netloc
+    return SourceLink(uri=uri, title=title)
+
+
+def _as_web(chunk: object) -> object:
+    """An image search result (``image.sourceUri``, its page) read as a web source, so it is shown and checked
+    exactly like one."""
+    image = chunk.get("image") if isinstance(chunk, dict) and "web" not in chunk else None
+    if not isinstance(image, dict):
+        return chunk
+    title = str(image.get("title") or "").strip() or str(image.get("domain") or "").strip()
+    return {"web": {"uri": image.get("sourceUri") or image.get("source_uri") or "", "title": title}}
+
+
+def _queries(meta: dict) -> list:
+    """What Google searched: the web queries, then the image search queries."""
+    found: list = []
+    for key in ("webSearchQueries", "web_search_queries", "imageSearchQueries", "image_search_queries"):
+        value = meta.get(key)
+        found += value if isinstance(value, list) else []
+    return found
 
 
 def sources_from_response(response_json: object) -> Sources | None:
@@ -61,10 +74,9 @@ def sources_from_response(response_json: object) -> Sources | None:
     entry = meta.get("searchEntryPoint") or meta.get("search_entry_point") or {}
     html = str(entry.get("renderedContent") or entry.get("rendered_content") or "") if isinstance(entry, dict) else ""
     chunks = meta.get("groundingChunks") or meta.get("grounding_chunks") or []
-    links = tuple(link for chunk in (chunks if isinstance(chunks, list) else []) if (link := _web_link(chunk)))
-    queries = tuple(str(q) for key in ("webSearchQueries", "web_search_queries", "imageSearchQueries",
-                                       "image_search_queries")
-                    if isinstance(found := meta.get(key), list) for q in found if isinstance(q, str))
+    links = tuple(link for c in (chunks if isinstance(chunks, list) else []) if (link := _web_link(_as_web(c))))
+    queries = _queries(meta)
+    queries = tuple(str(q) for q in queries if isinstance(q, str)) if isinstance(queries, list) else ()
     if not html and not links and not queries:
         return None
     return Sources(entry_point_html=html, links=links, queries=queries)
