@@ -76,7 +76,7 @@ def request_from_entry(entry_id: str) -> tuple[GenerationRequest, str | None] | 
 def _generate(request: GenerationRequest, parent_id: str | None) -> None:
     if not auth.ensure_fresh_token() or not team.check_spend(request):
         return
-    jobs.submit(request, parent_id=parent_id)
+    jobs.submit(models.with_account_settings(request), parent_id=parent_id)
 
 
 def _sendable_at_click(request: GenerationRequest) -> bool:
@@ -91,7 +91,7 @@ def _submit_at_click() -> None:
     redrawn (the images arrive that much sooner). Whatever needs a message is left to the run itself."""
     request = current_request()
     if _sendable_at_click(request):
-        jobs.submit(request, parent_id=st.session_state.get(PARENT_ENTRY))
+        jobs.submit(models.with_account_settings(request), parent_id=st.session_state.get(PARENT_ENTRY))
 
 
 def _pending_rerun() -> tuple[GenerationRequest, str | None] | None:

@@ -6,12 +6,11 @@ The page only submits and watches: the runner sends, retries and records, whatev
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import streamlit as st
 
 from components import auth, live_wait, services
-from components.state import BATCHES_RESUMED, FOLLOWED_JOBS, LIVE_VERSION, SESSION_ENTRIES, STORE_REQUESTS
+from components.state import BATCHES_RESUMED, FOLLOWED_JOBS, LIVE_VERSION, SESSION_ENTRIES
 from studio import oauth
 from studio.credentials import Connection
 from studio.jobs import CredentialSource, JobView
@@ -54,7 +53,6 @@ def submit(request: GenerationRequest, parent_id: str | None = None) -> JobView 
         return None
     runner = services.get_runner()
     namespace = services.current_namespace()
-    request = replace(request, store=bool(st.session_state.get(STORE_REQUESTS, False)))  # the Account setting
     try:
         job = runner.submit(namespace, request, services.get_store(), CredentialSource(connection, _renewer()),
                             parent_id=parent_id)

@@ -20,6 +20,7 @@ from components.state import (
     LANE_NOW,
     MODEL_NOTES,
     SAVED_LANE,
+    STORE_REQUESTS,
     UNAVAILABLE_MODELS,
 )
 from studio import lineup
@@ -54,6 +55,11 @@ def lane_label() -> str:
 def lane() -> str:
     """The lane the radio beside Generate names: ``now``, ``batch`` or ``flex``."""
     return LANE_CODES.get(lane_label(), "now")
+
+
+def with_account_settings(request: GenerationRequest) -> GenerationRequest:
+    """The request as this person sends it: ``store`` from the Account setting (off unless they turn it on)."""
+    return replace(request, store=bool(st.session_state.get(STORE_REQUESTS, False)))
 
 
 def for_new_work(request: GenerationRequest) -> tuple[GenerationRequest, tuple[str, ...]]:

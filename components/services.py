@@ -133,9 +133,9 @@ def get_store() -> HistoryStore:
         if store is not None:
             st.session_state[PRIVATE_RELEASED] = True
         store = HistoryStore.private()
-        store.catalogue = get_catalogue()
         private_stores().add(store)
         st.session_state[PRIVATE_STORE] = store
+        store.catalogue = get_catalogue()  # lane prices of the configured models, as in the shared store
     store.last_used = time.monotonic()
     return store
 

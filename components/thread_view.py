@@ -109,7 +109,7 @@ def _submit(request: GenerationRequest, continues: Entry) -> None:
     models.add_notes(notes)  # shown after the page moves to the new turn
     if not auth.ensure_fresh_token() or not team.check_spend(request):
         return
-    job = jobs.submit(request, parent_id=continues.id)
+    job = jobs.submit(models.with_account_settings(request), parent_id=continues.id)
     if job is not None and job.entry_ids:
         select(job.entry_ids[0])
         st.rerun()

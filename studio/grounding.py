@@ -33,7 +33,16 @@ def _metadata(response_json: object) -> dict:
     candidates = response_json.get("candidates") or []
     first = candidates[0] if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict) else {}
     meta = first.get("groundingMetadata") or first.get("grounding_metadata") or {}
-    return meta if isinstance(meta, dict) else {}
+    return _with_image_queries(meta) if isinstance(meta, dict) else {}
+
+
+def _with_image_queries(meta: dict) -> dict:
+    """What Google searched, shown together: the web queries, then the image search queries."""
+    found: list = []
+    for key in ("webSearchQueries", "web_search_queries", "imageSearchQueries", "image_search_queries"):
+        value = meta.get(key)
+        found += value if isinstance(value, list) else []
+    return {**meta, "webSearchQueries": found} if found else meta
 
 
 def _web_link(chunk: object) -> SourceLink | None:
@@ -57,15 +66,6 @@ def _as_web(chunk: object) -> object:
     return {"web": {"uri": image.get("sourceUri") or image.get("source_uri") or "", "title": title}}
 
 
-def _queries(meta: dict) -> list:
-    """What Google searched: the web queries, then the image search queries."""
-    found: list = []
-    for key in ("webSearchQueries", "web_search_queries", "imageSearchQueries", "image_search_queries"):
-        value = meta.get(key)
-        found += value if isinstance(value, list) else []
-    return found
-
-
 def sources_from_response(response_json: object) -> Sources | None:
     """The answer's sources, or None when the answer was not grounded."""
     meta = _metadata(response_json)
@@ -75,7 +75,7 @@ def sources_from_response(response_json: object) -> Sources | None:
     html = str(entry.get("renderedContent") or entry.get("rendered_content") or "") if isinstance(entry, dict) else ""
     chunks = meta.get("groundingChunks") or meta.get("grounding_chunks") or []
     links = tuple(link for c in (chunks if isinstance(chunks, list) else []) if (link := _web_link(_as_web(c))))
-    queries = _queries(meta)
+    queries = meta.get("webSearchQueries") or meta.get("web_search_queries") or []
     queries = tuple(str(q) for q in queries if isinstance(q, str)) if isinstance(queries, list) else ()
     if not html and not links and not queries:
         return None
