@@ -189,3 +189,12 @@ def test_a_flex_request_may_take_minutes(emulator) -> None:
     assert now.ok and flex.ok
     assert wire.timeouts[-1] == 600.0 and wire.timeouts[0] != 600.0
     assert "httpOptions" not in json.dumps(flex.request_json) and "httpOptions" not in json.dumps(body)
+
+
+def test_the_team_fallback_setting_is_off_by_default_and_read_plainly() -> None:
+    from studio.access import TeamConfigError, TeamPolicy
+
+    assert TeamPolicy.from_config({}, env={}).auto_fallback is False
+    assert TeamPolicy.from_config({"auto_fallback": True}, env={}).auto_fallback is True
+    with pytest.raises(TeamConfigError, match=r"\[team\] auto_fallback must be true or false"):
+        TeamPolicy.from_config({"auto_fallback": "yes"}, env={})
