@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from components import auth, connect, team
+from components.state import STORE_REQUESTS
 
 MODE_LABELS = {
     "api_key": "Gemini API key",
@@ -16,6 +17,8 @@ MODE_LABELS = {
     "vertex": "Vertex AI, with your Google sign-in",
     "offline": "Offline emulator: images are emulated, no real API is called",
 }
+STORE_LABEL = "Let Google keep my requests"
+STORE_TOGGLE = "account_store_requests"  # the toggle's widget key; the choice itself is STORE_REQUESTS
 SERVER_KEY_LABEL = "The key configured on this server, with your Google sign-in"
 USE_SERVER_KEY = "Use the key configured on this server"
 BACK_TO_GOOGLE = "Use my Google account again"
@@ -69,6 +72,18 @@ def _render_server_key(connection: object) -> None:
         st.rerun()
 
 
+def _keep_store_choice() -> None:
+    st.session_state[STORE_REQUESTS] = bool(st.session_state[STORE_TOGGLE])
+
+
+def _render_store(mode: str) -> None:
+    """Whether Google may keep this person's requests (``store``); off unless they turn it on."""
+    st.session_state[STORE_TOGGLE] = bool(st.session_state.get(STORE_REQUESTS, False))  # the page was left
+    st.toggle(STORE_LABEL, key=STORE_TOGGLE, on_change=_keep_store_choice, disabled=mode == "vertex",
+              help="Off: every request says store=false, so Google does not keep it (paid projects keep requests "
+                   "by default). On: store=true. Vertex AI has no such field, so nothing is sent there.")
+
+
 def render() -> None:
     """The page body."""
     st.title("Account")
@@ -107,6 +122,7 @@ def render() -> None:
         with st.expander("Vertex AI", expanded=mode == "vertex"):
             auth.render_vertex_fields(key="account_vertex")
     _render_server_key(connection)
+    _render_store(mode)
 
     label = "Sign out of Google" if mode in auth.OAUTH_MODES or server_key else "Disconnect"
     if st.button(label, key="account_sign_out", type="primary"):

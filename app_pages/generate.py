@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, banner, jobs, services, sidebar, team, uploader
+from components import auth, banner, jobs, models, services, sidebar, team, uploader
 from components.gallery import render_gallery
 from components.state import (
+    FALLBACK_ENTRY,
     LANE,
     LANE_BATCH,
+    LANE_CODES,
+    LANE_FLEX,
     LANE_NOW,
     PARENT_ENTRY,
     PROMPT,
@@ -37,8 +40,9 @@ def current_request() -> GenerationRequest:
         jpeg_quality=int(state.get("jpeg_quality", 90)), count=int(state.get("count", 1)),
         references=tuple(uploader.references()), seed=None if seed is None else int(seed),
         temperature=state.get("temperature"), system_instruction=(state.get("system_instruction") or None),
-        include_thoughts=bool(state.get("include_thoughts")),
-        lane="batch" if state.get(LANE) == LANE_BATCH else "now", grounding=sidebar.grounding_on(spec))
+        include_thoughts=bool(state.get("include_thoughts")), lane=models.lane(),
+        grounding=sidebar.grounding_on(spec), image_search=sidebar.image_search_on(spec),
+        thinking_level=sidebar.thinking_level(spec))
 
 
 def request_from_entry(entry_id: str) -> tuple[GenerationRequest, str | None] | None:
@@ -52,6 +56,9 @@ def request_from_entry(entry_id: str) -> tuple[GenerationRequest, str | None] | 
     if entry is None:
         return None
     request = request_from_recipe(entry_recipe(entry), store.read_references(namespace, entry.id), count=1)
+    request, notes = models.for_new_work(request)  # a retired model's entry runs on its successor
+    for note in notes:
+        st.info(note, icon="🔁")
     if entry.thread_parent_id:  # an edit: the same instruction again on the same version, with its thread
         continued = store.get(namespace, entry.thread_parent_id, include_deleted=True)
         try:
@@ -69,7 +76,7 @@ def request_from_entry(entry_id: str) -> tuple[GenerationRequest, str | None] | 
 def _generate(request: GenerationRequest, parent_id: str | None) -> None:
     if not auth.ensure_fresh_token() or not team.check_spend(request):
         return
-    jobs.submit(request, parent_id=parent_id)
+    jobs.submit(models.with_account_settings(request), parent_id=parent_id)
 
 
 def _sendable_at_click(request: GenerationRequest) -> bool:
@@ -84,16 +91,33 @@ def _submit_at_click() -> None:
     redrawn (the images arrive that much sooner). Whatever needs a message is left to the run itself."""
     request = current_request()
     if _sendable_at_click(request):
-        jobs.submit(request, parent_id=st.session_state.get(PARENT_ENTRY))
+        jobs.submit(models.with_account_settings(request), parent_id=st.session_state.get(PARENT_ENTRY))
 
 
 def _pending_rerun() -> tuple[GenerationRequest, str | None] | None:
-    """A re-run or retry asked for from a card, the detail view or the History page."""
+    """A re-run or retry asked for from a card, the detail view or the History page; or a failed image to
+    make on its fallback model ("Try on …")."""
     for key in (RERUN_ENTRY, RETRY_ENTRY):
         entry_id = st.session_state.pop(key, None)
         if entry_id:
             return request_from_entry(entry_id)
-    return None
+    entry_id = st.session_state.pop(FALLBACK_ENTRY, None)
+    return _fallback(entry_id) if entry_id else None
+
+
+def _fallback(entry_id: str) -> tuple[GenerationRequest, str | None] | None:
+    """The failed image again on its fallback model: a new attempt that names the entry it replaces."""
+    store, namespace = services.get_store(), services.current_namespace()
+    entry = store.get(namespace, entry_id)
+    if entry is None:
+        return None
+    request = request_from_recipe(entry_recipe(entry), store.read_references(namespace, entry.id), count=1)
+    moved = models.fallback_request(entry, request)
+    if moved is None:
+        return None
+    for note in moved[1]:
+        st.info(note, icon="🔁")
+    return moved[0], entry.parent_id
 
 
 def render() -> None:
@@ -118,12 +142,17 @@ def render() -> None:
             st.rerun()
     if LANE not in st.session_state:  # back from another page: the radio's state was dropped there
         st.session_state[LANE] = st.session_state.get(SAVED_LANE, LANE_NOW)
+    lanes = [label for label in (LANE_NOW, LANE_BATCH, LANE_FLEX) if LANE_CODES[label] in spec.lanes] or [LANE_NOW]
+    if st.session_state[LANE] not in lanes:  # the sidebar has said so when the model changed
+        st.session_state[LANE] = LANE_NOW
     button, lane = st.columns([1, 3], vertical_alignment="center")
-    lane.radio("Lane", [LANE_NOW, LANE_BATCH], key=LANE, horizontal=True, label_visibility="collapsed",
+    lane.radio("Lane", lanes, key=LANE, horizontal=True, label_visibility="collapsed",
                on_change=lambda: st.session_state.update({SAVED_LANE: st.session_state[LANE]}),
                help="Now: images arrive in seconds. Batch: Google's Batch API makes them at half the price within "
                     "24 hours (usually much sooner); they land in History even if you close the studio and come "
-                    "back later.")
+                    "back later." + (f" Flex: Google makes them at {spec.price_share('flex'):.0%} of the price when "
+                                     "it has room, in minutes rather than seconds; they arrive here like Now's."
+                                     if LANE_FLEX in lanes else ""))
     if button.button("Generate", type="primary", icon=":material/auto_awesome:", key="generate",
                      on_click=_submit_at_click):
         if not _sendable_at_click(request):  # otherwise the callback has sent it

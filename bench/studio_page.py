@@ -15,7 +15,8 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect, sync_playwright
 
-from studio.catalogue import PRO
+from studio import lineup
+from studio.catalogue import DEFAULT_CATALOGUE
 
 # Playwright cannot download its browsers on every machine: STUDIO_CHROMIUM, Debian's chromium, then its own.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -23,6 +24,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SHOWCASE_PROMPT = "A banana-yellow vintage scooter on a rainy Tokyo street at night, neon reflections"
 SHOWCASE_VIEWPORT: ViewportSize = {"width": 1440, "height": 1500}  # tall enough to show the whole grid
 SHOWCASE_COUNT = 4
+
+START_MODEL = lineup.default_spec(DEFAULT_CATALOGUE)  # the model a new session starts on (the registry's default)
 
 
 def chromium_path() -> str | None:
@@ -145,7 +148,7 @@ def showcase_batch(page: Page, url: str, folder: Path) -> None:
     wait_for_app_run(page)
     set_images(page, SHOWCASE_COUNT)
     # the slider sends its value after a pause: wait for the server's estimate of four images
-    expect(sidebar.get_by_text(f"${PRO.estimate_cost('2K', SHOWCASE_COUNT, 3):.3f}")).to_be_visible(timeout=15_000)
+    expect(sidebar.get_by_text(f"${START_MODEL.estimate_cost('2K', SHOWCASE_COUNT, 3):.3f}")).to_be_visible(timeout=15_000)
     wait_for_app_run(page)
 
     page.get_by_role("button", name="Generate", exact=True).click()

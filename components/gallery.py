@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import auth, detail, grounding_view, jobs, live_wait, services, thread_view
+from components import auth, detail, grounding_view, jobs, live_wait, models, services, thread_view
 from components.plain import md_escape, thought_headline
 from components.state import LIVE_ACTIVE, LIVE_FINISHING, LIVE_VERSION, RETRY_ENTRY
 from studio import images
@@ -103,6 +103,7 @@ def _failed_card(entry: Entry) -> None:
         if extra:
             st.warning(md_escape(extra))
     st.caption(md_escape(entry.prompt, limit=80))
+    models.render_failure_offer(entry)  # a full or vanished model: "Try on <its fallback>"
     if st.button("Retry", key=f"retry_{entry.id}", width="stretch"):
         st.session_state[RETRY_ENTRY] = entry.id
         st.rerun()  # the whole page: the Generate page sends the retry
@@ -122,6 +123,8 @@ def _job_header(job: JobView) -> None:
     queued = sum(i.state is ImageState.QUEUED for i in job.images)
     text, cancel = st.columns([5, 1], vertical_alignment="center")
     label = f"{done} of {job.count} ready" + (f" · {queued} waiting in line" if queued else "")
+    if job.lane == "flex":  # runs like Now, at Google's flex tier: minutes rather than seconds
+        label = f"Flex lane · {label}"
     if job.lane == "batch":
         label = f"Batch lane · {BATCH_WORDS.get(job.batch_state, 'at Google')} · {label}"
         help_text = ("Cancel the whole batch at Google. Images it has already made may still be billed.")

@@ -92,12 +92,14 @@ def offline_connection() -> Connection:
 def shared_store() -> HistoryStore:
     """The History every session shares; a store that cannot open raises StoreUnavailable (a plain message)."""
     try:
-        return HistoryStore.open(url=configured_url(secrets_section("connections")))
+        store = HistoryStore.open(url=configured_url(secrets_section("connections")))
     except (BlobStoreError, DatabaseUnavailable, ValueError) as exc:  # their messages are written for people
         raise StoreUnavailable(f"History cannot be opened: {exc}") from None
     except (OSError, sqlite3.Error) as exc:
         raise StoreUnavailable(f"History cannot be opened: the database or image folder is not usable "
                                f"({type(exc).__name__}). Check STUDIO_DATA_DIR and STUDIO_DATABASE_URL.") from None
+    store.catalogue = get_catalogue()  # estimates and costs from usage at the configured models' lane prices
+    return store
 
 
 class StoreUnavailable(RuntimeError):
@@ -144,6 +146,7 @@ def get_store() -> HistoryStore:
         store = HistoryStore.private(ledger=_shared_ledger())
         private_stores().add(store)
         st.session_state[PRIVATE_STORE] = store
+        store.catalogue = get_catalogue()  # lane prices of the configured models, as in the shared store
     store.last_used = time.monotonic()
     return store
 

@@ -10,30 +10,93 @@ import random
 
 import streamlit as st
 
-from components import services
-from components.state import LANE, LANE_BATCH, PRIVATE_RELEASED, REFERENCES, SAVED_LANE, SESSION_ENTRIES
+from components import models, services
+from components.state import (
+    FITTED_MODEL,
+    LANE,
+    LANE_CODES,
+    LANE_NOW,
+    MODEL_NOTES,
+    PRIVATE_RELEASED,
+    REFERENCES,
+    SAVED_LANE,
+    SESSION_ENTRIES,
+)
+from studio import lineup
 from studio.catalogue import Catalogue, ModelSpec
-from studio.request import BATCH_PRICE_SHARE, MAX_IMAGES_PER_BATCH, MAX_IMAGES_PER_BATCH_LANE
+from studio.request import MAX_IMAGES_PER_BATCH, MAX_IMAGES_PER_BATCH_LANE
 
-DEFAULTS = {"model_key": "pro", "aspect_ratio": "1:1", "image_size": "1K", "output_format": "PNG",
+DEFAULTS = {"model_key": None, "aspect_ratio": "1:1", "image_size": "1K", "output_format": "PNG",
             "jpeg_quality": 90, "count": 1, "seed": None, "temperature": 1.0, "system_instruction": "",
-            "include_thoughts": False, "custom_model_id": "", "grounding": False}
+            "include_thoughts": False, "custom_model_id": "", "grounding": False, "thinking_level": None,
+            "image_search": False}
 GROUNDING_LABEL = "Grounding with Google Search"
+IMAGE_SEARCH_LABEL = "Grounding with Google Image Search"
+THINKING_LABEL = "Thinking level"
 
 
 def selected_spec(catalogue: Catalogue) -> ModelSpec:
+    """The model new work goes to: a custom ID, else the chosen offered model, else the default one."""
     custom = str(st.session_state.get("custom_model_id") or "").strip()
     if custom:
         return catalogue.resolve(custom)
-    return catalogue.by_key(st.session_state.get("model_key", "pro"))
+    choices = lineup.offered(catalogue, models.unavailable())
+    key = st.session_state.get("model_key")
+    for spec in choices:
+        if spec.key == key:
+            return spec
+    return lineup.default_spec(catalogue, models.unavailable())
+
+
+def _settle_model_key(catalogue: Catalogue, choices: tuple[ModelSpec, ...]) -> None:
+    """A new session starts on the default model; a retired or refused choice moves to its successor, said plainly."""
+    key = st.session_state.get("model_key")
+    if key in [spec.key for spec in choices]:
+        return
+    default = lineup.default_spec(catalogue, models.unavailable())
+    if key is not None:
+        try:
+            old = catalogue.by_key(str(key))
+        except KeyError:
+            old = None
+        target = (lineup.successor(catalogue, old, models.unavailable()) if old is not None else None) or default
+        if old is not None and target.key != old.key:
+            models.add_notes([old.retirement_note(target) if not old.offered else
+                              f"{old.label} is not available to your credentials; {target.label} is chosen instead."])
+        default = target
+    st.session_state["model_key"] = default.key
+
+
+def _model_help(choices: tuple[ModelSpec, ...]) -> str:
+    """What each offered model has, from its spec (no model fact is written here)."""
+    lines = []
+    for spec in choices:
+        facts = [f"{len(spec.ratios)} aspect ratios", "/".join(spec.sizes)]
+        if spec.thinking_levels:
+            facts.append("thinking " + "/".join(level.title() for level in spec.thinking_levels))
+        if lineup.has_web_search(spec):
+            facts.append("Google Search")
+        facts.append(f"${spec.price_per_image(spec.default_size):.3f} per {spec.default_size} image")
+        lines.append(f"**{spec.label}**: {', '.join(facts)}")
+    return "  \n".join(lines)
 
 
 def _fit_to_model(spec: ModelSpec, sizes: tuple[str, ...]) -> None:
-    """Keep the ratio and size when the new model takes them; otherwise fall back to its defaults."""
-    if st.session_state.get("aspect_ratio") not in spec.ratios:
-        st.session_state["aspect_ratio"] = "1:1"
-    if st.session_state.get("image_size") not in sizes:
-        st.session_state["image_size"] = spec.default_size if spec.default_size in sizes else sizes[0]
+    """Keep what the new model takes; map the rest to the nearest setting it has, with a note saying so."""
+    state = st.session_state
+    switched = state.get(FITTED_MODEL) != spec.model_id
+    state[FITTED_MODEL] = spec.model_id
+    lane_code = LANE_CODES.get(models.lane_label(), "now")
+    fitted = lineup.fit(spec, aspect_ratio=str(state.get("aspect_ratio") or "1:1"),
+                        image_size=str(state.get("image_size") or spec.default_size),
+                        thinking_level=state.get("thinking_level"), grounding=switched and bool(state.get("grounding")),
+                        image_search=switched and bool(state.get("image_search")), lane=lane_code, sizes=sizes)
+    state["aspect_ratio"], state["image_size"] = fitted.aspect_ratio, fitted.image_size
+    if fitted.thinking_level is not None:  # a model without levels leaves the choice waiting for the next one
+        state["thinking_level"] = fitted.thinking_level
+    if fitted.lane != lane_code:
+        state[LANE] = state[SAVED_LANE] = LANE_NOW
+    models.add_notes(list(fitted.notes))
 
 
 def _randomize_seed() -> None:
@@ -59,17 +122,41 @@ def _render_model_news(spec: ModelSpec) -> None:
 
 
 def _render_grounding(spec: ModelSpec) -> None:
-    """The search toggle, only for models that can search; its value waits while another model is chosen."""
-    if not spec.supports_search:
-        return
-    st.toggle(GROUNDING_LABEL, key="grounding",
-              help="The model searches Google before drawing (today's weather, a recent event, a real place). "
-                   "The image then shows Google's search suggestions and the sources it used.")
+    """The search toggles, only for models that can search; their values wait while another model is chosen."""
+    if lineup.has_web_search(spec):
+        st.toggle(GROUNDING_LABEL, key="grounding",
+                  help="The model searches Google before drawing (today's weather, a recent event, a real place). "
+                       "The image then shows Google's search suggestions and the sources it used.")
+    if lineup.has_image_search(spec):
+        st.toggle(IMAGE_SEARCH_LABEL, key="image_search",
+                  help="The model also looks at pictures Google Image Search finds; their sources show with the "
+                       "image, like web search's.")
 
 
 def grounding_on(spec: ModelSpec) -> bool:
-    """Whether the next request searches: the toggle, for a model that can."""
-    return bool(st.session_state.get("grounding")) and spec.supports_search
+    """Whether the next request searches the web: the toggle, for a model that can."""
+    return bool(st.session_state.get("grounding")) and lineup.has_web_search(spec)
+
+
+def image_search_on(spec: ModelSpec) -> bool:
+    return bool(st.session_state.get("image_search")) and lineup.has_image_search(spec)
+
+
+def thinking_level(spec: ModelSpec) -> str | None:
+    """The level the next request asks for, for a model that has levels (None: the field is not sent)."""
+    level = st.session_state.get("thinking_level")
+    return level if spec.thinking_levels and level in spec.thinking_levels else None
+
+
+def _render_thinking(spec: ModelSpec) -> None:
+    if spec.thinking_levels:
+        st.selectbox(THINKING_LABEL, list(spec.thinking_levels), key="thinking_level", format_func=str.title,
+                     help="How long the model thinks before drawing: more thinking follows a complex prompt more "
+                          "closely and takes longer (thinking is billed as output text).")
+
+
+def _share_words(share: float) -> str:
+    return "half price" if share == 0.5 else f"{share:.0%} of the price"
 
 
 def _render_session_totals(connected: bool) -> None:
@@ -91,28 +178,33 @@ def render_sidebar(connected: bool) -> ModelSpec:
             # re-own the value: a page switch from inside a run (History → Generate) would otherwise
             # reset widget-held settings to their defaults (streamlit#8425)
             st.session_state[key] = st.session_state[key]
+    choices = lineup.offered(catalogue, models.unavailable())
+    _settle_model_key(catalogue, choices)
     with st.sidebar:
-        st.selectbox("Model", [m.key for m in catalogue], key="model_key",
-                     format_func=lambda k: f"{catalogue.by_key(k).label} · {catalogue.by_key(k).model_id}",
-                     help="Nano Banana Pro is the most faithful; Nano Banana 2 adds 512 px and extreme ratios; "
-                          "Nano Banana is the cheapest, 1K only.")
+        labels = {spec.key: f"{spec.label} · {spec.model_id}" for spec in choices}
+        st.selectbox("Model", list(labels), key="model_key", format_func=lambda k: labels.get(k, k),
+                     help=_model_help(choices))
         spec = selected_spec(catalogue)
         if connected:
             _render_model_news(spec)
         sizes = spec.sizes if connected else tuple(s for s in spec.sizes if s != "4K")
         _fit_to_model(spec, sizes)
+        for note in st.session_state.pop(MODEL_NOTES, None) or []:
+            st.info(note, icon="🔁")
         st.selectbox("Aspect ratio", list(spec.ratios), key="aspect_ratio")
         st.radio("Resolution", list(sizes), key="image_size", horizontal=True)
         width, height = spec.pixel_size(st.session_state["aspect_ratio"], st.session_state["image_size"])
         st.caption(f"Output: **{width} × {height} px**")
         if "4K" in spec.sizes and not connected:
             st.caption("🔒 4K unlocks once you connect with an API key, Google sign-in or offline mode.")
-        if spec.size_is_ignored:
-            st.caption(f"{spec.label} makes 1K images only.")
+        if spec.size_is_ignored or len(spec.sizes) == 1:
+            st.caption(f"{spec.label} makes {spec.default_size} images only.")
+        _render_thinking(spec)
         st.radio("Output format", ["PNG", "JPEG"], key="output_format", horizontal=True)
         if st.session_state["output_format"] == "JPEG":
             st.slider("JPEG quality", 1, 100, key="jpeg_quality")
-        batch_lane = st.session_state.get(LANE, st.session_state.get(SAVED_LANE)) == LANE_BATCH
+        lane = models.lane()
+        batch_lane = lane == "batch"
         most = MAX_IMAGES_PER_BATCH_LANE if batch_lane else MAX_IMAGES_PER_BATCH
         if st.session_state["count"] > most:  # back from the batch lane: the Now lane sends at most 8 at once
             st.session_state["count"] = most
@@ -135,12 +227,15 @@ def render_sidebar(connected: bool) -> ModelSpec:
                           help="For a model Google renamed or added: sent as is, with generic limits.")
         refs = len(st.session_state.get(REFERENCES, []))
         full = spec.estimate_cost(st.session_state["image_size"], st.session_state["count"], refs)
-        cost = full * (BATCH_PRICE_SHARE if batch_lane else 1.0)
+        share = spec.price_share(lane) if lane in spec.lanes else 1.0
+        cost = full * share
+        words = {"batch": "batch lane", "flex": "flex lane"}.get(lane, "")
         st.metric("Estimated cost", f"${cost:.3f}",
-                  delta=f"-${full - cost:.3f} batch lane, half price" if batch_lane else None, delta_color="inverse",
+                  delta=f"-${full - cost:.3f} {words}, {_share_words(share)}" if share < 1 else None,
+                  delta_color="inverse",
                   help=f"{st.session_state['count']} × ${spec.price_per_image(st.session_state['image_size']):.3f} "
                        f"per image + {refs} reference image(s) × ${spec.usd_per_input_image} each"
-                       + (", at half price in the batch lane" if batch_lane else "")
+                       + (f", at {_share_words(share)} in the {words}" if share < 1 else "")
                        + ". Blocked images are not billed.")
         _render_session_totals(connected)
         st.divider()

@@ -32,9 +32,11 @@ PRIVATE_RELEASED: Final = "private_released"  # the idle private store was relea
 
 # prompt and references
 PROMPT: Final = "prompt"
-LANE: Final = "lane"  # the radio beside Generate: LANE_NOW or LANE_BATCH
+LANE: Final = "lane"  # the radio beside Generate: LANE_NOW, LANE_BATCH or LANE_FLEX
 LANE_NOW: Final = "Now"
 LANE_BATCH: Final = "Batch — half price, within 24 h"
+LANE_FLEX: Final = "Flex — about half price, in minutes"
+LANE_CODES: Final = {LANE_NOW: "now", LANE_BATCH: "batch", LANE_FLEX: "flex"}  # radio label -> request lane
 SAVED_LANE: Final = "saved_lane"  # the lane's copy that survives pages without the radio
 BATCHES_RESUMED: Final = "batches_resumed_for"  # the namespace whose stored batches this session picked up
 SAVED_PROMPT: Final = "saved_prompt"  # the prompt box's copy that survives pages without the box
@@ -59,3 +61,11 @@ GOTO_GENERATE: Final = "goto_generate"
 
 # edit threads
 EDIT_ENTRY: Final = "edit_entry_id"  # the version the Edit page shows (also in the URL: ?entry=<id>)
+
+# models (components/models.py)
+FITTED_MODEL: Final = "fitted_model_id"  # the model the sidebar's settings were last fitted to
+MODEL_NOTES: Final = "model_notes"  # sentences about settings mapped to the chosen model, shown once
+UNAVAILABLE_MODELS: Final = "unavailable_models"  # model ID -> why: Google answered 404 this session
+FALLBACK_ENTRY: Final = "fallback_entry_id"  # a failed entry to make again on its fallback model (Generate sends it)
+FALLEN_BACK: Final = "fallen_back_entry_ids"  # failed entries already sent to a fallback model automatically
+STORE_REQUESTS: Final = "store_requests"  # the Account setting "Let Google keep my requests" (off: store=false)

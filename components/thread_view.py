@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, compare, jobs, services, team
+from components import auth, compare, jobs, models, services, team
 from components.plain import md_escape
 from components.state import EDIT_ENTRY
 from studio import images, threads, turns
@@ -116,9 +116,11 @@ def _extra_references(leaf: Entry) -> list[ReferenceImage] | None:
 
 
 def _submit(request: GenerationRequest, continues: Entry) -> None:
+    request, notes = models.for_new_work(request)  # an edit of a retired model's image runs on its successor
+    models.add_notes(notes)  # shown after the page moves to the new turn
     if not auth.ensure_fresh_token() or not team.check_spend(request):
         return
-    job = jobs.submit(request, parent_id=continues.id)
+    job = jobs.submit(models.with_account_settings(request), parent_id=continues.id)
     if job is not None and job.entry_ids:
         select(job.entry_ids[0])
         st.rerun()

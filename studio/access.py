@@ -33,6 +33,7 @@ class TeamPolicy:
     server_key_for: str | None = None  # "everyone", or None: only allowed or local people
     daily_spend_cap_usd: float | None = None
     contact: str | None = None  # where refused people ask for access (an email or a URL)
+    auto_fallback: bool = False  # a full model (503 capacity) retries the failed images on its fallback at once
 
     @property
     def has_list(self) -> bool:
@@ -56,8 +57,12 @@ class TeamPolicy:
         if server_key_for is None:
             server_key_for = _server_key_for(env.get(SERVER_KEY_ENV), SERVER_KEY_ENV)
         contact = str(section.get("contact") or "").strip() or None
+        auto_fallback = section.get("auto_fallback", False)
+        if not isinstance(auto_fallback, bool):
+            raise TeamConfigError(f"[team] auto_fallback must be true or false, not {auto_fallback!r}.")
         return cls(allowed_domains=domains, allowed_emails=emails, server_key_for=server_key_for,
-                   daily_spend_cap_usd=_cap(section.get("daily_spend_cap_usd")), contact=contact)
+                   daily_spend_cap_usd=_cap(section.get("daily_spend_cap_usd")), contact=contact,
+                   auto_fallback=auto_fallback)
 
 
 def _names(value: object, key: str) -> tuple[str, ...]:

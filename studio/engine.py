@@ -30,10 +30,12 @@ from studio.request import GenerationRequest, validate
 from studio.results import PLAIN_MESSAGES, Failure, FailureKind, GeneratedImage, ImageResult, Usage
 
 DEFAULT_TIMEOUT_S = 300.0
+FLEX_TIMEOUT_S = 900.0  # the flex tier is "minutes, not seconds": one request may wait this long
 MAX_RETRY_DELAY_S = 60.0  # a server asking for a longer wait (daily quota) is not retried
 RETRY_KINDS = frozenset({FailureKind.QUOTA, FailureKind.OVERLOADED, FailureKind.SERVER_ERROR,
                          FailureKind.NETWORK, FailureKind.TIMEOUT})
 STUDIO_NAME = "Nano Banana Pro studio"
+CAPACITY_REASON = "MODEL_CAPACITY_EXHAUSTED"
 OnResult = Callable[[ImageResult], None]
 OnRetry = Callable[[int, Failure, float], None]
 
@@ -67,6 +69,12 @@ def backoff_delay(attempt: int, failure: Failure, base_s: float = 1.0, cap_s: fl
     return min(cap_s, base_s * 2 ** (attempt - 1)) + random.uniform(0, base_s / 2)
 
 
+def is_capacity_exhausted(failure: Failure) -> bool:
+    """Google's 503 saying the model has no capacity for now (ErrorInfo reason ``MODEL_CAPACITY_EXHAUSTED``):
+    retrying for minutes rarely helps, so the studio offers another model at once instead."""
+    return CAPACITY_REASON in f"{failure.detail} {failure.message}"  # 503 on the Gemini API; some proxies say 429
+
+
 def build_config(request: GenerationRequest, spec: ModelSpec, seed: int | None,
                  vertex: bool) -> types.GenerateContentConfig:
     """The google-genai config for one image of the request."""
@@ -85,11 +93,31 @@ def build_config(request: GenerationRequest, spec: ModelSpec, seed: int | None,
         config["temperature"] = request.temperature
     if request.system_instruction:
         config["system_instruction"] = request.system_instruction
+    thinking: dict = {}
     if request.include_thoughts and spec.supports_thoughts:
-        config["thinking_config"] = types.ThinkingConfig(include_thoughts=True)
-    if request.grounding:  # Grounding with Google Search; the answer then carries groundingMetadata
-        config["tools"] = [types.Tool(google_search=types.GoogleSearch())]
+        thinking["include_thoughts"] = True
+    if request.thinking_level and request.thinking_level in spec.thinking_levels:
+        thinking["thinking_level"] = types.ThinkingLevel(request.thinking_level.upper())
+    if thinking:
+        config["thinking_config"] = types.ThinkingConfig(**thinking)
+    search = _search_tool(request, spec)
+    if search is not None:  # Grounding with Google Search; the answer then carries groundingMetadata
+        config["tools"] = [types.Tool(google_search=search)]
+    if request.lane == "flex" and "flex" in spec.lanes:  # a top-level field on the wire: "serviceTier"
+        config["service_tier"] = types.ServiceTier.FLEX
+    if not vertex:  # Gemini API only (the SDK refuses it for Vertex AI); a top-level "store" on the wire
+        config["store"] = bool(request.store)
     return types.GenerateContentConfig(**config)
+
+
+def _search_tool(request: GenerationRequest, spec: ModelSpec) -> types.GoogleSearch | None:
+    """Web search alone stays ``googleSearch: {}``; image search names both kinds in ``searchTypes``."""
+    web = request.grounding
+    pictures = request.image_search and "image_search" in spec.grounding
+    if not pictures:
+        return types.GoogleSearch() if web else None
+    return types.GoogleSearch(search_types=types.SearchTypes(web_search=types.WebSearch() if web else None,
+                                                             image_search=types.ImageSearch()))
 
 
 def build_contents(request: GenerationRequest) -> list:
@@ -134,6 +162,9 @@ def request_json(request: GenerationRequest, config: types.GenerateContentConfig
     tools = generation.pop("tools", None)
     if tools:  # a request-level field on the wire, beside generationConfig
         body["tools"] = _camel(tools)
+    for field_name, wire in (("service_tier", "serviceTier"), ("store", "store")):  # request-level too
+        if field_name in generation:
+            body[wire] = generation.pop(field_name)
     body["generationConfig"] = _camel(generation)
     return redact_json(body, secrets)  # type: ignore[return-value]
 
@@ -160,10 +191,11 @@ class Engine:
                  timeout_s: float = DEFAULT_TIMEOUT_S, max_attempts: int = 4, retry_base_s: float = 1.0,
                  max_retry_delay_s: float = MAX_RETRY_DELAY_S, secrets: tuple[str, ...] = (),
                  vertex: bool | None = None, max_overload_attempts: int = 6,
-                 overload_base_s: float | None = None) -> None:
+                 overload_base_s: float | None = None, flex_timeout_s: float = FLEX_TIMEOUT_S) -> None:
         self.client = client  # a reference for as long as the engine lives: a GC'd client closes its pool mid-call (docs/GEMINI-API.md)
         self.catalogue = catalogue
         self.timeout_s = timeout_s
+        self.flex_timeout_s = flex_timeout_s
         self.max_attempts = max(1, max_attempts)
         self.retry_base_s = retry_base_s
         self.max_retry_delay_s = max_retry_delay_s
@@ -217,6 +249,10 @@ class Engine:
         config = build_config(request, spec, seed, self.vertex)
         state = _Attempt(index, seed, request_json(request, config, spec.model_id, self.secrets),
                          time.perf_counter())
+        timeout_s = self.timeout_s
+        if config.service_tier is not None:  # flex answers in minutes, not seconds: wait longer for this one
+            timeout_s = max(self.timeout_s, self.flex_timeout_s)
+            config = config.model_copy(update={"http_options": types.HttpOptions(timeout=int(timeout_s * 1000))})
         try:
             contents = build_contents(request)
         except turns.TurnError as exc:  # a stored turn that cannot be sent back: nothing is sent
@@ -232,12 +268,12 @@ class Engine:
             try:
                 if streaming:
                     raw = await asyncio.wait_for(self._streamed_answer(spec, contents, config, index, emit),
-                                                 timeout=self.timeout_s)
+                                                 timeout=timeout_s)
                 else:
                     response = await asyncio.wait_for(
                         self.client.aio.models.generate_content(model=spec.model_id, contents=contents,
                                                                 config=config),
-                        timeout=self.timeout_s)
+                        timeout=timeout_s)
                     raw = response  # read in a worker thread below: a 4K answer is megabytes of JSON
             except Exception as exc:  # CancelledError is a BaseException: cancellation passes through
                 failure = classify_exception(exc, self.secrets)
@@ -275,6 +311,8 @@ class Engine:
 
     def retry_delay(self, state: _Attempt, failure: Failure) -> float | None:
         """Seconds to wait before retrying, or None when retrying cannot help (or the budget is spent)."""
+        if is_capacity_exhausted(failure):
+            return None
         if failure.kind is FailureKind.OVERLOADED:
             if state.attempts >= self.max_overload_attempts:
                 return None
@@ -365,8 +403,10 @@ class Engine:
         """Image ``index`` as a batch item: contents, config, and the request as History shows it."""
         spec = self.catalogue.resolve(request.model_id)
         config = build_config(request, spec, request.seed_for(index), self.vertex)
-        sent = request_json(request, config, spec.model_id, self.secrets)
-        return build_contents(request), config.model_copy(update={"should_return_http_response": None}), sent
+        # a Batch API item carries neither a service tier nor store: the batch is its own lane
+        item_config = config.model_copy(update={"should_return_http_response": None, "service_tier": None,
+                                                "store": None})
+        return build_contents(request), item_config, request_json(request, item_config, spec.model_id, self.secrets)
 
     def read_batch_answer(self, request: GenerationRequest, index: int, sent: dict, answer: dict | None,
                           error: dict | None, waited_s: float) -> ImageResult:

@@ -41,7 +41,16 @@ def _metadata(response_json: object) -> dict:
     candidates = response_json.get("candidates") or []
     first = candidates[0] if isinstance(candidates, list) and candidates and isinstance(candidates[0], dict) else {}
     meta = first.get("groundingMetadata") or first.get("grounding_metadata") or {}
-    return meta if isinstance(meta, dict) else {}
+    return _with_image_queries(meta) if isinstance(meta, dict) else {}
+
+
+def _with_image_queries(meta: dict) -> dict:
+    """What Google searched, shown together: the web queries, then the image search queries."""
+    found: list = []
+    for key in ("webSearchQueries", "web_search_queries", "imageSearchQueries", "image_search_queries"):
+        value = meta.get(key)
+        found += value if isinstance(value, list) else []
+    return {**meta, "webSearchQueries": found} if found else meta
 
 
 def _web_link(chunk: object) -> SourceLink | None:
@@ -56,6 +65,16 @@ def _web_link(chunk: object) -> SourceLink | None:
     return SourceLink(uri=uri, title=title)
 
 
+def _as_web(chunk: object) -> object:
+    """An image search result (``image.sourceUri``, its page) read as a web source, so it is shown and checked
+    exactly like one."""
+    image = chunk.get("image") if isinstance(chunk, dict) and "web" not in chunk else None
+    if not isinstance(image, dict):
+        return chunk
+    title = str(image.get("title") or "").strip() or str(image.get("domain") or "").strip()
+    return {"web": {"uri": image.get("sourceUri") or image.get("source_uri") or "", "title": title}}
+
+
 def sources_from_response(response_json: object) -> Sources | None:
     """The answer's sources, or None when the answer was not grounded."""
     meta = _metadata(response_json)
@@ -64,7 +83,7 @@ def sources_from_response(response_json: object) -> Sources | None:
     entry = meta.get("searchEntryPoint") or meta.get("search_entry_point") or {}
     html = str(entry.get("renderedContent") or entry.get("rendered_content") or "") if isinstance(entry, dict) else ""
     chunks = meta.get("groundingChunks") or meta.get("grounding_chunks") or []
-    links = tuple(link for chunk in (chunks if isinstance(chunks, list) else []) if (link := _web_link(chunk)))
+    links = tuple(link for c in (chunks if isinstance(chunks, list) else []) if (link := _web_link(_as_web(c))))
     queries = meta.get("webSearchQueries") or meta.get("web_search_queries") or []
     queries = tuple(str(q) for q in queries if isinstance(q, str)) if isinstance(queries, list) else ()
     if not html and not links and not queries:

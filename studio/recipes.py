@@ -13,7 +13,7 @@ from studio.history import Entry
 from studio.request import GenerationRequest, ReferenceImage
 
 SETTINGS = ("aspect_ratio", "image_size", "output_format", "jpeg_quality", "count", "seed", "temperature",
-            "system_instruction", "include_thoughts", "grounding")
+            "system_instruction", "include_thoughts", "grounding", "thinking_level", "image_search")
 
 
 def entry_recipe(entry: Entry) -> dict[str, Any]:
@@ -21,7 +21,8 @@ def entry_recipe(entry: Entry) -> dict[str, Any]:
     recipe: dict[str, Any] = {key: entry.settings.get(key) for key in SETTINGS}
     recipe.update(prompt=entry.prompt, model=entry.model_id, aspect_ratio=entry.aspect_ratio,
                   image_size=entry.image_size, output_format=entry.output_format,
-                  grounding=bool(entry.settings.get("grounding")))  # entries from before grounding: off
+                  grounding=bool(entry.settings.get("grounding")),  # entries from before grounding: off
+                  lane=str(entry.settings.get("lane") or "now"))  # recorded, shown; a re-run is sent Now
     return recipe
 
 
@@ -40,4 +41,6 @@ def request_from_recipe(recipe: Mapping[str, Any], references: Sequence[Referenc
         count=int(count if count is not None else recipe.get("count") or 1), references=tuple(references),
         seed=None if seed is None else int(seed), temperature=None if temperature is None else float(temperature),
         system_instruction=recipe.get("system_instruction") or None,
-        include_thoughts=bool(recipe.get("include_thoughts")), grounding=bool(recipe.get("grounding")))
+        include_thoughts=bool(recipe.get("include_thoughts")), grounding=bool(recipe.get("grounding")),
+        thinking_level=str(recipe["thinking_level"]) if recipe.get("thinking_level") else None,
+        image_search=bool(recipe.get("image_search")))

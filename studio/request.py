@@ -10,7 +10,7 @@ from studio.catalogue import DEFAULT_CATALOGUE, Catalogue, ModelSpec
 
 MAX_IMAGES_PER_BATCH = 8
 MAX_IMAGES_PER_BATCH_LANE = 200  # Google's Batch API takes far more; 200 keeps one job's History page readable
-LANES = ("now", "batch")
+LANES = ("now", "batch", "flex")  # flex: service_tier "flex", run like Now, about half price, in minutes
 BATCH_PRICE_SHARE = 0.5  # Google bills the Batch API at half the interactive price
 MAX_PROMPT_CHARS = 30_000  # far above any useful prompt, well under the API's limit
 OUTPUT_FORMATS = ("PNG", "JPEG")
@@ -48,12 +48,16 @@ class GenerationRequest:
     temperature: float | None = None
     system_instruction: str | None = None
     include_thoughts: bool = False
-    lane: str = "now"  # "now" (interactive) or "batch" (Google's Batch API: half price, within 24 h)
+    lane: str = "now"  # "now" (interactive), "batch" (Google's Batch API: half price, within 24 h) or "flex"
     grounding: bool = False  # Grounding with Google Search: the model searches before drawing
+    thinking_level: str | None = None  # thinkingConfig.thinkingLevel, for models with levels (lower case)
+    image_search: bool = False  # image search grounding, for models whose spec.grounding has "image_search"
+    store: bool = False  # whether Google may keep the request (the Account setting; sent on the Gemini API)
+    fallback_from: str | None = None  # the History entry this attempt replaces on another model (capacity, 404)
 
     @property
     def price_share(self) -> float:
-        """The share of the interactive price this request is billed at (the batch lane is half)."""
+        """The batch lane's share without a spec (kept for old callers); prices use ``ModelSpec.price_share``."""
         return BATCH_PRICE_SHARE if self.lane == "batch" else 1.0
 
     # ---- edit threads (studio/threads.py) --------------------------------------------------------------
@@ -83,6 +87,10 @@ class GenerationRequest:
             "references": len(self.references),
             "reference_roles": [ref.role for ref in self.references],
             "grounding": self.grounding,
+            "image_search": self.image_search,
+            "thinking_level": self.thinking_level,
+            "lane": self.lane,
+            **({"fallback_from": self.fallback_from} if self.fallback_from else {}),
         }
 
     def preamble(self) -> str:
@@ -136,7 +144,15 @@ def _settings_problems(request: GenerationRequest, spec: ModelSpec) -> list[str]
     if not 1 <= request.jpeg_quality <= 100:
         problems.append(f"JPEG quality must be between 1 and 100; you set {request.jpeg_quality}.")
     if request.lane not in LANES:
-        problems.append(f"Choose the lane Now or Batch, not {request.lane!r}.")
+        problems.append(f"Choose the lane Now, Batch or Flex, not {request.lane!r}.")
+    elif request.lane not in spec.lanes:
+        problems.append(f"{spec.label} has no {request.lane.title()} lane: choose Now.")
+    if request.thinking_level is not None and request.thinking_level not in spec.thinking_levels:
+        if spec.thinking_levels:
+            problems.append(f"{spec.label} has no {request.thinking_level.title()} thinking level: choose "
+                            f"{', '.join(level.title() for level in spec.thinking_levels)}.")
+        else:
+            problems.append(f"{spec.label} has no thinking levels: leave Thinking level unset.")
     most = MAX_IMAGES_PER_BATCH_LANE if request.lane == "batch" else MAX_IMAGES_PER_BATCH
     if not 1 <= request.count <= most:
         problems.append(f"Number of images must be between 1 and {most}; you asked for {request.count}.")
@@ -146,9 +162,11 @@ def _settings_problems(request: GenerationRequest, spec: ModelSpec) -> list[str]
             f"{spec.label} takes at most {spec.max_references} reference images; you added {n_refs}."
         )
     problems += roles.problems([ref.role for ref in request.references], spec)
-    if request.grounding and not spec.supports_search:
+    if request.grounding and not (spec.supports_search or "web_search" in spec.grounding):
         problems.append(f"{spec.label} cannot search Google: turn off Grounding with Google Search, or choose "
-                        "Nano Banana Pro or Nano Banana 2.")
+                        "a model that can search.")
+    if request.image_search and "image_search" not in spec.grounding:
+        problems.append(f"{spec.label} cannot search images: turn off image search.")
     if request.temperature is not None and not 0.0 <= request.temperature <= 2.0:
         problems.append(f"Temperature must be between 0 and 2; you set {request.temperature}.")
     if request.seed is not None and not 0 <= request.seed < 2**31:
@@ -161,10 +179,11 @@ def warnings_for(request: GenerationRequest, catalogue: Catalogue = DEFAULT_CATA
     spec = catalogue.resolve(request.model_id)
     n_refs = len(request.references)
     if spec.recommended_references < n_refs <= spec.max_references:
-        return [
-            f"{spec.label} works best with up to {spec.recommended_references} reference images; "
-            f"you added {n_refs}. Nano Banana Pro keeps up to 14 faithful."
-        ]
+        best = max((m for m in catalogue if m.offered), key=lambda m: m.recommended_references, default=spec)
+        better = (f" {best.label} keeps up to {best.recommended_references} faithful."
+                  if best.recommended_references >= n_refs else "")  # from the specs: no model named here
+        return [f"{spec.label} works best with up to {spec.recommended_references} reference images; "
+                f"you added {n_refs}.{better}"]
     return []
 
 

@@ -35,11 +35,16 @@ def started_row(catalogue: Catalogue, entry_id: str, namespace: str, request: Ge
                                      **({"lane": request.lane} if request.lane != "now" else {})}),
         "status": RUNNING, "latency_s": 0.0, "attempts": 0, "prompt_tokens": 0, "output_tokens": 0,
         "total_tokens": 0, "cost_usd": 0.0, "request_json": "{}", "response_json": "{}",
-        "estimated_cost_usd": round(catalogue.resolve(request.model_id).estimate_cost(
-            request.image_size, 1, len(request.references)) * request.price_share, 6),
+        "estimated_cost_usd": round(_lane_cost(catalogue, request, catalogue.resolve(request.model_id).estimate_cost(
+            request.image_size, 1, len(request.references))), 6),
         "favorite": 0, "deleted_at": None, "references_count": len(request.references),
         "job_id": job_id, "owner": owner, "heartbeat_at": now,
     }
+
+
+def _lane_cost(catalogue: Catalogue, request: GenerationRequest, interactive: float) -> float:
+    """The interactive price at the lane's share, as the model's spec gives it (batch half, flex its own)."""
+    return interactive * catalogue.resolve(request.model_id).price_share(request.lane)
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,8 @@ def finished_record(catalogue: Catalogue, entry_id: str, request: GenerationRequ
     spec = catalogue.resolve(request.model_id)
     prompt_tokens = result.usage.prompt_tokens + result.usage.tool_tokens  # search results are billed as input
     cost = spec.cost_from_usage(request.image_size, prompt_tokens, result.usage.output_tokens,
-                                result.usage.thoughts_tokens, images=1 if result.ok else 0) * request.price_share
+                                result.usage.thoughts_tokens, images=1 if result.ok else 0)
+    cost = _lane_cost(catalogue, request, cost)
     failure = result.failure
     values = {
         "status": result.status, "failure_kind": failure.kind.value if failure else None,

@@ -158,7 +158,7 @@ class JobView:
     created_at: float
     images: tuple[ImageView, ...]
     finished_at: float | None
-    lane: str = "now"  # "batch": Google's Batch API, half price, within 24 h
+    lane: str = "now"  # "batch": Google's Batch API, half price, within 24 h; "flex": run like "now" at the flex tier
     batch_state: str = ""
     cancellable: bool = True  # "Cancel job" is offered (never once Google has finished a batch: it is paid)
 

@@ -81,7 +81,8 @@ def _click_in_dialog(at: AppTest, entry_id: str, action: str) -> AppTest:
 
 
 def test_the_detail_dialog_shows_the_image_its_facts_and_a_download(studio_app, emulator, entries) -> None:
-    at = _generate(studio_app(emulator, count=2, seed=7, aspect_ratio="16:9"), "a lighthouse at dawn")
+    at = _generate(studio_app(emulator, model_key="pro", count=2, seed=7, aspect_ratio="16:9"),
+                   "a lighthouse at dawn")
     second = _by_index(entries(at), 1)
     at = _open(at, second.id)
     assert not at.exception
@@ -122,8 +123,8 @@ def test_use_as_reference_adds_the_image_to_the_references(studio_app, emulator,
 
 
 def test_reuse_settings_restores_the_prompt_and_the_sidebar(studio_app, emulator, entries) -> None:
-    at = studio_app(emulator, count=2, seed=41, aspect_ratio="21:9", image_size="2K", output_format="JPEG",
-                    jpeg_quality=70, temperature=0.5, system_instruction="soft studio light")
+    at = studio_app(emulator, model_key="pro", count=2, seed=41, aspect_ratio="21:9", image_size="2K",
+                    output_format="JPEG", jpeg_quality=70, temperature=0.5, system_instruction="soft studio light")
     at = _generate(at, "a scooter in the rain")
     second = _by_index(entries(at), 1)
     at.text_area(key="prompt").input("something else entirely").run()

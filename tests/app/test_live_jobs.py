@@ -133,7 +133,7 @@ def test_a_missing_image_file_shows_a_placeholder_and_keeps_the_entry(studio_app
 
 def test_session_totals_come_from_recorded_usage(studio_app, fresh_emulator, isolated_studio) -> None:
     api = fresh_emulator()
-    at = _generate(studio_app(api, count=2), "two priced lighthouses")
+    at = _generate(studio_app(api, model_key="pro", count=2), "two priced lighthouses")  # Pro's price table
     total = next(c.value for c in at.sidebar.caption if c.value.startswith("This session:"))
     spent = float(total.split("**$")[1].split("**")[0])
     estimated = float(total.split("estimated $")[1].split(" ")[0])

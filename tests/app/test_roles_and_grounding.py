@@ -5,13 +5,21 @@ from __future__ import annotations
 import base64
 import io
 
+import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from components.uploader import role_key
 from studio.history import HistoryStore, namespace_for
+from tests.lineup_catalogue import november_2026, use_lineup
 
 FLASH_LIMIT = "Nano Banana keeps at most 3 images tagged character or object; you tagged 4."
+
+
+@pytest.fixture(autouse=True)
+def three_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Per-model limits and search, shown on the three models these tests were written for (all offered)."""
+    use_lineup(monkeypatch, november_2026())
 
 
 def _png(colour: str, size: tuple[int, int] = (40, 30)) -> bytes:

@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
+from studio.catalogue import Catalogue
+from tests.lineup_catalogue import use_lineup
+
+
+@pytest.fixture
+def lineup(monkeypatch: pytest.MonkeyPatch) -> Catalogue:
+    """The December 2026 lineup (2.1 by default; Nano Banana 2 and Nano Banana retired)."""
+    return use_lineup(monkeypatch)
+
 
 def _options(widget) -> list[str]:
     return list(widget.options)
@@ -15,32 +26,34 @@ def test_4k_is_locked_until_connected(studio_app, emulator) -> None:
     assert _options(connected.radio(key="image_size")) == ["1K", "2K", "4K"]
 
 
-def test_choices_follow_the_model(studio_app, emulator) -> None:
+def test_choices_follow_the_model(studio_app, emulator, lineup) -> None:
     at = studio_app(emulator)
+    assert {"1:4", "4:1", "1:8", "8:1"} <= set(_options(at.selectbox(key="aspect_ratio"))), "2.1 by default"
+    at.selectbox(key="model_key").set_value("pro").run()
     assert "1:4" not in _options(at.selectbox(key="aspect_ratio"))
-    at.selectbox(key="model_key").set_value("flash2").run()
-    assert {"1:4", "4:1", "1:8", "8:1"} <= set(_options(at.selectbox(key="aspect_ratio")))
-    assert _options(at.radio(key="image_size")) == ["512", "1K", "2K", "4K"]
-    at.selectbox(key="model_key").set_value("flash").run()
+    assert _options(at.radio(key="image_size")) == ["1K", "2K", "4K"]
+    at.selectbox(key="model_key").set_value("lite").run()
     assert _options(at.radio(key="image_size")) == ["1K"]
-    assert len(_options(at.selectbox(key="aspect_ratio"))) == 10
+    assert len(_options(at.selectbox(key="aspect_ratio"))) == 14
 
 
-def test_switching_model_keeps_what_still_fits(studio_app, emulator) -> None:
+def test_switching_model_keeps_what_still_fits(studio_app, emulator, lineup) -> None:
     at = studio_app(emulator)
-    at.selectbox(key="model_key").set_value("flash2").run()
     at.selectbox(key="aspect_ratio").set_value("21:9").run()
     at.radio(key="image_size").set_value("2K").run()
     at.selectbox(key="model_key").set_value("pro").run()
     assert at.session_state["aspect_ratio"] == "21:9" and at.session_state["image_size"] == "2K"
-    at.selectbox(key="model_key").set_value("flash2").run()
+    assert not at.sidebar.info, "nothing changed, nothing to say"
+    at.selectbox(key="model_key").set_value("nb21").run()
     at.selectbox(key="aspect_ratio").set_value("8:1").run()
     at.selectbox(key="model_key").set_value("pro").run()
-    assert at.session_state["aspect_ratio"] == "1:1", "8:1 does not fit Pro, so it falls back"
+    assert at.session_state["aspect_ratio"] == "21:9", "8:1 does not fit Pro: the nearest shape it has"
+    assert any("Aspect ratio set to 21:9" in note.value for note in at.sidebar.info)
 
 
-def test_exact_pixels_and_cost_are_shown(studio_app, emulator) -> None:
+def test_exact_pixels_and_cost_are_shown(studio_app, emulator, lineup) -> None:
     at = studio_app(emulator)
+    at.selectbox(key="model_key").set_value("pro").run()
     at.selectbox(key="aspect_ratio").set_value("21:9").run()
     at.radio(key="image_size").set_value("4K").run()
     at.slider(key="count").set_value(4).run()
@@ -80,6 +93,7 @@ def test_the_sidebar_flags_a_model_google_no_longer_lists(fresh_emulator) -> Non
     at = AppTest.from_file(APP, default_timeout=60)
     at.secrets["models"] = {"pro": "gemini-3-pro-image-retired"}  # the catalogue's ID, renamed at Google
     at.session_state["connection"] = Connection(mode="api_key", api_key="test-key", base_url=api.base_url)
+    at.session_state["model_key"] = "pro"
     at.run()
     assert any("no longer lists gemini-3-pro-image-retired" in w.value for w in at.sidebar.warning)
     assert any(b.label == "Try gemini-3-pro-image" for b in at.sidebar.button), "the ID Google lists is offered"

@@ -7,9 +7,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Browser, expect
 
-from bench.studio_page import generate
+from bench.studio_page import START_MODEL, generate
 from bench.studio_process import StudioProcess
-from studio.catalogue import PRO
 from studio.emulator.server import EmulatorServer
 
 from .conftest import wait_for_app_run
@@ -28,7 +27,7 @@ def test_a_batch_survives_a_restart_and_lands_once(start_studio: Callable[..., S
     page.get_by_text("Batch — half price, within 24 h", exact=True).click()
     wait_for_app_run(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
-    expect(sidebar.get_by_text(f"${PRO.estimate_cost('1K', 1) / 2:.3f}", exact=True)).to_be_visible()
+    expect(sidebar.get_by_text(f"${START_MODEL.estimate_cost('1K', 1) / 2:.3f}", exact=True)).to_be_visible()
     generate(page, "three lamps for the night shift")
     expect(page.get_by_text("Batch lane ·").first).to_be_visible(timeout=LANDED_S)
     expect(page.get_by_role("button", name="Cancel job")).to_be_visible()

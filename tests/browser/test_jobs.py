@@ -12,9 +12,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from bench import studio_page
-from bench.studio_page import set_images
+from bench.studio_page import START_MODEL, set_images
 from bench.studio_process import StudioProcess
-from studio.catalogue import PRO
 from studio.emulator.server import EmulatorServer
 from tests.conftest import TEST_KEY
 
@@ -46,7 +45,7 @@ def connect(page: Page, url: str) -> None:
 def set_count(page: Page, count: int) -> None:
     set_images(page, count)
     # the slider sends its value after a pause: wait for the server's estimate for that many images
-    expect(page.locator('[data-testid="stSidebar"]').get_by_text(f"${PRO.estimate_cost('1K', count):.3f}")
+    expect(page.locator('[data-testid="stSidebar"]').get_by_text(f"${START_MODEL.estimate_cost('1K', count):.3f}")
            ).to_be_visible()
     wait_for_app_run(page)
 

@@ -90,8 +90,8 @@ def test_grounding_needs_a_model_that_searches() -> None:
     assert not custom_model("gemini-9-image").supports_search
     assert problems_with(replace(_request(), grounding=True)) == []
     assert problems_with(replace(_request(model=FLASH.model_id), grounding=True)) == [
-        "Nano Banana cannot search Google: turn off Grounding with Google Search, or choose Nano Banana Pro or "
-        "Nano Banana 2."]
+        "Nano Banana cannot search Google: turn off Grounding with Google Search, or choose a model that can "
+        "search."]
 
 
 def test_grounding_goes_out_as_the_google_search_tool() -> None:
