@@ -15,6 +15,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from components.state import LANE_BATCH, LANE_FLEX, LANE_NOW
+from studio.catalogue import Catalogue
 from studio.credentials import Connection
 from studio.history import Entry, HistoryStore, namespace_for
 from studio.request import GenerationRequest
@@ -240,3 +241,42 @@ def test_google_s_404_on_generate_is_said_plainly_and_offers_the_default_model(s
     assert any("Google does not know the model gemini-0-unknown-image (404)." in c.value.replace("\\", "")
                for c in at.caption), "shown as typed (markdown escaped)"
     assert at.text_area(key="prompt").value == "a moth on a lamp", "nothing typed is lost"
+
+
+def test_an_edit_of_a_retired_models_image_runs_on_the_successor_with_the_note(studio_app, emulator, history,
+                                                                               monkeypatch) -> None:
+    from dataclasses import replace
+
+    from tests.lineup_catalogue import DEC_2026
+
+    retired_pro = replace(PRO_DEC, status="retired", retired_on="2026-11-30", successor="nb21")
+    use_lineup(monkeypatch, Catalogue(tuple(retired_pro if m.key == "pro" else m for m in DEC_2026)))
+    # made before Pro retired (the emulator still has it); runs are not settled, so the run that sends the edit
+    # (and says why it goes to 2.1) is the one looked at
+    at = studio_app(emulator, settled=False, custom_model_id=PRO_DEC.model_id)
+    at.text_area(key="prompt").input("a teapot on a windowsill")
+    at.button(key="generate").click().run()
+    _wait_for_jobs()
+    at.run()
+    (made,) = history.entries()
+    assert made.status == "ok" and made.model_id == PRO_DEC.model_id
+    next(b for b in at.button if b.label == "Edit").click().run()
+    at.text_area(key=f"edit_text_{made.id}").input("make the teapot blue")
+    at.button(key=f"edit_apply_{made.id}").click().run()
+    assert not at.exception
+    edit = next(e for e in history.entries() if e.id != made.id)
+    assert edit.model_id == NB21_ID and edit.thread_parent_id == made.id, "the thread goes on, on the successor"
+    assert "Nano Banana Pro was retired by Google on 2026-11-30; this runs on Nano Banana 2.1." in _notes(at)
+
+
+def _wait_for_jobs(timeout_s: float = 60.0) -> None:
+    import time
+
+    from components import services
+
+    runner = services.get_runner()
+    deadline = time.monotonic() + timeout_s
+    while any(runner.has_active(ns) for ns in runner.namespaces()):
+        assert time.monotonic() < deadline, "jobs still running after the deadline"
+        for ns in runner.namespaces():
+            runner.wait_for_change(ns, runner.version(ns), 0.05)
