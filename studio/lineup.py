@@ -3,7 +3,7 @@ setting a model has.
 
 Every fact comes from the catalogue's ``ModelSpec`` fields (status, successor, ratios, sizes, thinking levels,
 grounding, lanes); this module only decides. It asks the catalogue first (``offered()``, ``default()``,
-``successor_for()`` once the registry has them) and works the same answer out from the fields otherwise.
+``successor_for()``) and adds what only a session knows (models that answered 404 this session).
 """
 
 from __future__ import annotations
@@ -15,16 +15,13 @@ from dataclasses import dataclass, replace
 from studio.catalogue import ALL_SIZES, THINKING_LEVELS, Catalogue, ModelSpec
 from studio.request import GenerationRequest
 
-DEFAULT_KEY = "nb21"  # the registry's default model (Nano Banana 2.1) when the catalogue does not say
 LANE_WORDS = {"now": "Now", "batch": "Batch", "flex": "Flex"}
 
 
 def offered(catalogue: Catalogue, unavailable: Iterable[str] = ()) -> tuple[ModelSpec, ...]:
     """The models new work may go to, in catalogue order; ``unavailable`` model IDs (a 404 this session) left out."""
     gone = set(unavailable)
-    listed = getattr(catalogue, "offered", None)
-    specs = tuple(listed()) if callable(listed) else tuple(m for m in catalogue if m.offered)
-    return tuple(m for m in specs if m.model_id not in gone)
+    return tuple(m for m in catalogue.offered() if m.model_id not in gone)
 
 
 def _by_key(catalogue: Catalogue, key: str | None) -> ModelSpec | None:
@@ -39,9 +36,8 @@ def _by_key(catalogue: Catalogue, key: str | None) -> ModelSpec | None:
 def default_spec(catalogue: Catalogue, unavailable: Iterable[str] = ()) -> ModelSpec:
     """The model a new session starts on: the catalogue's default (Nano Banana 2.1), else the first offered."""
     choices = offered(catalogue, unavailable)
-    chosen = getattr(catalogue, "default", None)
-    spec = chosen() if callable(chosen) else _by_key(catalogue, DEFAULT_KEY)
-    if spec is not None and spec in choices:
+    spec = catalogue.default()
+    if spec in choices:
         return spec
     return choices[0] if choices else next(iter(catalogue))
 
@@ -50,15 +46,9 @@ def successor(catalogue: Catalogue, spec: ModelSpec, unavailable: Iterable[str] 
     """Where work for ``spec`` goes when it cannot run there: its named successor (followed while that is
     retired too), else the default model; None when nothing else is offered."""
     gone = set(unavailable)
-    named = getattr(catalogue, "successor_for", None)
-    if callable(named):  # the registry's own answer, when it has one
-        try:
-            found = named(spec)
-        except (KeyError, LookupError, ValueError):
-            found = None
-        if isinstance(found, ModelSpec) and found.offered and found.model_id not in gone \
-                and found.model_id != spec.model_id:
-            return found
+    found = catalogue.successor_for(spec)  # the registry's own answer first
+    if found is not None and found.offered and found.model_id not in gone and found.model_id != spec.model_id:
+        return found
     seen = {spec.key}
     current: ModelSpec | None = spec
     while current is not None and current.successor and current.successor not in seen:

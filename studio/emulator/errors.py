@@ -155,6 +155,12 @@ def overloaded() -> ApiError:
     return ApiError(503, "UNAVAILABLE", "The model is overloaded. Please try again later.")
 
 
+def capacity_exhausted(model: str) -> ApiError:
+    """503 when Google has no room for the model right now (Pro's most reported failure in public trackers)."""
+    return ApiError(503, "UNAVAILABLE", f"No capacity available for model {model} on the server",
+                    [error_info("MODEL_CAPACITY_EXHAUSTED", model=model)])
+
+
 def internal() -> ApiError:
     return ApiError(500, "INTERNAL", "An internal error has occurred. Please retry or report in "
                     "https://developers.generativeai.google/guide/troubleshooting")

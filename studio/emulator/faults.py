@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from studio.emulator import blocked
 
-HTTP_FAULTS = frozenset({"quota", "quota_zero", "overloaded", "server_error", "deadline"})
+HTTP_FAULTS = frozenset({"quota", "quota_zero", "overloaded", "capacity", "server_error", "deadline"})
 FAULTS = frozenset({
     *HTTP_FAULTS, *blocked.ALL, "hang", "text_only", "malformed", "drop_stream", "wrong_mime", "slow",
     "interleaved", "no_caption", "empty_caption", "with_caption",

@@ -206,6 +206,8 @@ class GeminiHandler(FileRoutes, BatchRoutes):
             raise errors.quota(model_id, retry_s=retry, zero="quota_zero" in names)
         if "overloaded" in names:
             raise errors.overloaded()
+        if "capacity" in names:
+            raise errors.capacity_exhausted(model_id)
         if "server_error" in names:
             raise errors.internal()
         if "deadline" in names:

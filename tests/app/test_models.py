@@ -1,8 +1,8 @@
 """Today's models in the app (AppTest): the sidebar per model, switching with notes, the Thinking level box, the
 Flex lane and its price, the store setting, Re-run of a retired model's entry, and "Try on …" after a full model.
 
-The app runs on the December 2026 lineup (tests/lineup_catalogue.py). The emulator answers Pro today; requests
-for Nano Banana 2.1 are asserted by what History recorded as sent, whatever the emulator answers.
+The app and the emulator both run on the shipped registry's December 2026 lineup (tests/lineup_catalogue.py names
+its models).
 """
 
 from __future__ import annotations
@@ -189,6 +189,24 @@ def test_a_full_pro_offers_try_on_2_1_for_the_failed_image(studio_app, emulator,
     assert again.model_id == NB21_ID and again.prompt == "a glass banana" and again.image_size == "2K"
     assert again.settings["fallback_from"] == failed.id, "History names the attempt it replaces"
     assert not [b for b in at.button if b.key == f"fallback_{failed.id}"], "one click"
+
+
+def test_google_s_capacity_503_on_pro_offers_try_on_2_1_and_the_retry_lands(studio_app, emulator, history) -> None:
+    """The emulator answers Google's 503 MODEL_CAPACITY_EXHAUSTED (never retried); one click moves the image."""
+    at = studio_app(emulator)
+    at.selectbox(key="model_key").set_value("pro").run()
+    at.text_area(key="prompt").input("a lantern in fog")
+    emulator.queue_fault("capacity")
+    at.button(key="generate").click().run()
+    (failed,) = history.entries()
+    assert failed.status == "failed" and "MODEL_CAPACITY_EXHAUSTED" in (failed.failure_detail or "")
+    assert emulator.state.faults.pending() == 0, "a capacity 503 is not retried on the full model"
+    button = at.button(key=f"fallback_{failed.id}")
+    assert button.label == "Try on Nano Banana 2.1"
+    button.click().run()
+    again = next(e for e in history.entries() if e.id != failed.id)
+    assert again.model_id == NB21_ID and again.status == "ok" and again.prompt == "a lantern in fog"
+    assert at.text_area(key="prompt").value == "a lantern in fog", "nothing typed is lost"
 
 
 def test_a_team_may_make_the_fallback_automatic(studio_app, emulator, history) -> None:
