@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from bench.studio_page import generate, reference_images, wait_for_app_run
+from studio.catalogue import DEFAULT_CATALOGUE
 
 from .conftest import ARTIFACTS
 
@@ -29,7 +30,9 @@ def test_a_tagged_grounded_generation_shows_its_sources(start_studio, page, tmp_
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
         [str(path) for path in reference_images(tmp_path)[:2]])
     expect(page.get_by_text("2 of 14 reference images")).to_be_visible()
-    expect(page.get_by_text("Nano Banana Pro keeps up to 5 characters and 6 objects consistent.")).to_be_visible()
+    start = DEFAULT_CATALOGUE.default()  # a new session starts on the registry's default (Nano Banana 2.1)
+    expect(page.get_by_text(f"{start.label} keeps up to {start.max_people} characters and {start.max_objects} "
+                            "objects consistent.")).to_be_visible()
     wait_for_app_run(page)
     main = page.locator('[data-testid="stMain"]')
     first_role = main.get_by_role("radiogroup", name="Role").first
