@@ -9,11 +9,12 @@ is charged to the spend ledger before sending and billed from usage after, like 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from google import genai
@@ -228,3 +229,46 @@ class Charge:
     def bill(self, cost_usd: float) -> None:
         if self.ledger is not None:
             self.ledger.bill(self.entry_id, cost_usd)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One thing asked of the text model: ``improve``, ``variations`` (``count``) or ``describe`` (``reference``)."""
+
+    kind: str
+    prompt: str = ""
+    count: int = 0
+    notes: tuple[str, ...] = ()
+    reference: ReferenceImage | None = field(default=None, repr=False)
+
+
+def estimate_for(table: TextModels, model: TextModel, task: Task) -> float:
+    """USD the task is expected to cost, shown before it runs and charged to the ledger when it is sent."""
+    if task.kind == "describe":
+        return table.estimate(model, SYSTEM + DESCRIBE_TEXT, 1, "describe")
+    if task.kind == "variations":
+        return table.estimate(model, SYSTEM + variations_text(task.prompt, task.count, task.notes), 0, "variation",
+                              task.count)
+    return table.estimate(model, SYSTEM + improve_text(task.prompt, task.notes), 0, "improve")
+
+
+async def run(client: genai.Client, task: Task, table: TextModels, *, configured_id: str | None = None,
+              model: TextModel | None = None, ledger: SpendLedger | None = None, namespace: str = "",
+              secrets: tuple[str, ...] = ()) -> AssistResult:
+    """The whole call as the runner makes it: the model (from the credential's list unless known), the
+    estimate charged to the ledger, the call, and its cost from usage billed."""
+    chosen = model or await pick_model(client, table, configured_id)
+    estimate = estimate_for(table, chosen, task)
+    charge = await asyncio.to_thread(Charge, ledger, namespace, estimate)
+    try:
+        if task.kind == "describe" and task.reference is not None:
+            result = await describe(client, chosen, task.reference, secrets)
+        elif task.kind == "variations":
+            result = await vary(client, chosen, task.prompt, task.count, task.notes, secrets)
+        else:
+            result = await improve(client, chosen, task.prompt, task.notes, secrets)
+    except AssistantError:
+        await asyncio.to_thread(charge.bill, 0.0)  # nothing came back: the estimate stays counted, as for images
+        raise
+    await asyncio.to_thread(charge.bill, result.cost_usd)
+    return replace(result, estimate_usd=estimate)
