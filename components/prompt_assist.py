@@ -195,7 +195,7 @@ def render_prompt_tools(current_request: Callable[[], GenerationRequest]) -> Non
     st.session_state.setdefault(VARIATION_COUNT, 4)
     count = int(st.session_state[VARIATION_COUNT])
     busy = bool(st.session_state.get(ASSIST_CALL))
-    improve_col, vary_col, count_col = st.columns([2, 2, 1], vertical_alignment="bottom")
+    improve_col, vary_col, count_col, _ = st.columns([1.3, 1.1, 1, 2.6], vertical_alignment="bottom")
     empty = not prompt.strip()
     improve_col.button("Improve prompt", key="assist_improve", icon=":material/auto_fix_high:", on_click=_ask,
                        args=("improve",), disabled=empty or busy, help=EMPTY_HINT if empty else

@@ -137,3 +137,18 @@ def test_offline_is_labelled_emulated(studio_app, emulator) -> None:
     at.button(key="assist_improve").click().run()
     at = _answered(at)
     assert any("from usage" in c.value and "emulated" in c.value for c in at.caption)
+
+
+def test_each_call_counts_towards_the_daily_spend_cap(studio_app, emulator) -> None:
+    at = _typed(studio_app(emulator))
+    at.secrets["team"] = {"daily_spend_cap_usd": 0.0008}  # room for one call's estimate (about $0.0005), not two
+    at.run()
+    at.button(key="assist_improve").click().run()
+    at = _answered(at)
+    assert "assist_result" in at.session_state and not at.error
+    served = emulator.stats()["requests"].get("generateContent", 0)
+    at.button(key="assist_keep").click().run()
+    at.button(key="assist_improve").click().run()
+    assert any("Daily spending limit" in e.value and "Nothing was sent" in e.value for e in at.error)
+    assert emulator.stats()["requests"].get("generateContent", 0) == served, "the second call was never sent"
+    assert at.text_area(key="prompt").value == PROMPT
