@@ -265,7 +265,10 @@ def _render_variations(result: AssistResult, prompt: str, emulated: bool,
     with st.container(border=True, key="assist_variations_box"):
         st.markdown(f"**{len(result.variations)} variations of your prompt**")
         for i, text in enumerate(result.variations, start=1):
-            st.markdown(f"{i}\\. {md_escape(text)}")
+            line, use = st.columns([8, 1], vertical_alignment="center")
+            line.markdown(f"{i}\\. {md_escape(text)}")
+            use.button("Use it", key=f"assist_use_variation_{i}", on_click=_use, args=(text,),
+                       help="Put this one in the prompt box instead of yours.")
         st.caption(_cost_line(result, emulated))
         go, keep = st.columns(2)
         if go.button(f"Generate all {len(result.variations)}", key="assist_generate_all", type="primary",

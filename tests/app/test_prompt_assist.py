@@ -152,3 +152,12 @@ def test_each_call_counts_towards_the_daily_spend_cap(studio_app, emulator) -> N
     assert any("Daily spending limit" in e.value and "Nothing was sent" in e.value for e in at.error)
     assert emulator.stats()["requests"].get("generateContent", 0) == served, "the second call was never sent"
     assert at.text_area(key="prompt").value == PROMPT
+
+
+def test_one_variation_can_replace_the_prompt(studio_app, emulator) -> None:
+    at = _typed(studio_app(emulator))
+    at.button(key="assist_variations").click().run()
+    at = _answered(at)
+    second = at.session_state["assist_result"].variations[1]
+    at.button(key="assist_use_variation_2").click().run()
+    assert at.text_area(key="prompt").value == second
