@@ -211,8 +211,10 @@ def render_prompt_tools(current_request: Callable[[], GenerationRequest]) -> Non
         notes = _notes()
         improve = assistant.estimate_for(table, model, Task("improve", prompt=prompt, notes=notes))
         vary = assistant.estimate_for(table, model, Task("variations", prompt=prompt, count=count, notes=notes))
-        st.caption(f"Estimated: Improve prompt {_money(improve)} · Variations {_money(vary)} with {model.label}"
-                   + (" · emulated, nothing billed" if emulated else ""))
+        describe = (f" · Describe a reference {_money(assistant.estimate_for(table, model, Task('describe')))}"
+                    if st.session_state.get(REFERENCES) else "")
+        st.caption(f"Estimated: Improve prompt {_money(improve)} · Variations {_money(vary)}{describe} with "
+                   f"{model.label}" + (" · emulated, nothing billed" if emulated else ""))
     if busy:
         st.caption(f"Asking {model.label}… you can keep writing; the answer appears here.")
     if (error := st.session_state.get(ASSIST_ERROR)) is not None:

@@ -119,12 +119,14 @@ def test_describe_proposes_a_role_and_use_it_sets_it(studio_app, emulator) -> No
     at.file_uploader(key="reference_uploader_0").set_value([("sky.png", _png((90, 120, 200)), "image/png")]).run()
     describe = next(b for b in at.button if b.label == "Describe")
     assert "estimated $" in describe.help
+    at = _typed(at)
+    assert any("· Describe a reference $" in c.value for c in at.caption), "its cost is shown before it runs"
+    describe = next(b for b in at.button if b.label == "Describe")
     describe.click().run()
     at = _answered(at)
     assert any(c.value.startswith("Background: ") for c in at.caption)
     next(b for b in at.button if b.label == "Use background").click().run()
-    assert at.session_state["references"][0].role == "background"
-    at = _typed(at)  # the description now travels with Improve prompt
+    assert at.session_state["references"][0].role == "background"  # the description now travels with Improve
     at.button(key="assist_improve").click().run()
     at = _answered(at)
     assert "the background from image 1" in at.session_state["assist_result"].prompt

@@ -60,8 +60,10 @@ def test_describe_proposes_a_role_and_one_line(sdk) -> None:
     assert answer.usage_metadata.prompt_tokens_details[-1].modality.name == "IMAGE"
 
 
-def test_count_tokens_for_a_text_model(sdk) -> None:
+def test_count_tokens_for_a_text_model_agrees_with_its_answers(sdk) -> None:
     assert sdk.models.count_tokens(model=LITE_TEXT, contents="a" * 40).total_tokens == 10
+    counted = sdk.models.count_tokens(model=LITE_TEXT, contents=PROMPT).total_tokens
+    assert sdk.models.generate_content(model=LITE_TEXT, contents=PROMPT).usage_metadata.prompt_token_count == counted
 
 
 def test_google_errors_for_bad_input(sdk) -> None:
