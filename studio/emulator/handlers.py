@@ -219,6 +219,9 @@ class GeminiHandler(FileRoutes, BatchRoutes):
         text_models.check(body)
         faults = self.state.faults.draw(request.prompt)
         names = {f.name for f in faults}
+        delay = HANG_SECONDS if "hang" in names else sum(f.value for f in faults if f.name == "slow")
+        if not self.wait_until(time.monotonic() + delay):
+            return self.drop()
         self._raise_http_faults(names, model_id, faults)
         chunks = [text_models.answer(body, request, model_id, names, nonce, bool(facts.get("thinking", True)))]
         chunks = vertex.decorate(chunks) if route is not None else chunks

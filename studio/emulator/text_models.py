@@ -11,7 +11,8 @@ client gets sensible answers:
   Google's structured output is; otherwise plain text.
 Google's 400s: an IMAGE response modality, a schema without JSON mode, an unknown response MIME type.
 Faults: ``prompt_blocked`` (and the other prompt faults) answer ``promptFeedback.blockReason``;
-``text_safety`` a candidate stopped with ``finishReason: SAFETY`` and no parts.
+``text_safety`` a candidate stopped with ``finishReason: SAFETY`` and no parts; ``slow=S`` and ``hang`` wait,
+the HTTP faults (``quota``, ``overloaded``…) answer Google's errors, as for image models.
 Usage: prompt tokens as for image models (``usage.prompt_counts``), the answer at one token per
 4 characters, and for thinking models a stable 40–200 thoughts tokens per request.
 """

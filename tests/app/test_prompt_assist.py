@@ -163,3 +163,14 @@ def test_one_variation_can_replace_the_prompt(studio_app, emulator) -> None:
     second = at.session_state["assist_result"].variations[1]
     at.button(key="assist_use_variation_2").click().run()
     assert at.text_area(key="prompt").value == second
+
+
+def test_the_click_returns_before_the_model_answers(studio_app, emulator) -> None:
+    slow = "a slow one [[fault:slow=2]]"
+    at = _typed(studio_app(emulator), slow)
+    at.button(key="assist_improve").click().run()
+    assert not at.session_state["assist_call"]["future"].done(), "the page was drawn while the call was out"
+    assert any(c.value.startswith("Asking Gemini 3.1 Flash-Lite") for c in at.caption)
+    assert at.button(key="assist_improve").disabled
+    at = _answered(at)
+    assert at.session_state["assist_result"].prompt.startswith("A slow one")

@@ -90,3 +90,9 @@ def test_a_refusal_has_googles_shapes(sdk) -> None:
     assert blocked.prompt_feedback.block_reason == types.BlockedReason.SAFETY and not blocked.candidates
     stopped = sdk.models.generate_content(model=FLASH, contents="x [[fault:text_safety]]", config=_json(IMPROVE_SCHEMA))
     assert stopped.candidates[0].finish_reason == types.FinishReason.SAFETY and stopped.text is None
+
+
+def test_a_streamed_text_answer_is_the_same_json(sdk) -> None:
+    chunks = list(sdk.models.generate_content_stream(model=FLASH, contents=PROMPT, config=_json(IMPROVE_SCHEMA)))
+    whole = sdk.models.generate_content(model=FLASH, contents=PROMPT, config=_json(IMPROVE_SCHEMA))
+    assert "".join(c.text or "" for c in chunks) == whole.text
