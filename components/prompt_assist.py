@@ -33,6 +33,7 @@ from components.state import (
 from studio import access, assistant, text_model
 from studio.assistant import AssistantError, AssistResult, Task
 from studio.credentials import Connection
+from studio.registry import RegistryError
 from studio.request import GenerationRequest, ReferenceImage
 
 POLL_S = 0.5
@@ -188,6 +189,11 @@ def _cost_line(result: AssistResult, emulated: bool) -> str:
 def render_prompt_tools(current_request: Callable[[], GenerationRequest]) -> None:
     """The buttons under the prompt box, their estimated costs, and the answer when it is in."""
     _settle()
+    try:
+        _table()
+    except RegistryError as exc:  # the operator's table is malformed: say where, and keep the page working
+        st.error(f"The prompt assistant is off: {exc}", icon="⚙️")
+        return
     connection = services.connection()
     emulated = _emulated(connection)
     prompt = str(st.session_state.get(PROMPT) or "")
@@ -298,6 +304,10 @@ def _use_role(index: int, role: str) -> None:
 def render_describe(index: int, ref: ReferenceImage) -> None:
     """Describe under one reference: its estimated cost, then the proposed role and one line."""
     _settle()
+    try:
+        _table()
+    except RegistryError:  # the prompt tools above say why the assistant is off
+        return
     entry = (st.session_state.get(DESCRIBE_CALLS) or {}).get(ref.sha256) or {}
     connection = services.connection()
     model = _model(connection)

@@ -7,6 +7,7 @@ model, the first preferred model it lists is used instead, so a retired ID never
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Iterable, Mapping
@@ -104,9 +105,14 @@ def parse(table: Mapping[str, Any]) -> TextModels:
                       {k: _number(v, f"expected_output.{k}") for k, v in expected.items()})
 
 
-def load() -> TextModels:
-    """The shipped table, checked (cached by the registry loader per change of the file)."""
+@functools.lru_cache(maxsize=4)
+def _load(mtime: float) -> TextModels:
     return parse(registry.main_data().get("text_models", {}))
+
+
+def load() -> TextModels:
+    """The shipped table, checked once per change of the file."""
+    return _load(registry.MAIN_FILE.stat().st_mtime)
 
 
 def configured(secrets: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> str | None:

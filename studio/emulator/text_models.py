@@ -46,7 +46,7 @@ DETAIL = ("rich textures and fine detail", "a cohesive colour palette", "high de
           "clean background separation and sharp focus")
 TWISTS = ("as a watercolour painting", "in golden-hour light", "from a low angle", "as a minimalist flat "
           "illustration", "at night under neon signs", "as a 1970s film photograph", "in soft morning fog",
-          "seen from directly above", "in a cosy lived-in interior", "as a bold comic-book panel")
+          "seen from directly above", "as a wide cinematic shot", "as a bold comic-book panel")
 COLOURS = {"red": (200, 40, 40), "orange": (230, 130, 30), "yellow": (230, 210, 50), "green": (60, 160, 70),
            "blue": (50, 90, 200), "purple": (130, 60, 170), "pink": (230, 140, 180), "brown": (120, 80, 50),
            "white": (240, 240, 240), "grey": (128, 128, 128), "black": (20, 20, 20)}
