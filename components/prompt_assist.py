@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import jobs, services, team
+from components import jobs, live_wait, services, team
 from components.history_views import render_diff
 from components.plain import md_escape
 from components.state import (
@@ -162,6 +162,8 @@ def _pending() -> bool:
 def _poll() -> None:
     """While a call is out: redraw the whole page as soon as one is answered."""
     calls = [st.session_state.get(ASSIST_CALL), *(st.session_state.get(DESCRIBE_CALLS) or {}).values()]
+    if live_wait.full_rerun_pending():  # a click or page switch is coming: it draws the answer; never replace it
+        return
     if any(c and "future" in c and c["future"].done() for c in calls):
         st.rerun()
 
