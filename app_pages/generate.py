@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import auth, banner, jobs, models, services, sidebar, team, uploader
+from components import auth, banner, jobs, models, prompt_assist, services, sidebar, team, uploader
 from components.gallery import render_gallery
 from components.state import (
     FALLBACK_ENTRY,
@@ -129,6 +129,7 @@ def render() -> None:
     st.text_area("Prompt", key=PROMPT, height=120, on_change=lambda: uploader.set_prompt(st.session_state[PROMPT]),
                  placeholder="A banana-yellow vintage scooter parked on a rainy Tokyo street at night, neon "
                              "reflections…")
+    prompt_assist.render_prompt_tools(current_request)
     uploader.render_reference_picker(spec)
     request = current_request()
     for warning in warnings_for(request, services.get_catalogue()) if request.model_id else []:

@@ -10,7 +10,7 @@ import random
 
 import streamlit as st
 
-from components import models, services
+from components import models, prompt_assist, services
 from components.state import (
     FITTED_MODEL,
     LANE,
@@ -162,9 +162,11 @@ def _share_words(share: float) -> str:
 def _render_session_totals(connected: bool) -> None:
     """What this session's images cost, from the usage Google recorded (blocked images are free)."""
     ids = st.session_state.get(SESSION_ENTRIES) or []
-    if not connected or not ids:
+    assisted, assist_estimate = prompt_assist.session_spend()  # the prompt assistant's text-model calls
+    if not connected or not (ids or assist_estimate):
         return
-    spent, estimated = services.get_store().total_cost(services.current_namespace(), list(ids))
+    spent, estimated = services.get_store().total_cost(services.current_namespace(), list(ids)) if ids else (0.0, 0.0)
+    spent, estimated = spent + assisted, estimated + assist_estimate
     st.caption(f"This session: **${spent:.3f}** from recorded usage (estimated ${estimated:.3f} before sending)")
 
 

@@ -69,3 +69,12 @@ UNAVAILABLE_MODELS: Final = "unavailable_models"  # model ID -> why: Google answ
 FALLBACK_ENTRY: Final = "fallback_entry_id"  # a failed entry to make again on its fallback model (Generate sends it)
 FALLEN_BACK: Final = "fallen_back_entry_ids"  # failed entries already sent to a fallback model automatically
 STORE_REQUESTS: Final = "store_requests"  # the Account setting "Let Google keep my requests" (off: store=false)
+
+# the prompt assistant (components/prompt_assist.py)
+ASSIST_CALL: Final = "assist_call"  # the Improve prompt / Variations call in flight: {"task", "future", "estimate"}
+ASSIST_RESULT: Final = "assist_result"  # its answer shown beside the prompt (studio.assistant.AssistResult)
+ASSIST_ERROR: Final = "assist_error"  # why it gave none, in plain words
+ASSIST_SPEND: Final = "assist_spend"  # [(cost from usage, estimate)] of this session's assistant calls
+ASSIST_MODEL: Final = "assist_model"  # (connection, studio.text_model.TextModel) the credential's list gave
+VARIATION_COUNT: Final = "variation_count"  # the "How many" box beside Variations
+DESCRIBE_CALLS: Final = "describe_calls"  # reference sha256 -> {"future"} in flight, or {"result"} / {"error"}

@@ -74,6 +74,9 @@ def render_reference_picker(spec: ModelSpec) -> None:
         with columns[i % 7]:
             st.image(ref.data, caption=f"{i + 1}\\. {md_escape(ref.name)}", width=96)
             _role_picker(i, ref)
+            from components import prompt_assist  # Describe: the assistant's side of a reference
+
+            prompt_assist.render_describe(i, ref)
             if st.button("Remove", key=f"ref_remove_{i}_{ref.sha256[:8]}", help=f"Remove {md_escape(ref.name)}"):
                 refs.pop(i)
                 st.rerun()

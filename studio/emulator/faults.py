@@ -18,7 +18,7 @@ from studio.emulator import blocked
 HTTP_FAULTS = frozenset({"quota", "quota_zero", "overloaded", "capacity", "server_error", "deadline"})
 FAULTS = frozenset({
     *HTTP_FAULTS, *blocked.ALL, "hang", "text_only", "malformed", "drop_stream", "wrong_mime", "slow",
-    "interleaved", "no_caption", "empty_caption", "with_caption",
+    "interleaved", "no_caption", "empty_caption", "with_caption", "text_safety",
 })
 _MARKER = re.compile(r"\[\[fault:([a-z_]+)(?:\*(\d+))?(?:=([\d.]+))?\]\]")
 

@@ -15,7 +15,18 @@ import re
 import time
 from urllib.parse import urlsplit
 
-from studio.emulator import admin, errors, listing, pacing, responses, schema, usage, validation, vertex
+from studio.emulator import (
+    admin,
+    errors,
+    listing,
+    pacing,
+    responses,
+    schema,
+    text_models,
+    usage,
+    validation,
+    vertex,
+)
 from studio.emulator.batch_routes import BatchRoutes
 from studio.emulator.faults import HTTP_FAULTS, Fault
 from studio.emulator.file_routes import FileRoutes
@@ -157,13 +168,13 @@ class GeminiHandler(FileRoutes, BatchRoutes):
             vertex.check_credentials(self.state.credentials, route.rpc, headers, self.query().get("key"))
         if not self.state.known_model(model_id):
             raise self.state.not_found(model_id, version) if route is None else vertex.model_not_found(route)
+        body = self.parse_json(raw)
+        request = validation.parse(body, vertex=route is not None, read_file=self.state.files.read)
+        if self.state.makes_text_only(model_id):
+            return self._text_answer(body, request, model_id, streaming, nonce, route, version)
         spec = self.state.catalogue.resolve(model_id)
-        request = validation.parse(self.parse_json(raw), vertex=route is not None, read_file=self.state.files.read)
         if route is not None:
             request = vertex.output_options(request)
-        if self.state.makes_text_only(model_id):
-            raise errors.bad_request("Model does not support the requested response modalities: image",
-                                     "generation_config.response_modalities")
         validation.validate(request, spec)
         faults = self.state.faults.draw(request.prompt)
         names = {f.name for f in faults}
@@ -198,6 +209,25 @@ class GeminiHandler(FileRoutes, BatchRoutes):
         if "drop_stream" in names:
             return self.send_bytes(200, data[: len(data) // 2], declared_extra=len(data) - len(data) // 2)
         self.send_bytes(200, data)
+
+    def _text_answer(self, body: dict, request: validation.ParsedRequest, model_id: str, streaming: bool,
+                     nonce: int, route: vertex.Route | None, version: str) -> None:
+        """A text model's answer (text_models.py): rewrites, variations, descriptions; one chunk when streamed."""
+        facts = self.state.text_models.get(model_id, {})
+        if "generateContent" not in facts.get("methods", ["generateContent"]):  # an embedding model
+            raise errors.model_not_found(model_id, version)
+        text_models.check(body)
+        faults = self.state.faults.draw(request.prompt)
+        names = {f.name for f in faults}
+        delay = HANG_SECONDS if "hang" in names else sum(f.value for f in faults if f.name == "slow")
+        if not self.wait_until(time.monotonic() + delay):
+            return self.drop()
+        self._raise_http_faults(names, model_id, faults)
+        chunks = [text_models.answer(body, request, model_id, names, nonce, bool(facts.get("thinking", True)))]
+        chunks = vertex.decorate(chunks) if route is not None else chunks
+        if streaming:
+            return self._stream([(1.0, chunks)], time.monotonic(), 0.0)
+        self.send_bytes(200, json.dumps(chunks[0]).encode())
 
     @staticmethod
     def _raise_http_faults(names: set[str], model_id: str, faults: list[Fault]) -> None:

@@ -248,6 +248,14 @@ class JobRunner:
             log.warning("job runner: still busy after %.0f s; the work goes on in the runner", timeout_s)
             return None
 
+    def run_call(self, connection: Connection, work: Callable[[Any], Coroutine[Any, Any, Any]]) -> Future:
+        """A short paid call beside the images (the prompt assistant): ``work(client)`` runs on the runner's loop
+        with the connection's shared client, so a page never waits on the network; the Future holds its result."""
+        async def call() -> Any:
+            engine = await self._engine(connection)
+            return await work(engine.client)
+        return self._call(call())
+
     def update_credentials(self, namespace: str, connection: Connection) -> None:
         """A page renewed this person's token: later images of their running jobs send with it."""
         with self._lock:
