@@ -36,7 +36,7 @@ BROWSER_SECTIONS = ("browser", "load", *JOBS_SECTIONS)
 SECTION_MODULES = {**dict.fromkeys(ENGINE_SECTIONS, "bench.engine_bench"), **MODULE_SECTIONS,
                    **dict.fromkeys(JOBS_SECTIONS, "bench.jobs_bench")}
 # bench modules the smoke run (tests/test_bench_smoke.py) drives on their own, with checks of their own
-SMOKED_APART = ("bench.thread_bench",)
+SMOKED_APART = ("bench.thread_bench", "bench.registry_bench")
 
 
 def _engine(section: str, quick: bool) -> Callable[[Report], None]:

@@ -104,8 +104,7 @@ def fill(db: Database, rows: list[tuple]) -> float:
     """Write the rows in bulk; returns the seconds it took."""
     started = time.perf_counter()
     if db.is_postgres:
-        with db.lock:
-            conn = db._conn  # COPY is psycopg's own API: the layer does not wrap it
+        with db._connection() as conn:  # COPY is psycopg's own API: the layer does not wrap it
             with conn.transaction(), conn.cursor() as cursor, \
                     cursor.copy(f"COPY entries ({', '.join(COLUMNS)}) FROM STDIN") as copy:
                 for row in rows:

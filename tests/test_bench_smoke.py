@@ -91,3 +91,19 @@ def test_thread_bench_runs_and_its_trims_hold(tmp_path: Path) -> None:
     sent = [r[1] for r in rows]
     assert sent[0] < sent[1] < sent[2], "every turn resends the ones before it"
     assert all(untrimmed > s for _, s, untrimmed, _photo in rows)
+
+
+@pytest.mark.timeout(120)
+def test_registry_bench_runs_and_the_cached_catalogue_is_reused() -> None:
+    """The registry figures (docs/GEMINI-API.md): every line printed, and a rerun's catalogue is the cached one."""
+    done = subprocess.run([sys.executable, "-m", "bench.registry_bench"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=110, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "import studio.catalogue (parse + check + build, new interpreter)",
+        "registry.load (file cached, overrides merged and checked)",
+        "Catalogue.from_config, first build", "Catalogue.from_config, cached (each rerun)"]
+    from studio.catalogue import Catalogue
+
+    assert Catalogue.from_config({"pro": "bench-id"}) is Catalogue.from_config({"pro": "bench-id"})
