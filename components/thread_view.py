@@ -52,52 +52,72 @@ def select(entry_id: str) -> None:
     st.query_params["entry"] = entry_id
 
 
-def render_tree(entry: Entry, tree: list[tuple[Entry, int]], numbers: dict[str, int]) -> None:
-    """Every version as a tree (branches indented under the version they continue); a click shows it."""
+def _tree_thumbnail(store: HistoryStore, namespace: str, version: Entry) -> None:
+    data = store.read_thumbnail(namespace, version.id) if version.has_image and version.deleted_at is None else None
+    if data:
+        st.image(data, width=48)
+    else:
+        st.markdown(f"<div class='nb-tree-empty'>{DELETED_ICON if version.deleted_at else STATUS_ICONS.get(version.status, '•')}"
+                    "</div>", unsafe_allow_html=True)
+
+
+def render_tree(store: HistoryStore, namespace: str, entry: Entry, tree: list[tuple[Entry, int]],
+                numbers: dict[str, int]) -> None:
+    """Every version as a tree of thumbnails (branches indented under the version they continue); a click shows it."""
     st.subheader("Versions")
     for version, depth in tree:
         indent = "\u2003" * depth + ("└ " if depth else "")
-        if version.deleted_at is not None:  # kept because a later version continues it: a placeholder
-            st.button(f"{indent}v{numbers[version.id]} {DELETED_ICON} deleted", key=f"thread_pick_{version.id}",
-                      width="stretch", disabled=True,
-                      help="This version was deleted; it stays in the thread because later versions continue it")
-            continue
-        icon = STATUS_ICONS.get(version.status, "•")
-        text = f"{indent}v{numbers[version.id]} {icon} {md_escape(version.prompt, limit=33)}"  # labels are markdown
-        if st.button(text, key=f"thread_pick_{version.id}", width="stretch",
-                     type="primary" if version.id == entry.id else "secondary"):
-            select(version.id)
-            st.rerun()
+        row = st.container(horizontal=True, vertical_alignment="center", gap="small",
+                           key=f"nbtree_d{min(depth, 6)}_{version.id}")
+        with row:
+            _tree_thumbnail(store, namespace, version)
+            if version.deleted_at is not None:  # kept because a later version continues it: a placeholder
+                st.button(f"{indent}v{numbers[version.id]} {DELETED_ICON} deleted", key=f"thread_pick_{version.id}",
+                          width="stretch", disabled=True,
+                          help="This version was deleted; it stays in the thread because later versions continue it")
+                continue
+            icon = STATUS_ICONS.get(version.status, "•")
+            text = f"{indent}v{numbers[version.id]} {icon} {md_escape(version.prompt, limit=33)}"  # labels are markdown
+            if st.button(text, key=f"thread_pick_{version.id}", width="stretch",
+                         type="primary" if version.id == entry.id else "secondary"):
+                select(version.id)
+                st.rerun()
 
 
-def _render_turn_answer(store: HistoryStore, namespace: str, turn: Entry, number: int, full: bool) -> None:
-    if turn.is_running:
-        st.info(f"v{number} is being made…", icon="⏳")
-    elif turn.has_image:
-        # earlier turns as thumbnails: a 4K thread would otherwise send every original on every rerun
-        data = store.read_image(namespace, turn.id) if full else store.read_thumbnail(namespace, turn.id)
-        if data is None:
-            st.warning("This version's file is missing; its recipe is kept.", icon="🖼️")
+def render_current(store: HistoryStore, namespace: str, entry: Entry, number: int) -> None:
+    """The version being edited, large (bounded to the screen's height so the instruction stays in view)."""
+    with st.container(key="edit_current"):
+        if entry.is_running:
+            st.info(f"v{number} is being made…", icon="⏳")
+        elif entry.has_image:
+            data = store.read_image(namespace, entry.id)
+            if data is None:
+                st.warning("This version's file is missing; its recipe is kept.", icon="🖼️")
+            else:
+                st.image(data, caption=f"v{number} · {entry.aspect_ratio} · {entry.image_size}", width="stretch")
         else:
-            st.image(data, caption=f"v{number} · {turn.aspect_ratio} · {turn.image_size}", width="stretch")
-    else:
-        st.error(f"v{number} failed: " + md_escape(turn.failure_message or "no image."), icon="⚠️")
+            st.error(f"v{number} failed: " + md_escape(entry.failure_message or "no image."), icon="⚠️")
 
 
 def render_conversation(store: HistoryStore, namespace: str, chain: list[Entry], numbers: dict[str, int]) -> None:
-    """The instructions and images so far, root first: what the next edit sends back to the model."""
-    for turn in chain:
-        if turn.deleted_at is not None:
-            with st.chat_message("assistant", avatar=":material/delete:"):
-                st.caption(f"v{numbers[turn.id]} was deleted. Its turn is still sent with edits that continue it, "
-                           "so the model sees the whole conversation.")
-            continue
-        with st.chat_message("user", avatar=":material/person:"):
-            st.text(turn.prompt)
-            if turn.references_count:
-                st.caption(f"with {turn.references_count} reference image(s)")
-        with st.chat_message("assistant", avatar=":material/image:"):
-            _render_turn_answer(store, namespace, turn, numbers[turn.id], full=turn is chain[-1])
+    """The turns so far as a strip of thumbnails, root first: what the next edit sends back to the model."""
+    st.markdown("**The conversation so far**")
+    with st.grid(min_column_width=120, gap="small", key="edit_strip") as strip:
+        for turn in chain:
+            with strip.cell():
+                if turn.deleted_at is not None:
+                    st.caption(f"v{numbers[turn.id]} was deleted. Its turn is still sent with edits that continue "
+                               "it, so the model sees the whole conversation.")
+                    continue
+                data = store.read_thumbnail(namespace, turn.id) if turn.has_image else None
+                if data:
+                    st.image(data, width="stretch")
+                else:
+                    st.markdown(f"<div class='nb-tile-empty'>{STATUS_ICONS.get(turn.status, '•')}</div>",
+                                unsafe_allow_html=True)
+                st.caption(f"v{numbers[turn.id]} · " + md_escape(turn.prompt, limit=80))
+                if turn.references_count:
+                    st.caption(f"with {turn.references_count} reference image(s)")
 
 
 def _extra_references(leaf: Entry) -> list[ReferenceImage] | None:
@@ -231,28 +251,44 @@ def shown_versions(versions: list[Entry]) -> list[Entry]:
     return [v for v in versions if v.deleted_at is None or v.id in needed]
 
 
+def render_compare_pick(versions: list[Entry], entry: Entry, numbers: dict[str, int]) -> None:
+    """Compare any two versions of the thread: the version's parent and itself unless the person picks others."""
+    pictures = sorted((v for v in versions if v.has_image and v.deleted_at is None), key=lambda v: numbers[v.id])
+    if len(pictures) < 2 or not entry.has_image:
+        return
+    st.subheader("Compare")
+    ids = [v.id for v in pictures]
+    by_id = {v.id: v for v in pictures}
+    parent = entry.thread_parent_id if entry.thread_parent_id in by_id else next(i for i in ids if i != entry.id)
+    names = {v.id: f"v{numbers[v.id]} · {v.prompt[:40]}" for v in pictures}
+    before_col, after_col = st.columns(2)
+    first = before_col.selectbox("Before", ids, index=ids.index(parent), format_func=names.__getitem__,
+                                 key=f"compare_before_{entry.id}")
+    second = after_col.selectbox("After", ids, index=ids.index(entry.id), format_func=names.__getitem__,
+                                 key=f"compare_after_{entry.id}")
+    compare.render_compare(by_id[first], by_id[second], key=f"thread_{entry.id}",
+                           first_label=compare.label(by_id[first], numbers[first]),
+                           second_label=compare.label(by_id[second], numbers[second]))
+
+
 def render_thread(store: HistoryStore, namespace: str, entry: Entry) -> None:
-    """The whole thread of ``entry``: its tree of versions, the conversation up to it, and what comes next."""
+    """The thread of ``entry``: the version large, the instruction under it, the turns so far, the tree, Compare."""
     versions = shown_versions(store.thread_entries(namespace, entry.thread_root, include_deleted=True))
     chain = store.thread_chain(namespace, entry.id)
     versions += [turn for turn in chain if turn.id not in {v.id for v in versions}]
     numbers = {v.id: i for i, v in enumerate(sorted(versions, key=lambda v: v.created_at), start=1)}
     jobs.redraw_while_work_runs(any(v.is_running for v in versions))
-    tree_col, thread_col = st.columns([1, 2], gap="large")
-    with tree_col:
-        render_tree(entry, threads.version_tree(versions), numbers)
-    with thread_col:
-        st.subheader(f"v{numbers[entry.id]} · the conversation so far")
-        render_conversation(store, namespace, chain, numbers)
+    main_col, tree_col = st.columns([5, 2], gap="large")
+    with main_col:
+        st.subheader(f"v{numbers[entry.id]} · " + md_escape(entry.prompt, limit=60))
+        render_current(store, namespace, entry, numbers[entry.id])
         if entry.is_running:
             st.caption("The edit is on its way; this page updates when it lands.")
         elif entry.has_image:
             render_edit_box(store, namespace, entry)
         else:
             render_failed_turn(store, namespace, entry)
-        parent = store.get(namespace, entry.thread_parent_id) if entry.thread_parent_id else None
-        if entry.has_image and parent is not None and parent.has_image:
-            st.subheader("Compare")
-            compare.render_compare(parent, entry, key=f"thread_{entry.id}",
-                                   first_label=compare.label(parent, numbers.get(parent.id)),
-                                   second_label=compare.label(entry, numbers[entry.id]))
+        render_conversation(store, namespace, chain, numbers)
+        render_compare_pick(versions, entry, numbers)
+    with tree_col:
+        render_tree(store, namespace, entry, threads.version_tree(versions), numbers)
