@@ -1,6 +1,6 @@
 """History: every attempt of this identity as a gallery of tiles (or a List), searchable and filterable.
 
-An opened entry (a tile's click, or one List row) shows above the entries and above Export and import.
+An opened entry shows above Export and import: a tile's above the tiles, a List row's under the table.
 Work in progress shows at once as running; while some runs, the page watches the job runner and
 redraws when an image lands, then stops watching.
 """
@@ -80,7 +80,7 @@ def render() -> None:
         history_views.render_export_import(store, namespace, [], export=not empty)
         return
 
-    opened = st.container()  # drawn above the entries, once the List's selection is known
+    opened = st.container()  # the Gallery's opened entry: above the tiles, in view where the click was
     if view == LIST:
         event = st.dataframe(history_views.table_rows(store, namespace, entries), key="history_table",
                              column_config=history_views.COLUMN_CONFIG, hide_index=True, width="stretch",
@@ -90,6 +90,7 @@ def render() -> None:
         if not chosen:
             st.caption("Select a row to see the entry, its JSON and its prompt versions.")
             st.caption("Select two rows to compare their images.")
+        opened = st.container()  # the List's: right under the table, above Export and import
     else:
         history_views.render_gallery(store, namespace, entries)
         open_id = st.session_state.get(HISTORY_OPEN)

@@ -309,3 +309,45 @@ def test_an_edit_never_sends_a_thread_that_starts_mid_way(isolated_studio, studi
     _apply(at, "add a cloud")
     assert _selected(at) == second, "nothing was sent"
     assert any("An earlier version of this thread is no longer in History" in e.value for e in at.error)
+
+
+def _in_order(node) -> list:
+    """Every element under ``node`` in the order the page draws them (blocks flattened)."""
+    children = getattr(node, "children", None)
+    if not children:
+        return [node]
+    return [leaf for _, child in sorted(children.items()) for leaf in _in_order(child)]
+
+
+def test_the_edit_page_puts_the_image_first_and_the_instruction_right_under_it(studio_app, emulator) -> None:
+    """Issue 22 item 5: the version large, then Edit instruction and Apply edit, then the turns as a strip,
+    then Compare; the versions' tree is beside it with a thumbnail each; the sidebar shows only the edit's."""
+    at = _start(studio_app, emulator, "a paper boat")
+    _apply(at, "put it on a puddle")
+    _apply(at, "add rain")
+    third = _selected(at)
+    order: list[str] = []
+    for element in _in_order(at.main):
+        kind, label = element.type, getattr(element, "label", None) or getattr(element, "value", None)
+        if kind == "image" and not order:
+            order.append("image")
+        elif kind == "text_area" and label == "Edit instruction":
+            order.append("instruction")
+        elif kind == "button" and label == "Apply edit":
+            order.append("apply")
+        elif kind == "markdown" and label == "**The conversation so far**":
+            order.append("strip")
+        elif kind == "subheader" and label in ("Compare", "Versions"):
+            order.append(label)
+    assert order == ["image", "instruction", "apply", "strip", "Compare", "Versions"], order
+    current = at.get("image")[0]
+    assert current.captions[0].startswith("v3 · "), "the first picture is the version being edited"  # type: ignore[attr-defined]
+    rows = [k for k in (b.key or "" for b in at.button) if k.startswith("thread_pick_")]
+    assert len(rows) == 3 and rows[-1] == f"thread_pick_{third}"
+    sidebar = [getattr(e, "label", None) for e in _in_order(at.sidebar)]
+    assert "Private session" in sidebar
+    for generate_only in ("Model", "Aspect ratio", "Resolution", "Images", "Seed", "Output format"):
+        assert generate_only not in sidebar, f"{generate_only} belongs to Generate, not to an edit"
+    assert not any(getattr(m, "label", "") == "Estimated cost" for m in at.sidebar.metric)
+    at.switch_page("app_pages/generate.py").run()
+    assert "Aspect ratio" in [s.label for s in at.sidebar.selectbox], "Generate's settings come back on Generate"
