@@ -66,7 +66,8 @@ export default function(component) {
   box.addEventListener('pointerup', () => { dragging = false; });
   box.addEventListener('keydown', (e) => {
     const now = Number(box.getAttribute('aria-valuenow'));
-    if (e.key === 'ArrowLeft') show(now - 5); else if (e.key === 'ArrowRight') show(now + 5);
+    const to = {ArrowLeft: now - 5, ArrowRight: now + 5, Home: 0, End: 100}[e.key];
+    if (to !== undefined) { e.preventDefault(); show(to); }
   });
   show(50);
 }
@@ -103,8 +104,8 @@ def render_compare(first: Entry, second: Entry, key: str, first_label: str = "",
     _SLIDER(key=f"compare_slider_{key}", data={
         "key": f"{first.id}:{second.id}", "before": before, "after": after,
         # plain text in the picture (set as textContent): the short head of each label, never markdown
-        "before_label": "Before · " + first_label.split(" · ")[0],
-        "after_label": "After · " + second_label.split(" · ")[0]})
+        "before_label": "◀ " + first_label.split(" · ")[0],
+        "after_label": second_label.split(" · ")[0] + " ▶"})
     left, right = st.columns(2)
     for column, entry, picture, caption in ((left, first, before, f"Before · {first_label}"),
                                             (right, second, after, f"After · {second_label}")):

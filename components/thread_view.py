@@ -280,7 +280,7 @@ def render_thread(store: HistoryStore, namespace: str, entry: Entry) -> None:
     jobs.redraw_while_work_runs(any(v.is_running for v in versions))
     main_col, tree_col = st.columns([5, 2], gap="large")
     with main_col:
-        st.subheader(f"v{numbers[entry.id]} · " + md_escape(entry.prompt, limit=60))
+        st.subheader(f"Editing v{numbers[entry.id]}")
         render_current(store, namespace, entry, numbers[entry.id])
         if entry.is_running:
             st.caption("The edit is on its way; this page updates when it lands.")
