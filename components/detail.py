@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import streamlit as st
 
 from components import grounding_view, services, thread_view, uploader
@@ -18,12 +20,13 @@ def file_name(entry: Entry) -> str:
     return f"nano-banana-{entry.created.strftime('%Y%m%d-%H%M%S')}-{entry.id[:8]}.{entry.extension}"
 
 
-def download_button(entry: Entry, key: str, label: str = "Download") -> None:
+def download_button(entry: Entry, key: str, label: str = "Download",
+                    width: Literal["stretch", "content"] = "stretch") -> None:
     """Offer the original bytes; read from disk only when clicked."""
     store, namespace = services.get_store(), services.current_namespace()
     st.download_button(label, data=lambda: store.read_image(namespace, entry.id) or b"", file_name=file_name(entry),
                        mime=entry.mime_type or "application/octet-stream", key=key, on_click="ignore",
-                       icon=":material/download:", width="stretch")
+                       icon=":material/download:", width=width, help=None if label else "Download")
 
 
 def reuse_settings(entry: Entry, with_references: bool) -> None:

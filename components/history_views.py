@@ -147,21 +147,19 @@ def render_tile(store: HistoryStore, namespace: str, entry: Entry, imported: set
     words = ("🆕 " if entry.id in imported else "") + md_escape(entry.prompt, limit=40)
     st.button(words, key=f"h_open_{entry.id}", type="tertiary", width="stretch", on_click=_open, args=(entry.id,),
               help="Open this entry: its image, recipe, JSON and actions")
-    fav, down, edit = st.columns(3, gap="small")
-    fav.button("★" if entry.favorite else "☆", key=f"h_tile_fav_{entry.id}", width="stretch",
-               help="Unfavorite" if entry.favorite else "Favorite", on_click=_toggle_favorite,
-               args=(store, namespace, entry))
-    if entry.has_image:
-        with down:
-            detail.download_button(entry, key=f"h_tile_dl_{entry.id}", label="")
-        with edit:
+    with st.container(horizontal=True, gap="small", key=f"h_tile_actions_{entry.id}"):
+        st.button("★" if entry.favorite else "☆", key=f"h_tile_fav_{entry.id}", width="content",
+                  help="Unfavorite" if entry.favorite else "Favorite", on_click=_toggle_favorite,
+                  args=(store, namespace, entry))
+        if entry.has_image:
+            detail.download_button(entry, key=f"h_tile_dl_{entry.id}", label="", width="content")
             thread_view.edit_button(entry, key=f"h_tile_edit_{entry.id}")
 
 
 def render_gallery(store: HistoryStore, namespace: str, entries: list[Entry]) -> None:
     """History's first view: the entries as image tiles, reflowing with the screen's width."""
     imported = set(st.session_state.get(IMPORTED_ENTRIES) or [])
-    with st.grid(min_column_width=170, border=True, gap="small", key="history_gallery") as grid:
+    with st.grid(min_column_width=200, border=True, gap="small", key="history_gallery") as grid:
         for entry in entries:
             with grid.cell():
                 render_tile(store, namespace, entry, imported)

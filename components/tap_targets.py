@@ -25,7 +25,6 @@ _CSS = """<style>
   [data-testid="stMain"] [data-baseweb="select"] > div, [data-testid="stMain"] input,
   [data-testid="stMain"] [data-testid="stDownloadButton"] button {min-height: 44px; min-width: 44px;}
   [data-testid="stMain"] .block-container, [data-testid="stMainBlockContainer"] {max-width: 100vw;}
-  [data-testid="stMain"] [data-testid="stHorizontalBlock"] {flex-wrap: wrap;}
 }
 </style>"""
 

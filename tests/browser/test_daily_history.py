@@ -19,7 +19,7 @@ from studio.history import HistoryStore, namespace_for
 from tests.conftest import TEST_KEY
 from tests.history.conftest import make_request, ok_result
 
-from .conftest import wait_for_app_run
+from .conftest import ARTIFACTS, wait_for_app_run
 from .test_jobs import LANDED_S, connect, go
 from .test_phone import PHONE, PHONE_AGENT
 from .test_replicas import open_export_import
@@ -107,6 +107,8 @@ def test_history_opens_as_tiles_and_an_import_counts_at_once(studio: StudioProce
     first_picture = page.locator('[data-testid="stMain"] [data-testid="stImage"] img').first
     expect(first_picture).to_be_in_viewport()  # History's first screen shows the entries as pictures
     assert page.locator('[data-testid="stDataFrame"]').count() == 0, "the gallery comes first, not the table"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"history-gallery-{page.viewport_size['width']}.png"))
     if phone:
         search = page.get_by_label("Search prompts")
         filters = page.get_by_role("button", name="Filters")
@@ -160,6 +162,9 @@ def test_the_compare_slider_moves_in_the_browser(studio: StudioProcess, page: Pa
     expect(slider).to_be_visible(timeout=LANDED_S)
     expect(slider.locator("img")).to_have_count(2)
     wait_for_app_run(page)
+    expect(page.get_by_label("Edit instruction", exact=True)).to_be_in_viewport()  # still right under the image
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "edit-page.png"))
     slider.scroll_into_view_if_needed()
     wait_for_app_run(page)
     expect(slider).to_have_attribute("aria-valuenow", "50")
