@@ -55,7 +55,7 @@ def select(entry_id: str) -> None:
 def _tree_thumbnail(store: HistoryStore, namespace: str, version: Entry) -> None:
     data = store.read_thumbnail(namespace, version.id) if version.has_image and version.deleted_at is None else None
     if data:
-        st.image(data, width=48)
+        st.image(data, width=40)
     else:
         st.markdown(f"<div class='nb-tree-empty'>{DELETED_ICON if version.deleted_at else STATUS_ICONS.get(version.status, '•')}"
                     "</div>", unsafe_allow_html=True)
@@ -67,7 +67,7 @@ def render_tree(store: HistoryStore, namespace: str, entry: Entry, tree: list[tu
     st.subheader("Versions")
     for version, depth in tree:
         indent = "\u2003" * depth + ("└ " if depth else "")
-        row = st.container(horizontal=True, vertical_alignment="center", gap="small",
+        row = st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False,
                            key=f"nbtree_d{min(depth, 6)}_{version.id}")
         with row:
             _tree_thumbnail(store, namespace, version)
@@ -187,11 +187,9 @@ def start_fresh(store: HistoryStore, namespace: str, source: Entry, instruction:
     _submit(threads.fresh_request(_base_request(source), ref, instruction.strip()), source)
 
 
-def render_edit_box(store: HistoryStore, namespace: str, leaf: Entry) -> None:
-    """The instruction, this turn's ratio, size and extra references, "Apply edit" and "Start fresh"."""
+def render_edit_options(leaf: Entry) -> tuple[str, str, list[ReferenceImage] | None]:
+    """This turn's ratio, size and extra references (drawn under the buttons, read before them)."""
     spec = services.get_catalogue().resolve(leaf.model_id)
-    instruction = st.text_area("Edit instruction", key=f"edit_text_{leaf.id}", height=90,
-                               placeholder="Make the sky stormy, keep everything else")
     ratio_col, size_col = st.columns(2)
     ratios = list(spec.ratios)
     ratio = ratio_col.selectbox("Aspect ratio for this edit", ratios, key=f"edit_ratio_{leaf.id}",
@@ -199,18 +197,28 @@ def render_edit_box(store: HistoryStore, namespace: str, leaf: Entry) -> None:
     sizes = list(spec.sizes)
     size = size_col.selectbox("Resolution for this edit", sizes, key=f"edit_size_{leaf.id}",
                               index=sizes.index(leaf.image_size) if leaf.image_size in sizes else 0)
-    references = _extra_references(leaf)
-    apply_col, fresh_col = st.columns(2)
-    if apply_col.button("Apply edit", type="primary", key=f"edit_apply_{leaf.id}", width="stretch",
-                        disabled=references is None or not leaf.can_continue):
-        apply_edit(store, namespace, leaf, instruction, ratio, size, references or [])
-    if fresh_col.button(FRESH_LABEL, key=f"edit_fresh_{leaf.id}", width="stretch",
-                        help="Begin a new conversation with just this image and the instruction above. "
-                             "Useful when edits start to drift; this thread stays as it is."):
-        start_fresh(store, namespace, leaf, instruction)
-    if not leaf.can_continue:
-        st.caption("The model's own answer for this image was not kept (it was made before edit threads, or came "
-                   "from an older export), so it cannot be continued as a conversation: start fresh from it instead.")
+    return ratio, size, _extra_references(leaf)
+
+
+def render_edit_box(store: HistoryStore, namespace: str, leaf: Entry) -> None:
+    """The instruction, "Apply edit" and "Start fresh" right under it, then this turn's ratio, size and references."""
+    instruction = st.text_area("Edit instruction", key=f"edit_text_{leaf.id}", height=90,
+                               placeholder="Make the sky stormy, keep everything else")
+    buttons = st.container()  # filled once the options below are read: the buttons stay next to the instruction
+    ratio, size, references = render_edit_options(leaf)
+    with buttons:
+        apply_col, fresh_col = st.columns(2)
+        if apply_col.button("Apply edit", type="primary", key=f"edit_apply_{leaf.id}", width="stretch",
+                            disabled=references is None or not leaf.can_continue):
+            apply_edit(store, namespace, leaf, instruction, ratio, size, references or [])
+        if fresh_col.button(FRESH_LABEL, key=f"edit_fresh_{leaf.id}", width="stretch",
+                            help="Begin a new conversation with just this image and the instruction above. "
+                                 "Useful when edits start to drift; this thread stays as it is."):
+            start_fresh(store, namespace, leaf, instruction)
+        if not leaf.can_continue:
+            st.caption("The model's own answer for this image was not kept (it was made before edit threads, or "
+                       "came from an older export), so it cannot be continued as a conversation: start fresh from "
+                       "it instead.")
 
 
 def render_failed_turn(store: HistoryStore, namespace: str, turn: Entry) -> None:

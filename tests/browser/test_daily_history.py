@@ -163,6 +163,7 @@ def test_the_compare_slider_moves_in_the_browser(studio: StudioProcess, page: Pa
     expect(slider.locator("img")).to_have_count(2)
     wait_for_app_run(page)
     expect(page.get_by_label("Edit instruction", exact=True)).to_be_in_viewport()  # still right under the image
+    expect(page.get_by_role("button", name="Apply edit", exact=True)).to_be_in_viewport()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "edit-page.png"))
     slider.scroll_into_view_if_needed()
