@@ -1,7 +1,7 @@
 """Compare two images: side by side, and a before/after slider dragged on the image itself.
 
 The slider runs in the browser (a small inline component, plain JS, no build step): a drag moves a clip
-on two stacked pictures and never reaches the server. Both pictures travel once, downscaled.
+on two stacked pictures and never reaches the server. Both pictures travel downscaled, with the run that draws them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from components.plain import md_escape
 from studio import images
 from studio.history import Entry
 
-SLIDER_SIDE = 1280  # the slider's pictures: sharp on a wide screen, small on the wire
+SLIDER_SIDE = 1024  # the slider's pictures: sharp enough beside the page, small on the wire (sent with each run)
 
 _CSS = """
 .nb-cmp {position: relative; width: 100%; user-select: none; touch-action: none; cursor: ew-resize;
