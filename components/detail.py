@@ -13,6 +13,8 @@ from studio import images, roles
 from studio.history import Entry
 from studio.recipes import entry_recipe
 
+_DIALOG_CSS = ("<style>[role='dialog'] [data-testid='stImage'] img {max-height: 58vh; width: auto; "
+               "max-width: 100%; object-fit: contain; margin: 0 auto;}</style>")
 MISSING_FILE = "Image file missing: it was removed from the studio's folder. The entry and its recipe are kept."
 
 
@@ -108,6 +110,7 @@ def show_detail(entry_id: str) -> None:
     if entry is None:
         st.warning("This generation was deleted.")
         return
+    st.html(_DIALOG_CSS)  # the picture fits the screen's height, so its actions are in view under it
     present = render_image(entry) if entry.has_image else False
     if entry.has_image:  # the actions right under the image, in two rows so no label is cut
         render_detail_actions(entry, present)

@@ -149,6 +149,22 @@ def test_the_compare_slider_moves_in_the_browser(studio: StudioProcess, page: Pa
     page.get_by_role("button", name="Generate", exact=True).click()
     edit = page.locator('[data-testid="stMain"]').get_by_role("button", name="Edit", exact=True)
     expect(edit).to_have_count(1, timeout=LANDED_S)
+    wait_for_app_run(page)
+
+    # the detail view: its actions right under the image, "Download" whole, the facts after them
+    page.locator('[data-testid="stMain"]').get_by_role("button", name="Open", exact=True).click()
+    dialog = page.get_by_role("dialog")
+    download = dialog.get_by_role("button", name="Download", exact=True)
+    expect(download).to_be_in_viewport(timeout=LANDED_S)
+    assert download.evaluate("b => [...b.querySelectorAll('*')].every(e => e.scrollWidth <= e.clientWidth + 1)"), \
+        "the Download label is not cut"
+    table, picture = dialog.locator('[data-testid="stDataFrame"]'), dialog.locator('[data-testid="stImage"]').first
+    assert (picture.bounding_box() or {"y": 1e9})["y"] < (download.bounding_box() or {"y": 0})["y"] \
+        < (table.bounding_box() or {"y": 0})["y"], "image, then actions, then the facts"
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    wait_for_app_run(page)
+
     edit.click()
     box = page.get_by_label("Edit instruction", exact=True)
     expect(box).to_be_visible(timeout=LANDED_S)
