@@ -54,7 +54,7 @@ def main() -> None:
         page = st.navigation([welcome, *gates], position="hidden")
     else:
         page = st.navigation([generate, edit, history, account])
-    sidebar.render_sidebar(connected=connection is not None)
+    sidebar.render_sidebar(connected=connection is not None, editing=page is edit)
     if connection is not None:
         st.sidebar.caption(f"Connected: {connection.label}" + (f" · {connection.email}" if connection.email else ""))
     auth.render_sign_in_again()

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import banner, services, thread_view
+from components import banner, services, tap_targets, thread_view
 
 
 def render() -> None:
     banner.render_offline_banner()
+    tap_targets.render_phone_css()
     st.title("Edit")
     entry_id = thread_view.selected_entry_id()
     if not entry_id:

@@ -1,5 +1,6 @@
-"""History: every attempt of this identity, searchable and filterable, with the details of one entry.
+"""History: every attempt of this identity as a gallery of tiles (or a List), searchable and filterable.
 
+An opened entry shows above Export and import: a tile's above the tiles, a List row's under the table.
 Work in progress shows at once as running; while some runs, the page watches the job runner and
 redraws when an image lands, then stops watching.
 """
@@ -10,15 +11,37 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import banner, browser_id, history_views, jobs, services
+from components import banner, browser_id, history_views, jobs, services, tap_targets
+from components.state import HISTORY_OPEN, HISTORY_VIEW
 from studio.durability import disk_is_ephemeral, history_is_lost_on_restart
+from studio.history import Entry, HistoryStore
 from studio.history.blobs import LocalBlobs
 from studio.history.database import SQLITE
+
+GALLERY, LIST = "Gallery", "List"
+
+
+def _close() -> None:
+    st.session_state.pop(HISTORY_OPEN, None)
+    st.session_state.pop("history_table", None)
+
+
+def _render_opened(store: HistoryStore, namespace: str, chosen: list[Entry]) -> None:
+    """The opened entry (or the two List rows to compare), with a way to close it."""
+    if len(chosen) == 2:
+        history_views.render_compare_pair(chosen)
+    elif len(chosen) == 1:
+        with st.container(border=True, key="history_opened"):
+            head, close = st.columns([6, 1], vertical_alignment="center")
+            head.subheader(f"{chosen[0].created:%Y-%m-%d %H:%M} · {chosen[0].status}")
+            close.button("Close", key="history_close", on_click=_close, width="stretch")
+            history_views.render_entry(store, namespace, chosen[0])
 
 
 def render() -> None:
     history_views.switch_if_asked()
     banner.render_offline_banner()
+    tap_targets.render_phone_css()
     st.title("History")
     store, namespace = services.get_store(), services.current_namespace()
     if not store.is_private:  # a private session's History is its memory's, not the browser's
@@ -37,14 +60,18 @@ def render() -> None:
     filters = history_views.render_filters(store, namespace)
     total = store.count_entries(namespace, **filters.as_kwargs())
     pages = max(1, -(-total // history_views.PAGE_SIZE))
-    info, page_col = st.columns([4, 1], vertical_alignment="bottom")
+    info, view_col, page_col = st.columns([3, 2, 1], vertical_alignment="bottom")
     info.caption(f"{total:,} entr{'y' if total == 1 else 'ies'}")
     counts = store.status_counts(namespace)
     if set(counts) - {"ok"}:
         info.caption(" · ".join(f"{n:,} {status}" for status, n in counts.items()))
+    st.session_state.setdefault(HISTORY_VIEW, GALLERY)
+    view = view_col.segmented_control("View", [GALLERY, LIST], key=HISTORY_VIEW, label_visibility="collapsed",
+                                      required=True) or GALLERY
     page = page_col.number_input("Page", 1, pages, 1, key="history_page") if pages > 1 else 1
     entries = store.list_entries(namespace, sort=filters.sort, limit=history_views.PAGE_SIZE,
                                  offset=(page - 1) * history_views.PAGE_SIZE, **filters.as_kwargs())
+    history_views.render_import_notice()
     history_views.render_undo(store, namespace)
     if not entries:
         empty = store.count_entries(namespace) == 0
@@ -53,22 +80,26 @@ def render() -> None:
         history_views.render_export_import(store, namespace, [], export=not empty)
         return
 
-    event = st.dataframe(history_views.table_rows(store, namespace, entries), key="history_table",
-                         column_config=history_views.COLUMN_CONFIG, hide_index=True, width="stretch",
-                         on_select="rerun", selection_mode="multi-row", row_height=56)
-    rows = event.selection.rows if event and event.selection else []
-    chosen = [entries[r] for r in rows if r < len(entries)]
+    opened = st.container()  # the Gallery's opened entry: above the tiles, in view where the click was
+    if view == LIST:
+        event = st.dataframe(history_views.table_rows(store, namespace, entries), key="history_table",
+                             column_config=history_views.COLUMN_CONFIG, hide_index=True, width="stretch",
+                             on_select="rerun", selection_mode="multi-row", row_height=56)
+        rows = event.selection.rows if event and event.selection else []
+        chosen = [entries[r] for r in rows if r < len(entries)]
+        if not chosen:
+            st.caption("Select a row to see the entry, its JSON and its prompt versions.")
+            st.caption("Select two rows to compare their images.")
+        opened = st.container()  # the List's: right under the table, above Export and import
+    else:
+        history_views.render_gallery(store, namespace, entries)
+        open_id = st.session_state.get(HISTORY_OPEN)
+        found = store.get(namespace, open_id) if open_id else None
+        chosen = [found] if found is not None else []
+    with opened:
+        _render_opened(store, namespace, chosen)
     selected = chosen[0] if len(chosen) == 1 else None
     history_views.render_export_import(store, namespace, [selected.id] if selected else [])
-    if len(chosen) == 2:
-        st.divider()
-        history_views.render_compare_pair(chosen)
-    elif selected is None:
-        st.caption("Select a row to see the entry, its JSON and its prompt versions.")
-        st.caption("Select two rows to compare their images.")
-    else:
-        st.divider()
-        history_views.render_entry(store, namespace, selected)
 
 
 render()

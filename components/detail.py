@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import streamlit as st
 
 from components import grounding_view, services, thread_view, uploader
@@ -11,6 +13,8 @@ from studio import images, roles
 from studio.history import Entry
 from studio.recipes import entry_recipe
 
+_DIALOG_CSS = ("<style>[role='dialog'] [data-testid='stImage'] img {max-height: 58vh; width: auto; "
+               "max-width: 100%; object-fit: contain; margin: 0 auto;}</style>")
 MISSING_FILE = "Image file missing: it was removed from the studio's folder. The entry and its recipe are kept."
 
 
@@ -18,12 +22,13 @@ def file_name(entry: Entry) -> str:
     return f"nano-banana-{entry.created.strftime('%Y%m%d-%H%M%S')}-{entry.id[:8]}.{entry.extension}"
 
 
-def download_button(entry: Entry, key: str, label: str = "Download") -> None:
+def download_button(entry: Entry, key: str, label: str = "Download",
+                    width: Literal["stretch", "content"] = "stretch") -> None:
     """Offer the original bytes; read from disk only when clicked."""
     store, namespace = services.get_store(), services.current_namespace()
     st.download_button(label, data=lambda: store.read_image(namespace, entry.id) or b"", file_name=file_name(entry),
                        mime=entry.mime_type or "application/octet-stream", key=key, on_click="ignore",
-                       icon=":material/download:", width="stretch")
+                       icon=":material/download:", width=width, help=None if label else "Download")
 
 
 def reuse_settings(entry: Entry, with_references: bool) -> None:
@@ -39,6 +44,11 @@ def references_fact(entry: Entry) -> str:
     return f"{entry.references_count} ({', '.join(tagged)})" if roles.any_tagged(tagged) else str(entry.references_count)
 
 
+def _seed(entry: Entry) -> str:
+    seed = entry.settings.get("seed")
+    return "random" if seed is None else str(seed)
+
+
 def render_entry_facts(entry: Entry) -> None:
     """Prompt (as plain text, never markdown), settings and numbers."""
     st.caption("Prompt")
@@ -47,7 +57,7 @@ def render_entry_facts(entry: Entry) -> None:
     facts = {
         "Model": f"{spec.label} ({entry.model_id})", "Aspect ratio": entry.aspect_ratio,
         "Resolution": entry.image_size, "Pixels": f"{entry.width} × {entry.height}" if entry.width else "—",
-        "Format": entry.output_format, "Seed": entry.settings.get("seed"), "References": references_fact(entry),
+        "Format": entry.output_format, "Seed": _seed(entry), "References": references_fact(entry),
         "Grounding": "Google Search" if entry.settings.get("grounding") else "off",
         "Status": entry.status, "Time": f"{entry.latency_s:.2f} s over {entry.attempts} attempt(s)",
         "Tokens": f"{entry.prompt_tokens} in · {entry.output_tokens} out · {entry.thoughts_tokens} thinking · "
@@ -57,8 +67,9 @@ def render_entry_facts(entry: Entry) -> None:
         "Estimated": f"${entry.estimated_cost_usd:.4f} before sending", "Model version": entry.model_version or "—",
         "Response id": entry.response_id or "—",
     }
-    st.dataframe({"": list(facts), "value": [str(v) for v in facts.values()]}, hide_index=True,
-                 width="stretch")
+    # every row shown (no inner scrolling): the table's height follows its rows
+    st.dataframe({"Detail": list(facts), "Value": [str(v) for v in facts.values()]}, hide_index=True,
+                 width="stretch", height=35 * (len(facts) + 1) + 3)
     if entry.text:
         st.caption("The model's text")
         st.text(entry.text)
@@ -99,17 +110,23 @@ def show_detail(entry_id: str) -> None:
     if entry is None:
         st.warning("This generation was deleted.")
         return
+    st.html(_DIALOG_CSS)  # the picture fits the screen's height, so its actions are in view under it
     present = render_image(entry) if entry.has_image else False
+    if entry.has_image:  # the actions right under the image, in two rows so no label is cut
+        render_detail_actions(entry, present)
     grounding_view.render_entry_sources(entry)  # Google requires a grounded image's sources beside it
     render_entry_facts(entry)
     render_thinking(entry)
-    if not entry.has_image:
-        return
-    download, edit, use_ref, reuse, rerun, delete = st.columns(6)
-    with edit:
-        thread_view.edit_button(entry, key=f"detail_edit_{entry.id}")
+
+
+def render_detail_actions(entry: Entry, present: bool) -> None:
+    store, namespace = services.get_store(), services.current_namespace()
+    download, edit, use_ref = st.columns(3)
+    reuse, rerun, delete = st.columns(3)
     with download:
         download_button(entry, key=f"detail_download_{entry.id}")
+    with edit:
+        thread_view.edit_button(entry, key=f"detail_edit_{entry.id}")
     if use_ref.button("Use as reference", key=f"detail_ref_{entry.id}", width="stretch", disabled=not present):
         ref, _ = images.load_reference(file_name(entry), store.read_image(namespace, entry.id) or b"")
         uploader.references().append(ref)

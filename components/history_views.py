@@ -8,10 +8,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from components import compare, detail, grounding_view, thread_view, uploader
 from components.plain import md_escape
-from components.state import DELETED_ENTRIES, GOTO_GENERATE, PARENT_ENTRY, RERUN_ENTRY, RETRY_ENTRY
+from components.state import (
+    DELETED_ENTRIES,
+    GOTO_GENERATE,
+    HISTORY_OPEN,
+    IMPORT_NOTICE,
+    IMPORT_ROUND,
+    IMPORTED_ENTRIES,
+    PARENT_ENTRY,
+    RERUN_ENTRY,
+    RETRY_ENTRY,
+)
 from studio.history import Entry, HistoryStore
 from studio.history.diff import word_diff
 
@@ -35,14 +46,21 @@ class Filters:
                 "until": self.until, "favorites_only": self.favorites_only}
 
 
+def render_search(column: DeltaGenerator) -> str:
+    """The search box (a function of its own, so other searches can sit beside it)."""
+    return column.text_input("Search prompts", key="history_query", placeholder="words in the prompt…")
+
+
 def render_filters(store: HistoryStore, namespace: str) -> Filters:
-    search, status, model, dates, sort, fav = st.columns([3, 2, 2, 2, 1.3, 1], vertical_alignment="bottom")
-    query = search.text_input("Search prompts", key="history_query", placeholder="words in the prompt…")
-    statuses = status.multiselect("Status", STATUSES, key="history_status")
-    models = model.multiselect("Model", store.models_used(namespace), key="history_models")
-    chosen = dates.date_input("Dates", value=[], key="history_dates", format="YYYY-MM-DD")
-    sort_by = sort.selectbox("Sort", ["newest", "oldest", "cost", "duration"], key="history_sort")
-    favorites = fav.toggle("★ only", key="history_favorites")
+    """Search, with every other filter folded into one "Filters" control beside it (one line on a phone)."""
+    search, more = st.columns([5, 1], vertical_alignment="bottom")
+    query = render_search(search)
+    with more.popover("Filters", width="stretch", icon=":material/tune:"):
+        statuses = st.multiselect("Status", STATUSES, key="history_status")
+        models = st.multiselect("Model", store.models_used(namespace), key="history_models")
+        chosen = st.date_input("Dates", value=[], key="history_dates", format="YYYY-MM-DD")
+        sort_by = st.selectbox("Sort", ["newest", "oldest", "cost", "duration"], key="history_sort")
+        favorites = st.toggle("★ only", key="history_favorites")
     since = until = None
     if isinstance(chosen, tuple | list) and chosen:
         since = datetime.combine(chosen[0], time.min).timestamp()
@@ -57,28 +75,94 @@ def thumbnail_url(store: HistoryStore, namespace: str, entry: Entry) -> str | No
     return "data:image/jpeg;base64," + base64.b64encode(data).decode() if data else None
 
 
+RUNNING_MARK = "⏳"
+RUNNING_THUMB = ("data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 40 40'>"
+                 "<text x='8' y='28' font-size='22'>⏳</text></svg>")
+
+
+def _lane(entry: Entry) -> str:
+    return str(entry.settings.get("lane") or "now")
+
+
+def _cost(entry: Entry) -> str:
+    return RUNNING_MARK if entry.is_running else f"${entry.cost_usd:.4f}"
+
+
+def _status(entry: Entry, imported: set[str]) -> str:
+    mark = "🆕 " if entry.id in imported else ""
+    return mark + ("★ " if entry.favorite else "") + STATUS_WORDS.get(entry.status, entry.status)
+
+
 def table_rows(store: HistoryStore, namespace: str, entries: list[Entry]) -> dict[str, list]:
+    """The List view's columns: cost and lane early (never cut off at the right), ⏳ where work still runs."""
+    imported = set(st.session_state.get(IMPORTED_ENTRIES) or [])
     return {
-        "thumbnail": [thumbnail_url(store, namespace, e) for e in entries],
+        "thumbnail": [RUNNING_THUMB if e.is_running else thumbnail_url(store, namespace, e) for e in entries],
         "time": [e.created for e in entries],
-        "status": [("★ " if e.favorite else "") + STATUS_WORDS.get(e.status, e.status) for e in entries],
+        "status": [_status(e, imported) for e in entries],
+        "cost ($)": [_cost(e) for e in entries],
+        "lane": [_lane(e) for e in entries],
         "prompt": [e.prompt for e in entries],
         "model": [e.model_id for e in entries],
         "ratio": [e.aspect_ratio for e in entries],
         "size": [e.image_size for e in entries],
         "format": [e.output_format for e in entries],
         "references": [e.references_count for e in entries],
-        "duration (s)": [round(e.latency_s, 2) for e in entries],
-        "cost ($)": [e.cost_usd for e in entries],
+        "duration (s)": [RUNNING_MARK if e.is_running else f"{e.latency_s:.2f}" for e in entries],
     }
 
 
 COLUMN_CONFIG = {
-    "thumbnail": st.column_config.ImageColumn("", width="small"),
+    "thumbnail": st.column_config.ImageColumn("Image", width="small"),
     "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss"),
+    "status": st.column_config.TextColumn("Status"),
+    "cost ($)": st.column_config.TextColumn("Cost", help="Computed from the usage Google recorded"),
+    "lane": st.column_config.TextColumn("Lane", help="Now, or the half-price batch lane"),
     "prompt": st.column_config.TextColumn("Prompt", width="large"),
-    "cost ($)": st.column_config.NumberColumn("Cost", format="$%.4f", help="Computed from the usage Google recorded"),
+    "model": st.column_config.TextColumn("Model"),
+    "ratio": st.column_config.TextColumn("Ratio"),
+    "size": st.column_config.TextColumn("Size"),
+    "format": st.column_config.TextColumn("Format"),
+    "references": st.column_config.NumberColumn("References"),
+    "duration (s)": st.column_config.TextColumn("Duration (s)"),
 }
+
+
+def _open(entry_id: str) -> None:
+    st.session_state[HISTORY_OPEN] = entry_id
+
+
+def _toggle_favorite(store: HistoryStore, namespace: str, entry: Entry) -> None:
+    store.set_favorite(namespace, entry.id, not entry.favorite)
+
+
+def render_tile(store: HistoryStore, namespace: str, entry: Entry, imported: set[str]) -> None:
+    """One gallery tile: the thumbnail, a click on its line opens the entry; favorite, download and edit."""
+    data = store.read_thumbnail(namespace, entry.id) if entry.has_image else None
+    if data:
+        st.image(data, width="stretch")
+    else:
+        icon = RUNNING_MARK if entry.is_running else "⚠️"
+        st.markdown(f"<div class='nb-tile-empty'>{icon}<br>{html.escape(entry.status)}</div>", unsafe_allow_html=True)
+    words = ("🆕 " if entry.id in imported else "") + md_escape(entry.prompt, limit=40)
+    st.button(words, key=f"h_open_{entry.id}", type="tertiary", width="stretch", on_click=_open, args=(entry.id,),
+              help="Open this entry: its image, recipe, JSON and actions")
+    with st.container(horizontal=True, gap="small", key=f"h_tile_actions_{entry.id}"):
+        st.button("★" if entry.favorite else "☆", key=f"h_tile_fav_{entry.id}", width="content",
+                  help="Unfavorite" if entry.favorite else "Favorite", on_click=_toggle_favorite,
+                  args=(store, namespace, entry))
+        if entry.has_image:
+            detail.download_button(entry, key=f"h_tile_dl_{entry.id}", label="", width="content")
+            thread_view.edit_button(entry, key=f"h_tile_edit_{entry.id}")
+
+
+def render_gallery(store: HistoryStore, namespace: str, entries: list[Entry]) -> None:
+    """History's first view: the entries as image tiles, reflowing with the screen's width."""
+    imported = set(st.session_state.get(IMPORTED_ENTRIES) or [])
+    with st.grid(min_column_width=200, border=True, gap="small", key="history_gallery") as grid:
+        for entry in entries:
+            with grid.cell():
+                render_tile(store, namespace, entry, imported)
 
 
 def render_diff(old: str, new: str) -> None:
@@ -211,6 +295,13 @@ def render_compare_pair(chosen: list[Entry]) -> None:
     compare.render_compare(first, second, key="history")
 
 
+def render_import_notice() -> None:
+    """After an import: how many came in (the page has already rerun, so the count above is right)."""
+    notice = st.session_state.pop(IMPORT_NOTICE, None)
+    if notice:
+        st.success(notice, icon="📥")
+
+
 def render_undo(store: HistoryStore, namespace: str) -> None:
     deleted = st.session_state.get(DELETED_ENTRIES, [])
     if deleted and st.button(f"Undo delete ({len(deleted)})", key="history_undo"):
@@ -234,8 +325,11 @@ def render_export_import(store: HistoryStore, namespace: str, selected_ids: list
             left.download_button("Export the selected entry", data=lambda: store.export_zip(namespace, selected_ids),
                                  file_name="nano-banana-entry.zip", mime="application/zip", on_click="ignore",
                                  key="export_selected")
-        # The upload stays in its widget whatever happens, so the person can retry or pick another file.
-        upload = right.file_uploader("Import a studio ZIP", type=["zip"], key="import_zip")
+        # The upload stays in its widget on failure, so the person can retry or pick another file; after a
+        # good import the page reruns at once (the count above is right) with a fresh, empty uploader.
+        round_ = st.session_state.get(IMPORT_ROUND, 0)
+        upload = right.file_uploader("Import a studio ZIP", type=["zip"],
+                                     key="import_zip" if not round_ else f"import_zip_{round_}")
         if upload is not None and right.button("Import", key="import_go"):
             upload.seek(0)
             try:
@@ -248,4 +342,7 @@ def render_export_import(store: HistoryStore, namespace: str, selected_ids: list
                 right.error("The import failed for a reason the studio did not expect; nothing was imported. "
                             "The file is still selected: try again, or export it again from the studio.")
             else:
-                right.success(f"Imported {len(imported)} entries.")
+                st.session_state[IMPORTED_ENTRIES] = [e.id for e in imported]
+                st.session_state[IMPORT_NOTICE] = f"Imported {len(imported)} entries."
+                st.session_state[IMPORT_ROUND] = round_ + 1
+                st.rerun()

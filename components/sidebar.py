@@ -170,8 +170,19 @@ def _render_session_totals(connected: bool) -> None:
     st.caption(f"This session: **${spent:.3f}** from recorded usage (estimated ${estimated:.3f} before sending)")
 
 
-def render_sidebar(connected: bool) -> ModelSpec:
-    """Draw the controls; returns the selected model's spec."""
+def _render_editing_sidebar(connected: bool) -> None:
+    """On the Edit page only what applies to an edit: it keeps its version's model; ratio and size sit under it."""
+    with st.sidebar:
+        st.caption("Edits use the model of the version you edit; its aspect ratio, resolution and extra "
+                   "references are under the image. Generate's settings are kept for when you go back.")
+        _render_session_totals(connected)
+        st.toggle("Private session", key=services.PRIVATE,
+                  help="Keep this session's work in memory only, never on disk; it is released when the session "
+                       "ends or after an hour unused.")
+
+
+def render_sidebar(connected: bool, editing: bool = False) -> ModelSpec:
+    """Draw the controls (on the Edit page only an edit's: ``editing``); returns the selected model's spec."""
     catalogue = services.get_catalogue()
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
@@ -182,6 +193,9 @@ def render_sidebar(connected: bool) -> ModelSpec:
             st.session_state[key] = st.session_state[key]
     choices = lineup.offered(catalogue, models.unavailable())
     _settle_model_key(catalogue, choices)
+    if editing:
+        _render_editing_sidebar(connected)
+        return selected_spec(catalogue)
     with st.sidebar:
         labels = {spec.key: f"{spec.label} · {spec.model_id}" for spec in choices}
         st.selectbox("Model", list(labels), key="model_key", format_func=lambda k: labels.get(k, k),

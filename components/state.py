@@ -52,6 +52,11 @@ LIVE_ACTIVE: Final = "live_jobs_active"  # whether the live panel is polling
 LIVE_VERSION: Final = "live_jobs_version"  # the runner's change counter at the last drawing
 LIVE_FINISHING: Final = "live_jobs_finishing"  # the last image is drawn: rerun the page on the next tick
 DELETED_ENTRIES: Final = "deleted_entry_ids"  # for Undo
+HISTORY_VIEW: Final = "history_view"  # History's "Gallery" / "List" switch
+HISTORY_OPEN: Final = "history_open_entry"  # the entry a History tile opened
+IMPORTED_ENTRIES: Final = "imported_entry_ids"  # the last import's entries, highlighted
+IMPORT_ROUND: Final = "import_round"  # bumped after an import: a fresh (empty) uploader
+IMPORT_NOTICE: Final = "import_notice"  # "Imported N entries.", shown after the rerun
 
 # requests between pages and callbacks
 RETRY_ENTRY: Final = "retry_entry_id"

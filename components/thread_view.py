@@ -52,52 +52,72 @@ def select(entry_id: str) -> None:
     st.query_params["entry"] = entry_id
 
 
-def render_tree(entry: Entry, tree: list[tuple[Entry, int]], numbers: dict[str, int]) -> None:
-    """Every version as a tree (branches indented under the version they continue); a click shows it."""
+def _tree_thumbnail(store: HistoryStore, namespace: str, version: Entry) -> None:
+    data = store.read_thumbnail(namespace, version.id) if version.has_image and version.deleted_at is None else None
+    if data:
+        st.image(data, width=40)
+    else:
+        st.markdown(f"<div class='nb-tree-empty'>{DELETED_ICON if version.deleted_at else STATUS_ICONS.get(version.status, '•')}"
+                    "</div>", unsafe_allow_html=True)
+
+
+def render_tree(store: HistoryStore, namespace: str, entry: Entry, tree: list[tuple[Entry, int]],
+                numbers: dict[str, int]) -> None:
+    """Every version as a tree of thumbnails (branches indented under the version they continue); a click shows it."""
     st.subheader("Versions")
     for version, depth in tree:
         indent = "\u2003" * depth + ("└ " if depth else "")
-        if version.deleted_at is not None:  # kept because a later version continues it: a placeholder
-            st.button(f"{indent}v{numbers[version.id]} {DELETED_ICON} deleted", key=f"thread_pick_{version.id}",
-                      width="stretch", disabled=True,
-                      help="This version was deleted; it stays in the thread because later versions continue it")
-            continue
-        icon = STATUS_ICONS.get(version.status, "•")
-        text = f"{indent}v{numbers[version.id]} {icon} {md_escape(version.prompt, limit=33)}"  # labels are markdown
-        if st.button(text, key=f"thread_pick_{version.id}", width="stretch",
-                     type="primary" if version.id == entry.id else "secondary"):
-            select(version.id)
-            st.rerun()
+        row = st.container(horizontal=True, vertical_alignment="center", gap="small", wrap=False,
+                           key=f"nbtree_d{min(depth, 6)}_{version.id}")
+        with row:
+            _tree_thumbnail(store, namespace, version)
+            if version.deleted_at is not None:  # kept because a later version continues it: a placeholder
+                st.button(f"{indent}v{numbers[version.id]} {DELETED_ICON} deleted", key=f"thread_pick_{version.id}",
+                          width="stretch", disabled=True,
+                          help="This version was deleted; it stays in the thread because later versions continue it")
+                continue
+            icon = STATUS_ICONS.get(version.status, "•")
+            text = f"{indent}v{numbers[version.id]} {icon} {md_escape(version.prompt, limit=33)}"  # labels are markdown
+            if st.button(text, key=f"thread_pick_{version.id}", width="stretch",
+                         type="primary" if version.id == entry.id else "secondary"):
+                select(version.id)
+                st.rerun()
 
 
-def _render_turn_answer(store: HistoryStore, namespace: str, turn: Entry, number: int, full: bool) -> None:
-    if turn.is_running:
-        st.info(f"v{number} is being made…", icon="⏳")
-    elif turn.has_image:
-        # earlier turns as thumbnails: a 4K thread would otherwise send every original on every rerun
-        data = store.read_image(namespace, turn.id) if full else store.read_thumbnail(namespace, turn.id)
-        if data is None:
-            st.warning("This version's file is missing; its recipe is kept.", icon="🖼️")
+def render_current(store: HistoryStore, namespace: str, entry: Entry, number: int) -> None:
+    """The version being edited, large (bounded to the screen's height so the instruction stays in view)."""
+    with st.container(key="edit_current"):
+        if entry.is_running:
+            st.info(f"v{number} is being made…", icon="⏳")
+        elif entry.has_image:
+            data = store.read_image(namespace, entry.id)
+            if data is None:
+                st.warning("This version's file is missing; its recipe is kept.", icon="🖼️")
+            else:
+                st.image(data, caption=f"v{number} · {entry.aspect_ratio} · {entry.image_size}", width="stretch")
         else:
-            st.image(data, caption=f"v{number} · {turn.aspect_ratio} · {turn.image_size}", width="stretch")
-    else:
-        st.error(f"v{number} failed: " + md_escape(turn.failure_message or "no image."), icon="⚠️")
+            st.error(f"v{number} failed: " + md_escape(entry.failure_message or "no image."), icon="⚠️")
 
 
 def render_conversation(store: HistoryStore, namespace: str, chain: list[Entry], numbers: dict[str, int]) -> None:
-    """The instructions and images so far, root first: what the next edit sends back to the model."""
-    for turn in chain:
-        if turn.deleted_at is not None:
-            with st.chat_message("assistant", avatar=":material/delete:"):
-                st.caption(f"v{numbers[turn.id]} was deleted. Its turn is still sent with edits that continue it, "
-                           "so the model sees the whole conversation.")
-            continue
-        with st.chat_message("user", avatar=":material/person:"):
-            st.text(turn.prompt)
-            if turn.references_count:
-                st.caption(f"with {turn.references_count} reference image(s)")
-        with st.chat_message("assistant", avatar=":material/image:"):
-            _render_turn_answer(store, namespace, turn, numbers[turn.id], full=turn is chain[-1])
+    """The turns so far as a strip of thumbnails, root first: what the next edit sends back to the model."""
+    st.markdown("**The conversation so far**")
+    with st.grid(min_column_width=120, gap="small", key="edit_strip") as strip:
+        for turn in chain:
+            with strip.cell():
+                if turn.deleted_at is not None:
+                    st.caption(f"v{numbers[turn.id]} was deleted. Its turn is still sent with edits that continue "
+                               "it, so the model sees the whole conversation.")
+                    continue
+                data = store.read_thumbnail(namespace, turn.id) if turn.has_image else None
+                if data:
+                    st.image(data, width="stretch")
+                else:
+                    st.markdown(f"<div class='nb-tile-empty'>{STATUS_ICONS.get(turn.status, '•')}</div>",
+                                unsafe_allow_html=True)
+                st.caption(f"v{numbers[turn.id]} · " + md_escape(turn.prompt, limit=80))
+                if turn.references_count:
+                    st.caption(f"with {turn.references_count} reference image(s)")
 
 
 def _extra_references(leaf: Entry) -> list[ReferenceImage] | None:
@@ -167,11 +187,9 @@ def start_fresh(store: HistoryStore, namespace: str, source: Entry, instruction:
     _submit(threads.fresh_request(_base_request(source), ref, instruction.strip()), source)
 
 
-def render_edit_box(store: HistoryStore, namespace: str, leaf: Entry) -> None:
-    """The instruction, this turn's ratio, size and extra references, "Apply edit" and "Start fresh"."""
+def render_edit_options(leaf: Entry) -> tuple[str, str, list[ReferenceImage] | None]:
+    """This turn's ratio, size and extra references (drawn under the buttons, read before them)."""
     spec = services.get_catalogue().resolve(leaf.model_id)
-    instruction = st.text_area("Edit instruction", key=f"edit_text_{leaf.id}", height=90,
-                               placeholder="Make the sky stormy, keep everything else")
     ratio_col, size_col = st.columns(2)
     ratios = list(spec.ratios)
     ratio = ratio_col.selectbox("Aspect ratio for this edit", ratios, key=f"edit_ratio_{leaf.id}",
@@ -179,18 +197,28 @@ def render_edit_box(store: HistoryStore, namespace: str, leaf: Entry) -> None:
     sizes = list(spec.sizes)
     size = size_col.selectbox("Resolution for this edit", sizes, key=f"edit_size_{leaf.id}",
                               index=sizes.index(leaf.image_size) if leaf.image_size in sizes else 0)
-    references = _extra_references(leaf)
-    apply_col, fresh_col = st.columns(2)
-    if apply_col.button("Apply edit", type="primary", key=f"edit_apply_{leaf.id}", width="stretch",
-                        disabled=references is None or not leaf.can_continue):
-        apply_edit(store, namespace, leaf, instruction, ratio, size, references or [])
-    if fresh_col.button(FRESH_LABEL, key=f"edit_fresh_{leaf.id}", width="stretch",
-                        help="Begin a new conversation with just this image and the instruction above. "
-                             "Useful when edits start to drift; this thread stays as it is."):
-        start_fresh(store, namespace, leaf, instruction)
-    if not leaf.can_continue:
-        st.caption("The model's own answer for this image was not kept (it was made before edit threads, or came "
-                   "from an older export), so it cannot be continued as a conversation: start fresh from it instead.")
+    return ratio, size, _extra_references(leaf)
+
+
+def render_edit_box(store: HistoryStore, namespace: str, leaf: Entry) -> None:
+    """The instruction, "Apply edit" and "Start fresh" right under it, then this turn's ratio, size and references."""
+    instruction = st.text_area("Edit instruction", key=f"edit_text_{leaf.id}", height=90,
+                               placeholder="Make the sky stormy, keep everything else")
+    buttons = st.container()  # filled once the options below are read: the buttons stay next to the instruction
+    ratio, size, references = render_edit_options(leaf)
+    with buttons:
+        apply_col, fresh_col = st.columns(2)
+        if apply_col.button("Apply edit", type="primary", key=f"edit_apply_{leaf.id}", width="stretch",
+                            disabled=references is None or not leaf.can_continue):
+            apply_edit(store, namespace, leaf, instruction, ratio, size, references or [])
+        if fresh_col.button(FRESH_LABEL, key=f"edit_fresh_{leaf.id}", width="stretch",
+                            help="Begin a new conversation with just this image and the instruction above. "
+                                 "Useful when edits start to drift; this thread stays as it is."):
+            start_fresh(store, namespace, leaf, instruction)
+        if not leaf.can_continue:
+            st.caption("The model's own answer for this image was not kept (it was made before edit threads, or "
+                       "came from an older export), so it cannot be continued as a conversation: start fresh from "
+                       "it instead.")
 
 
 def render_failed_turn(store: HistoryStore, namespace: str, turn: Entry) -> None:
@@ -231,28 +259,44 @@ def shown_versions(versions: list[Entry]) -> list[Entry]:
     return [v for v in versions if v.deleted_at is None or v.id in needed]
 
 
+def render_compare_pick(versions: list[Entry], entry: Entry, numbers: dict[str, int]) -> None:
+    """Compare any two versions of the thread: the version's parent and itself unless the person picks others."""
+    pictures = sorted((v for v in versions if v.has_image and v.deleted_at is None), key=lambda v: numbers[v.id])
+    if len(pictures) < 2 or not entry.has_image:
+        return
+    st.subheader("Compare")
+    ids = [v.id for v in pictures]
+    by_id = {v.id: v for v in pictures}
+    parent = entry.thread_parent_id if entry.thread_parent_id in by_id else next(i for i in ids if i != entry.id)
+    names = {v.id: f"v{numbers[v.id]} · {v.prompt[:40]}" for v in pictures}
+    before_col, after_col = st.columns(2)
+    first = before_col.selectbox("Before", ids, index=ids.index(parent), format_func=names.__getitem__,
+                                 key=f"compare_before_{entry.id}")
+    second = after_col.selectbox("After", ids, index=ids.index(entry.id), format_func=names.__getitem__,
+                                 key=f"compare_after_{entry.id}")
+    compare.render_compare(by_id[first], by_id[second], key=f"thread_{entry.id}",
+                           first_label=compare.label(by_id[first], numbers[first]),
+                           second_label=compare.label(by_id[second], numbers[second]))
+
+
 def render_thread(store: HistoryStore, namespace: str, entry: Entry) -> None:
-    """The whole thread of ``entry``: its tree of versions, the conversation up to it, and what comes next."""
+    """The thread of ``entry``: the version large, the instruction under it, the turns so far, the tree, Compare."""
     versions = shown_versions(store.thread_entries(namespace, entry.thread_root, include_deleted=True))
     chain = store.thread_chain(namespace, entry.id)
     versions += [turn for turn in chain if turn.id not in {v.id for v in versions}]
     numbers = {v.id: i for i, v in enumerate(sorted(versions, key=lambda v: v.created_at), start=1)}
     jobs.redraw_while_work_runs(any(v.is_running for v in versions))
-    tree_col, thread_col = st.columns([1, 2], gap="large")
-    with tree_col:
-        render_tree(entry, threads.version_tree(versions), numbers)
-    with thread_col:
-        st.subheader(f"v{numbers[entry.id]} · the conversation so far")
-        render_conversation(store, namespace, chain, numbers)
+    main_col, tree_col = st.columns([5, 2], gap="large")
+    with main_col:
+        st.subheader(f"Editing v{numbers[entry.id]}")
+        render_current(store, namespace, entry, numbers[entry.id])
         if entry.is_running:
             st.caption("The edit is on its way; this page updates when it lands.")
         elif entry.has_image:
             render_edit_box(store, namespace, entry)
         else:
             render_failed_turn(store, namespace, entry)
-        parent = store.get(namespace, entry.thread_parent_id) if entry.thread_parent_id else None
-        if entry.has_image and parent is not None and parent.has_image:
-            st.subheader("Compare")
-            compare.render_compare(parent, entry, key=f"thread_{entry.id}",
-                                   first_label=compare.label(parent, numbers.get(parent.id)),
-                                   second_label=compare.label(entry, numbers[entry.id]))
+        render_conversation(store, namespace, chain, numbers)
+        render_compare_pick(versions, entry, numbers)
+    with tree_col:
+        render_tree(store, namespace, entry, threads.version_tree(versions), numbers)

@@ -92,7 +92,7 @@ def test_the_detail_dialog_shows_the_image_its_facts_and_a_download(studio_app, 
     assert len(dialog.get("image")) == 1, "the full image"
     assert "a lighthouse at dawn" in [t.value for t in dialog.text], "the prompt, as plain text"
     table = dialog.dataframe[0].value
-    facts = dict(zip(table[""], table["value"], strict=True))
+    facts = dict(zip(table["Detail"], table["Value"], strict=True))
     assert facts["Aspect ratio"] == "16:9" and facts["Resolution"] == "1K" and facts["Format"] == "PNG"
     assert facts["Pixels"] == "1376 × 768"
     assert facts["Seed"] == "8", "image 2 of a batch seeded 7 used seed 8"
@@ -104,8 +104,27 @@ def test_the_detail_dialog_shows_the_image_its_facts_and_a_download(studio_app, 
     downloads = dialog.get("download_button")
     assert [d.label for d in downloads] == ["Download"] and downloads[0].key == f"detail_download_{second.id}"
     assert [b.label for b in dialog.button] == ["Edit", "Use as reference", "Reuse settings", "Re-run", "Delete"]
+    drawn = [e.type for e in _in_order(dialog)]
+    assert drawn.index("image") < drawn.index("download_button") < drawn.index("button") < drawn.index("dataframe"), \
+        "the actions right under the image, the facts after them (issue 22 item 7)"
     at.run()
     assert not at.get("dialog"), "the dialog closes on the next run"
+
+
+def _in_order(node) -> list:
+    children = getattr(node, "children", None)
+    if not children:
+        return [node]
+    return [leaf for _, child in sorted(children.items()) for leaf in _in_order(child)]
+
+
+def test_the_detail_says_random_for_a_seed_left_to_the_model(studio_app, emulator, entries) -> None:
+    at = _generate(studio_app(emulator, seed=None), "a lighthouse, any seed")
+    at = _open(at, entries(at)[0].id)
+    table = at.get("dialog")[0].dataframe[0].value
+    facts = dict(zip(table["Detail"], table["Value"], strict=True))
+    assert facts["Seed"] == "random", "never 'None'"
+    assert list(table.columns) == ["Detail", "Value"], "readable headers"
 
 
 def test_use_as_reference_adds_the_image_to_the_references(studio_app, emulator, entries) -> None:
@@ -199,6 +218,7 @@ def _history(at: AppTest) -> AppTest:
     the app is on, so after History's actions switch to Generate the next run stays there. An empty
     ``_page_hash`` is AppTest's own "stay on the page the previous run finished on".
     """
+    at.session_state["history_view"] = "List"  # these tests work the table; the Gallery has its own tests
     at.switch_page("app_pages/history.py").run()
     at._page_hash = ""
     return at

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -43,6 +44,22 @@ def _image_captions(at: AppTest) -> list[str]:
     return [c for image in at.get("image") for c in image.captions]  # type: ignore[attr-defined]
 
 
+def _strip(at: AppTest) -> list[str]:
+    """The captions of the conversation strip under the edit box ("v1 · instruction"), root first."""
+    return [c.value for c in at.caption if re.match(r"^v\d+ · ", c.value or "")]
+
+
+def _slider_pair(at: AppTest) -> tuple[str, str] | None:
+    """The entries the in-browser before/after slider was given (its data carries their ids)."""
+    for node in at.get("bidi_component"):
+        if node.proto.component_name == "nano_banana_compare_slider":  # type: ignore[attr-defined]
+            data = json.loads(node.proto.json)  # type: ignore[attr-defined]
+            assert data["before"].startswith("data:image/jpeg;base64,") and data["after"].startswith("data:image/")
+            first, second = data["key"].split(":")
+            return first, second
+    return None
+
+
 def _versions(at: AppTest) -> list[str]:
     return [b.label for b in at.button if (b.key or "").startswith("thread_pick_")]
 
@@ -71,11 +88,12 @@ def test_three_turns_a_branch_and_the_compare_view(studio_app, emulator, isolate
     assert second != root
     _apply(at, "add rain")
     third = _selected(at)
-    assert [m.name for m in at.chat_message] == ["user", "assistant"] * 3, "the conversation so far"
-    assert at.get("slider")[0].label == "Slider position", "a version is compared with its parent by default"
+    assert _strip(at) == ["v1 · a paper boat", "v2 · put it on a puddle", "v3 · add rain"], "the conversation so far"
+    assert at.selectbox(key=f"compare_before_{third}").value == second, "compared with its parent by default"
+    assert at.selectbox(key=f"compare_after_{third}").value == third
     captions = _image_captions(at)
     assert any(c.startswith("Before · v2") for c in captions) and any(c.startswith("After · v3") for c in captions)
-    assert "Slider · before ◀ 50% ▶ after" in captions
+    assert _slider_pair(at) == (second, third), "the in-browser slider gets both pictures"
 
     at.button(key=f"thread_pick_{root}").click().run()  # back to v1, and a branch from it
     assert _selected(at) == root
@@ -95,8 +113,9 @@ def test_three_turns_a_branch_and_the_compare_view(studio_app, emulator, isolate
     finally:
         store.close()
 
-    at.slider(key=f"compare_slider_thread_{branch}").set_value(20).run()
-    assert not at.exception and "Slider · before ◀ 20% ▶ after" in _image_captions(at)
+    assert _slider_pair(at) == (root, branch), "a branch is compared with the version it continues"
+    at.selectbox(key=f"compare_before_{branch}").set_value(third).run()  # any two versions of the thread
+    assert not at.exception and _slider_pair(at) == (third, branch)
 
 
 def test_a_blocked_edit_is_a_failed_turn_and_the_thread_goes_on(studio_app, emulator) -> None:
@@ -139,7 +158,7 @@ def test_a_refused_thread_says_so_and_offers_start_fresh(studio_app, emulator, i
     fresh = _selected(at)
     assert fresh not in (root, refused) and not at.exception
     assert len(_versions(at)) == 1, "a new conversation with just that image"
-    assert [m.name for m in at.chat_message] == ["user", "assistant"]
+    assert len(_strip(at)) == 1, "the conversation so far: one turn"
     assert any("with 1 reference image(s)" in (c.value or "") for c in at.caption)
     assert not at.error
 
@@ -159,13 +178,14 @@ def test_history_compares_two_selected_rows_and_opens_an_edit(studio_app, emulat
     at.button(key="generate").click().run()
     at.switch_page("app_pages/history.py").run()
     at._page_hash = ""  # stay on the page the last run finished on, as a browser does
+    at.session_state["history_view"] = "List"  # rows are picked in the List view; the Gallery opens one
     at.session_state["history_table"] = {"selection": {"rows": [0, 1]}}
     at.run()
     assert not at.exception
     assert "Compare" in [h.value for h in at.subheader]
     captions = _image_captions(at)
     assert sum(c.startswith("Before · ") for c in captions) == 1 and sum(c.startswith("After · ") for c in captions) == 1
-    assert "Slider · before ◀ 50% ▶ after" in captions
+    assert _slider_pair(at) is not None, "the two rows in the in-browser slider"
     at.session_state["history_table"] = {"selection": {"rows": [0]}}
     at.run()
     (edit,) = [b for b in at.button if b.label == "Edit"]
@@ -182,7 +202,7 @@ def test_a_thread_too_large_for_one_request_is_not_sent(studio_app, emulator, mo
     assert _selected(at) == root and len(_versions(at)) == 1, "nothing was sent, nothing is lost"
     assert at.text_area(key=f"edit_text_{root}").value == "add a moat", "the instruction is kept"
     at.button(key=f"edit_fresh_{root}").click().run()
-    assert _selected(at) != root and [m.name for m in at.chat_message] == ["user", "assistant"]
+    assert _selected(at) != root and len(_strip(at)) == 1
 
 
 def test_retry_of_a_failed_edit_on_the_grid_stays_in_its_thread(studio_app, emulator, isolated_studio) -> None:
@@ -289,3 +309,45 @@ def test_an_edit_never_sends_a_thread_that_starts_mid_way(isolated_studio, studi
     _apply(at, "add a cloud")
     assert _selected(at) == second, "nothing was sent"
     assert any("An earlier version of this thread is no longer in History" in e.value for e in at.error)
+
+
+def _in_order(node) -> list:
+    """Every element under ``node`` in the order the page draws them (blocks flattened)."""
+    children = getattr(node, "children", None)
+    if not children:
+        return [node]
+    return [leaf for _, child in sorted(children.items()) for leaf in _in_order(child)]
+
+
+def test_the_edit_page_puts_the_image_first_and_the_instruction_right_under_it(studio_app, emulator) -> None:
+    """Issue 22 item 5: the version large, then Edit instruction and Apply edit, then the turns as a strip,
+    then Compare; the versions' tree is beside it with a thumbnail each; the sidebar shows only the edit's."""
+    at = _start(studio_app, emulator, "a paper boat")
+    _apply(at, "put it on a puddle")
+    _apply(at, "add rain")
+    third = _selected(at)
+    order: list[str] = []
+    for element in _in_order(at.main):
+        kind, label = element.type, getattr(element, "label", None) or getattr(element, "value", None)
+        if kind == "image" and not order:
+            order.append("image")
+        elif kind == "text_area" and label == "Edit instruction":
+            order.append("instruction")
+        elif kind == "button" and label == "Apply edit":
+            order.append("apply")
+        elif kind == "markdown" and label == "**The conversation so far**":
+            order.append("strip")
+        elif kind == "subheader" and label in ("Compare", "Versions"):
+            order.append(label)
+    assert order == ["image", "instruction", "apply", "strip", "Compare", "Versions"], order
+    current = at.get("image")[0]
+    assert current.captions[0].startswith("v3 · "), "the first picture is the version being edited"  # type: ignore[attr-defined]
+    rows = [k for k in (b.key or "" for b in at.button) if k.startswith("thread_pick_")]
+    assert len(rows) == 3 and rows[-1] == f"thread_pick_{third}"
+    sidebar = [getattr(e, "label", None) for e in _in_order(at.sidebar)]
+    assert "Private session" in sidebar
+    for generate_only in ("Model", "Aspect ratio", "Resolution", "Images", "Seed", "Output format"):
+        assert generate_only not in sidebar, f"{generate_only} belongs to Generate, not to an edit"
+    assert not any(getattr(m, "label", "") == "Estimated cost" for m in at.sidebar.metric)
+    at.switch_page("app_pages/generate.py").run()
+    assert "Aspect ratio" in [s.label for s in at.sidebar.selectbox], "Generate's settings come back on Generate"

@@ -19,6 +19,7 @@ def _seed(data_dir: Path, namespace: str = "key:irrelevant") -> None:
 
 def _history(studio_app, emulator):
     at = studio_app(emulator)
+    at.session_state["history_view"] = "List"  # these tests work the table; the Gallery has its own tests
     return at.switch_page("app_pages/history.py").run()
 
 
@@ -77,5 +78,71 @@ def test_an_empty_history_imports_a_studio_zip(studio_app, emulator, tmp_path: P
     at.button(key="import_go").click().run()
     assert not at.exception, at.exception
     assert [s.value for s in at.success] == ["Imported 1 entries."]
-    at.run()
+    # the same run already lists it: no second click (issue 22 item 4)
+    assert any(c.value == "1 entry" for c in at.caption), [c.value for c in at.caption]
+    assert not any("Nothing here yet" in i.value for i in at.info)
     assert list(at.dataframe[0].value["prompt"]) == ["a lighthouse from another studio"]
+    assert list(at.dataframe[0].value["status"]) == ["🆕 ok"], "the new row is marked"
+    uploaders = at.get("file_uploader")
+    assert len(uploaders) == 1 and not uploaders[0].value, "the uploader is cleared"  # type: ignore[attr-defined]
+    at.run()
+    assert not at.success, "the notice shows once"
+
+
+def _gallery(studio_app, emulator, isolated_studio: Path):
+    at = studio_app(emulator)
+    at.switch_page("app_pages/history.py").run()
+    from studio.history import namespace_for
+
+    _seed(isolated_studio, namespace_for(at.session_state["connection"], isolated_studio))
+    return at.run()
+
+
+def test_history_opens_as_a_gallery_of_tiles(studio_app, emulator, isolated_studio) -> None:
+    """Issue 22 item 4: tiles with the thumbnail, a click opens the entry; favorite, download and edit on each."""
+    at = _gallery(studio_app, emulator, isolated_studio)
+    assert not at.exception and not at.dataframe, "the first view is the gallery, not the table"
+    assert at.session_state["history_view"] == "Gallery"
+    opens = [b for b in at.button if (b.key or "").startswith("h_open_")]
+    assert len(opens) == 6 and any(c.value == "6 entries" for c in at.caption)
+    assert len(at.get("image")) == 5, "a thumbnail on each tile with an image (the failed one has none)"
+    assert len([b for b in at.button if (b.key or "").startswith("h_tile_edit_")]) == 5
+    assert len([d for d in at.get("download_button") if (d.key or "").startswith("h_tile_dl_")]) == 5
+    assert sum("kiwi" in b.label for b in opens) == 3, "the prompt on each tile"
+    entry_id = opens[1].key.removeprefix("h_open_")
+    at.button(key=f"h_tile_fav_{entry_id}").click().run()
+    assert at.button(key=f"h_tile_fav_{entry_id}").label == "★", "favorite straight from the tile"
+    at.button(key=f"h_open_{entry_id}").click().run()
+    assert not at.exception
+    labels = [b.label for b in at.button]
+    for label in ("Close", "Restore prompt", "Re-run", "★ Unfavorite", "Delete", "Edit"):
+        assert label in labels
+    assert len(at.json) == 3, "request, response and usage JSON of the opened entry"
+    keys = [b.key for b in at.button]
+    assert keys.index("history_close") < keys.index(opens[0].key), "the opened entry is above the tiles"
+    at.button(key="history_close").click().run()
+    assert "Restore prompt" not in [b.label for b in at.button]
+
+
+def test_the_list_view_says_running_and_shows_cost_and_lane(studio_app, emulator, isolated_studio) -> None:
+    """The List: readable headers in one case, cost and lane early, ⏳ (never None) while an image is made."""
+    from studio.history import namespace_for
+
+    at = _gallery(studio_app, emulator, isolated_studio)
+    store = HistoryStore.open(data_dir=isolated_studio)
+    try:
+        namespace = namespace_for(at.session_state["connection"], isolated_studio)
+        store.start_entry(namespace, make_request(prompt="still baking"), 0, batch_id="r")
+    finally:
+        store.close()
+    at.segmented_control(key="history_view").set_value("List").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table.columns)[:5] == ["thumbnail", "time", "status", "cost ($)", "lane"]
+    assert set(table["lane"]) == {"now"}
+    running = list(table["prompt"]).index("still baking")
+    assert table["cost ($)"][running] == "⏳" and table["duration (s)"][running] == "⏳"
+    assert all(str(c).startswith("$") for i, c in enumerate(table["cost ($)"]) if i != running)
+    assert "None" not in {str(v) for column in ("cost ($)", "duration (s)") for v in table[column]}
+    config = at.dataframe[0].proto.columns  # type: ignore[attr-defined]
+    assert "Status" in config and "Lane" in config and "Cost" in config and "Duration (s)" in config

@@ -50,7 +50,7 @@ def _errors(at: AppTest) -> list[str]:
 
 def _facts(at: AppTest) -> dict[str, str]:
     table = at.get("dialog")[0].dataframe[0].value
-    return dict(zip(table[""], table["value"], strict=True))
+    return dict(zip(table["Detail"], table["Value"], strict=True))
 
 
 def _entries(at: AppTest, data_dir):

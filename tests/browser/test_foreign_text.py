@@ -157,7 +157,7 @@ def test_file_names_and_imported_search_html_fetch_nothing_and_navigate_nowhere(
     wait_for_app_run(page)
 
     # the prompt, in the Edit page's tree of versions (a button, whose label is markdown)
-    main.get_by_role("button", name="Edit", exact=True).click()
+    main.get_by_role("button", name="Edit", exact=True).first.click()  # the opened entry's, above the tiles
     wait_for_app_run(page)
     expect(main.get_by_role("button", name=re.compile(r"^v1 .*127\.0\.0\.1:9"))).to_be_visible(timeout=30_000)
     expect(main.get_by_text(TREE_PROMPT).first).to_be_visible()

@@ -66,9 +66,6 @@ def _local_files(data_dir: Path) -> list[Path]:
     return [p for p in (data_dir / "ns").rglob("*") if p.is_file()] if (data_dir / "ns").exists() else []
 
 
-HEADER_PX, ROW_PX = 35, 56  # the History table's header and rows (row_height=56 in app_pages/history.py)
-
-
 def refresh_history(page: Page) -> None:
     """Draw History again (a browser reload would start a new session, which must connect again)."""
     go(page, "Generate")
@@ -76,19 +73,24 @@ def refresh_history(page: Page) -> None:
 
 
 def select_first_row(page: Page) -> None:
-    """Tick the first row of the History table (its row marker, at the left edge of the grid's canvas), unless
-    an entry is already shown: a second click would untick it."""
+    """Open the first entry of History (its tile in the Gallery, History's first view), unless an entry is
+    already shown."""
     delete = page.get_by_role("button", name="Delete", exact=True)
     if delete.count():
         return
-    canvas = page.locator('[data-testid="stDataFrame"]').first.locator('[data-testid="data-grid-canvas"]')
-    expect(canvas).to_be_visible(timeout=LANDED_S)
-    box = canvas.bounding_box()
-    assert box is not None
-    # the grid's scroller lies over its canvas and takes the clicks: a mouse click at the marker's place
-    page.mouse.click(box["x"] + 15, box["y"] + HEADER_PX + ROW_PX / 2)
+    first_tile = page.locator('[class*="st-key-h_open_"] button').first
+    expect(first_tile).to_be_visible(timeout=LANDED_S)
+    first_tile.click()
     expect(delete).to_be_visible(timeout=LANDED_S)
     wait_for_app_run(page)
+
+
+def favorites_only(page: Page) -> None:
+    """Flip "★ only", which sits in History's Filters control, then close the control."""
+    page.get_by_role("button", name="Filters").click()
+    page.get_by_text("★ only", exact=True).click()
+    wait_for_app_run(page)
+    page.keyboard.press("Escape")
 
 
 def click_and_wait(page: Page, name: str) -> None:
@@ -171,13 +173,12 @@ def test_two_replicas_share_one_history(start_studio: Callable[..., StudioProces
         click_and_wait(page, "☆ Favorite")
         expect(page.get_by_role("button", name="★ Unfavorite", exact=True)).to_be_visible(timeout=LANDED_S)
         refresh_history(page_b)
-        page_b.get_by_text("★ only", exact=True).click()
+        favorites_only(page_b)
         expect(page_b.get_by_text("1 entry", exact=True)).to_be_visible(timeout=LANDED_S)
         wait_for_app_run(page_b)
         select_first_row(page_b)
         expect(page_b.get_by_role("button", name="★ Unfavorite", exact=True)).to_be_visible()
-        page_b.get_by_text("★ only", exact=True).click()  # back to everything
-        wait_for_app_run(page_b)
+        favorites_only(page_b)  # back to everything
 
         # A exports its History as the studio's ZIP (kept for the import below)
         archive = export_everything(page, tmp_path)
