@@ -175,6 +175,8 @@ def _render_editing_sidebar(connected: bool) -> None:
     with st.sidebar:
         st.caption("Edits use the model of the version you edit; its aspect ratio, resolution and extra "
                    "references are under the image. Generate's settings are kept for when you go back.")
+        for note in st.session_state.pop(MODEL_NOTES, None) or []:  # e.g. the version's model was retired
+            st.info(note, icon="🔁")
         _render_session_totals(connected)
         st.toggle("Private session", key=services.PRIVATE,
                   help="Keep this session's work in memory only, never on disk; it is released when the session "
