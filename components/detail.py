@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import grounding_view, services, thread_view, uploader
+from components import grounding_view, region_editor, services, thread_view, uploader
 from components.plain import md_escape
 from components.state import DELETED_ENTRIES, RERUN_ENTRY
 from studio import images, roles
@@ -100,6 +100,7 @@ def show_detail(entry_id: str) -> None:
         st.warning("This generation was deleted.")
         return
     present = render_image(entry) if entry.has_image else False
+    region_editor.render_raw_answer(services.get_store(), services.current_namespace(), entry)
     grounding_view.render_entry_sources(entry)  # Google requires a grounded image's sources beside it
     render_entry_facts(entry)
     render_thinking(entry)
@@ -108,6 +109,7 @@ def show_detail(entry_id: str) -> None:
     download, edit, use_ref, reuse, rerun, delete = st.columns(6)
     with edit:
         thread_view.edit_button(entry, key=f"detail_edit_{entry.id}")
+        region_editor.region_button(entry, key=f"detail_region_{entry.id}")
     with download:
         download_button(entry, key=f"detail_download_{entry.id}")
     if use_ref.button("Use as reference", key=f"detail_ref_{entry.id}", width="stretch", disabled=not present):

@@ -6,6 +6,8 @@ is in the URL (``?entry=<id>``), so a reload or a link from History days later o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from components import auth, compare, jobs, models, services, team
@@ -130,6 +132,9 @@ def _base_request(leaf: Entry) -> GenerationRequest:
     return request_from_recipe(entry_recipe(leaf), count=1)
 
 
+submit, base_request = _submit, _base_request  # region edits (components/region_editor.py) go the same way
+
+
 def apply_edit(store: HistoryStore, namespace: str, leaf: Entry, instruction: str, ratio: str, size: str,
                references: list[ReferenceImage]) -> None:
     """Send one edit of ``leaf``: the thread so far, then the instruction (through the job runner)."""
@@ -231,8 +236,12 @@ def shown_versions(versions: list[Entry]) -> list[Entry]:
     return [v for v in versions if v.deleted_at is None or v.id in needed]
 
 
-def render_thread(store: HistoryStore, namespace: str, entry: Entry) -> None:
-    """The whole thread of ``entry``: its tree of versions, the conversation up to it, and what comes next."""
+def render_thread(store: HistoryStore, namespace: str, entry: Entry,
+                  edit_box: Callable[[HistoryStore, str, Entry], None] | None = None) -> None:
+    """The whole thread of ``entry``: its tree of versions, the conversation up to it, and what comes next.
+
+    ``edit_box`` draws what comes next for a finished version (the Edit page's region editor); by default the
+    whole-image edit box."""
     versions = shown_versions(store.thread_entries(namespace, entry.thread_root, include_deleted=True))
     chain = store.thread_chain(namespace, entry.id)
     versions += [turn for turn in chain if turn.id not in {v.id for v in versions}]
@@ -247,7 +256,7 @@ def render_thread(store: HistoryStore, namespace: str, entry: Entry) -> None:
         if entry.is_running:
             st.caption("The edit is on its way; this page updates when it lands.")
         elif entry.has_image:
-            render_edit_box(store, namespace, entry)
+            (edit_box or render_edit_box)(store, namespace, entry)
         else:
             render_failed_turn(store, namespace, entry)
         parent = store.get(namespace, entry.thread_parent_id) if entry.thread_parent_id else None
