@@ -123,7 +123,7 @@ def _search_tool(request: GenerationRequest, spec: ModelSpec) -> types.GoogleSea
 def build_contents(request: GenerationRequest) -> list:
     """The prompt first, the references' roles (when tagged), then the images in the order the person gave them;
     an edit sends the thread's earlier turns before them (``studio/threads.py``)."""
-    if request.conversation:
+    if request.conversation or request.region is not None:  # a region edit's images follow its instruction
         return turns.sdk_contents(request.conversation, request)
     parts: list = [request.prompt, *_preamble(request)]
     parts += [types.Part.from_bytes(data=ref.data, mime_type=ref.mime_type) for ref in request.references]
