@@ -12,13 +12,13 @@ import io
 import streamlit as st
 from PIL import Image
 
-from components import models, paint_canvas, services, thread_view
+from components import paint_canvas, services, thread_view
 from components.plain import md_escape
-from components.state import EDIT_AREA, EDIT_AREA_OPEN, REGION_MASKS
+from components.state import EDIT_AREA, EDIT_AREA_OPEN, REGION_MASKS, REGION_WHOLE
 from studio import threads, turns
 from studio.history import Entry, HistoryStore
 from studio.regions import RegionEdit, frame, masks
-from studio.regions.edit import DEFAULT_FEATHER_PX, MAX_FEATHER_PX
+from studio.regions.edit import DEFAULT_FEATHER_PX, MAX_FEATHER_PX, WHOLE_IMAGE_NOTE
 
 AREA_LABEL = "Edit area"
 WHOLE = "Whole image"
@@ -58,6 +58,8 @@ def chosen_area() -> str:
 def render_edit_area(store: HistoryStore, namespace: str, leaf: Entry) -> None:
     """What the Edit page offers under the conversation: the edit box for the chosen area, Extend, Upscale."""
     render_raw_answer(store, namespace, leaf, on_edit_page=True)
+    if leaf.thread_parent_id in st.session_state.get(REGION_WHOLE, ()) and not leaf.is_region_edit:
+        st.info(WHOLE_IMAGE_NOTE, icon="🖌️")
     st.download_button("Download this version", data=lambda: store.read_image(namespace, leaf.id) or b"",
                        file_name=f"version-{leaf.id[:8]}.{leaf.extension}", key=f"region_download_{leaf.id}",
                        mime=leaf.mime_type or "application/octet-stream", on_click="ignore",
@@ -180,7 +182,7 @@ def apply_region(store: HistoryStore, namespace: str, leaf: Entry, image: bytes,
         st.error("Write an edit instruction first: say what to change.", icon="✋")
         return
     if check.state == "whole":
-        models.add_notes([check.message])  # said with the new turn, like the model notes
+        st.session_state.setdefault(REGION_WHOLE, []).append(leaf.id)  # said again beside the new version
         thread_view.apply_edit(store, namespace, leaf, instruction, leaf.aspect_ratio, leaf.image_size, [])
         return
     region = RegionEdit(mode="paint", base=image, mask_png=mask or b"", feather_px=feather)

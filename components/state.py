@@ -64,6 +64,7 @@ EDIT_ENTRY: Final = "edit_entry_id"  # the version the Edit page shows (also in 
 EDIT_AREA: Final = "edit_area"  # the Edit page's "Edit area" control: "Whole image" or "Painted region"
 EDIT_AREA_OPEN: Final = "edit_area_open"  # "Edit region" asks the Edit page to open in that mode
 REGION_MASKS: Final = "region_masks"  # entry id -> (canvas nonce, mask PNG at the image's size) painted for it
+REGION_WHOLE: Final = "region_whole_edits"  # versions whose painted area covered everything: edited whole, said so
 
 # models (components/models.py)
 FITTED_MODEL: Final = "fitted_model_id"  # the model the sidebar's settings were last fitted to

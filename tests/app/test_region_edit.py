@@ -76,7 +76,7 @@ def test_edit_region_opens_painted_region_and_an_empty_mask_sends_nothing(studio
     at = _open_region(studio_app, emulator, "a harbour at noon")
     root = _selected(at)
     (area,) = [c for c in at.get("button_group") if c.label == AREA_LABEL]  # type: ignore[attr-defined]
-    assert area.options and [o.content for o in area.options] == [WHOLE, PAINTED]
+    assert list(area.options) == [WHOLE, PAINTED] and area.value == PAINTED
     assert at.session_state[EDIT_AREA] == PAINTED, "Edit region opens the page in that mode"
     assert at.slider(key=f"region_feather_{root}").label == "Soft edge (pixels)"
     assert any(c.value.startswith("Estimated cost: $") for c in at.caption), "the cost is shown before sending"
@@ -144,7 +144,7 @@ def test_a_mask_covering_everything_runs_as_a_whole_image_edit(studio_app, emula
     _apply_region(at, "make it snow")
     made = _selected(at)
     assert made != root
-    assert WHOLE_IMAGE_NOTE in [i.value for i in at.sidebar.info] + [i.value for i in at.info], "and with the result"
+    assert WHOLE_IMAGE_NOTE in [i.value for i in at.info], "and said beside the new version"
     store, namespace = _store(at, isolated_studio)
     try:
         entry = store.get(namespace, made)
