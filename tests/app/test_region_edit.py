@@ -179,9 +179,18 @@ def test_extend_and_upscale_show_their_cost_and_make_versions(studio_app, emulat
         store.close()
 
 
-def test_a_missing_image_file_shows_the_placeholder_and_a_plain_message(studio_app, emulator,
-                                                                        isolated_studio: Path) -> None:
-    at = _open_region(studio_app, emulator, "a red kite")
+def test_history_offers_edit_region_and_a_missing_file_says_so(studio_app, emulator, isolated_studio: Path) -> None:
+    at = studio_app(emulator)
+    at.text_area(key="prompt").input("a red kite")
+    at.button(key="generate").click().run()
+    at.switch_page("app_pages/history.py").run()
+    at._page_hash = ""  # stay on the page the last run finished on, as a browser does
+    at.session_state["history_table"] = {"selection": {"rows": [0]}}
+    at.run()
+    (region,) = [b for b in at.button if b.label == "Edit region"]
+    region.click().run()
+    assert not at.exception and [t.value for t in at.title] == ["Edit"]
+    assert at.session_state[EDIT_AREA] == PAINTED, "History's Edit region opens the Edit page in that mode"
     root = _selected(at)
     store, namespace = _store(at, isolated_studio)
     try:
