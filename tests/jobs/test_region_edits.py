@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from studio import threads
@@ -108,3 +109,27 @@ def test_an_answer_that_cannot_be_aligned_fails_the_turn_and_keeps_the_original(
     version = store.get("local", done.entry_ids[0])
     assert version.status == "failed" and "original is kept" in (version.failure_message or "")
     assert store.read_image("local", leaf.id) == original and store.read_mask("local", version.id) == mask
+
+
+def test_upscale_records_a_larger_version_in_the_thread_at_the_price_shown(fresh_emulator, runner, store) -> None:
+    server = fresh_emulator()
+    base, leaf = first_version(runner, store, server)
+    edit = frame.upscale_region(threads.base_image(store, "local", leaf), "2K")
+    request = threads.region_request(base, leaf, threads.turns_from_store(store, "local", leaf.id), "Upscale", edit)
+    spec = store.catalogue.resolve(PRO)
+    done = wait_job(runner, runner.submit("local", request, store, key_source(server), parent_id=leaf.id).id)
+    version = store.get("local", done.entry_ids[0])
+    assert version.status == "ok" and version.thread_parent_id == leaf.id
+    assert (version.image_size, version.width, version.height) == ("2K", 2048, 2048)
+    assert version.estimated_cost_usd == frame.upscale_cost(spec, "2K")
+    assert version.settings["region"] == {"mode": "upscale", "feather_px": 0, "target_size": "2K"}
+    upscaled = pixels(store.read_image("local", version.id))[::2, ::2]
+    assert abs(upscaled - pixels(store.read_image("local", leaf.id))).mean() < 8, "the same picture, larger"
+
+
+def test_a_version_whose_image_file_is_gone_gives_a_plain_message(fresh_emulator, runner, store) -> None:
+    server = fresh_emulator()
+    _, leaf = first_version(runner, store, server)
+    store.blobs.delete("local", str(leaf.image_file))
+    with pytest.raises(threads.RegionError, match="missing from History"):
+        threads.base_image(store, "local", leaf)
