@@ -60,7 +60,7 @@ def test_use_the_models_whole_image_is_a_version_of_its_own_and_not_billed(store
 
 
 def test_export_and_import_carry_the_mask_and_the_raw_answer(store: HistoryStore, tmp_path: Path) -> None:
-    leaf, version = record_region_edit(store)
+    _leaf, version = record_region_edit(store)
     data = store.export_zip("local")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         manifest = json.loads(archive.read("manifest.json"))
