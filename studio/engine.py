@@ -152,7 +152,11 @@ def _camel_key(key: str) -> str:
 def request_json(request: GenerationRequest, config: types.GenerateContentConfig, model_id: str,
                  secrets: tuple[str, ...] = ()) -> dict:
     """The request in Google's wire shape, for history and JSON views: image bytes elided, no secrets."""
-    parts: list[dict] = [{"text": request.prompt}, *({"text": text} for text in _preamble(request))]
+    parts: list[dict] = [{"text": request.prompt}]
+    if request.region is not None:  # the region's words, picture and mask, as turns.user_content sends them
+        parts += [{"text": request.region.preamble()},
+                  *({"inlineData": {"mimeType": m, "data": d}} for m, d in request.region.images())]
+    parts += [{"text": text} for text in _preamble(request)]
     parts += [{"inlineData": {"mimeType": r.mime_type, "data": r.data}} for r in request.references]
     generation = config.model_dump(mode="json", exclude_none=True, exclude={"should_return_http_response"})
     body: dict = {"model": model_id, "contents": [*request.conversation, {"role": "user", "parts": parts}]}

@@ -43,10 +43,15 @@ def started_row(catalogue: Catalogue, entry_id: str, namespace: str, request: Ge
         "status": RUNNING, "latency_s": 0.0, "attempts": 0, "prompt_tokens": 0, "output_tokens": 0,
         "total_tokens": 0, "cost_usd": 0.0, "request_json": "{}", "response_json": "{}",
         "estimated_cost_usd": round(_lane_cost(catalogue, request, catalogue.resolve(request.model_id).estimate_cost(
-            request.image_size, 1, len(request.references))), 6),
+            request.image_size, 1, _input_images(request))), 6),
         "favorite": 0, "deleted_at": None, "references_count": len(request.references),
         "job_id": job_id, "owner": owner, "heartbeat_at": now,
     }
+
+
+def _input_images(request: GenerationRequest) -> int:
+    """Images the request sends: its references, and a region edit's picture and mask."""
+    return len(request.references) + (len(request.region.images()) if request.region is not None else 0)
 
 
 def _lane_cost(catalogue: Catalogue, request: GenerationRequest, interactive: float) -> float:

@@ -91,13 +91,25 @@ def problems(region: RegionEdit) -> list[str]:
         found.append(f"Choose Paint, Extend or Upscale, not {region.mode!r}.")
     if not region.base:
         found.append("The image of this version is missing, so its region cannot be edited.")
-    if region.mode in ("paint", "extend") and not region.mask_png:
+    if region.mode in ("paint", "extend") and not _painted(region.mask_png):
         found.append("Paint the area to change first")
     if not 0 <= region.feather_px <= MAX_FEATHER_PX:
         found.append(f"The soft edge must be between 0 and {MAX_FEATHER_PX} pixels; you set {region.feather_px}.")
     if region.mode == "upscale" and region.target_size not in ("2K", "4K"):
         found.append("Upscale to 2K or 4K.")
     return found
+
+
+def _painted(mask_png: bytes) -> bool:
+    """Whether the mask has any white pixel (an all-black mask changes nothing: nothing is sent)."""
+    if not mask_png:
+        return False
+    from studio.regions.masks import check_mask  # masks imports this module's note
+
+    try:
+        return check_mask(mask_png).can_send
+    except Exception:  # an unreadable mask: there is no painted area to send
+        return False
 
 
 def region_from_recipe(recipe: Mapping[str, Any], base: bytes, mask_png: bytes = b"") -> RegionEdit:

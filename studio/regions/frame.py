@@ -51,8 +51,9 @@ def plan_for_ratio(image_size: tuple[int, int], ratio: str) -> ExtendPlan:
 
 
 def plan_for_margins(image_size: tuple[int, int], margins: Margins, ratios: Sequence[str]) -> ExtendPlan:
-    """Margins per side, grown evenly on the short axis until the canvas has one of the model's ratios
-    (the model answers only at its ratios; a canvas at another one could not be aligned)."""
+    """Margins per side, grown on one axis until the canvas has one of the model's ratios (the model answers
+    only at its ratios; a canvas at another one could not be aligned). The growth goes to the sides the
+    person extended, in proportion; evenly when that axis had none."""
     if any(m < 0 for m in margins):
         raise ValueError("Margins cannot be negative.")
     left, top, right, bottom = margins
@@ -60,13 +61,17 @@ def plan_for_margins(image_size: tuple[int, int], margins: Margins, ratios: Sequ
     ratio = nearest_ratio(w, h, ratios)
     target = _ratio_value(ratio)
     if target >= w / h:
-        extra = max(0, round(h * target) - w)
-        left, right = left + extra // 2, right + extra - extra // 2
+        left, right = _share(left, right, max(0, round(h * target) - w))
     else:
-        extra = max(0, round(w / target) - h)
-        top, bottom = top + extra // 2, bottom + extra - extra // 2
+        top, bottom = _share(top, bottom, max(0, round(w / target) - h))
     size = (image_size[0] + left + right, image_size[1] + top + bottom)
     return ExtendPlan(size, (left, top, right, bottom), ratio)
+
+
+def _share(first: int, second: int, extra: int) -> tuple[int, int]:
+    """``extra`` pixels split over two opposite sides, in proportion to what they already have."""
+    part = extra * first // (first + second) if first + second else extra // 2
+    return first + part, second + extra - part
 
 
 def extend_canvas(image: bytes, plan: ExtendPlan) -> tuple[bytes, bytes]:
