@@ -125,7 +125,10 @@ def test_a_painted_region_goes_through_the_runner_with_its_mask(studio_app, emul
             far = (0, size[1] - 10, size[0], size[1])  # well outside the painted box and its soft edge
             assert a.crop(far).tobytes() == b.crop(far).tobytes(), "untouched pixels stay exactly as they were"
             assert a.crop(box).tobytes() != b.crop(box).tobytes(), "the painted area changed"
-        assert entry.has_raw_answer and store.read_raw(namespace, made)
+        assert entry.has_raw_answer
+        with Image.open(io.BytesIO(store.read_raw(namespace, made) or b"")) as raw:
+            untouched_by_model = raw.convert("RGB").resize(size).crop(far).tobytes() == a.crop(far).tobytes()
+        assert not untouched_by_model, "the model's own answer moved those pixels: the composite kept them"
     finally:
         store.close()
     assert any(b.label == USE_WHOLE_LABEL for b in at.button), "the Edit page offers the model's whole image"

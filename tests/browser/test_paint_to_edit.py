@@ -98,4 +98,4 @@ def test_paint_a_rectangle_and_only_it_changes(studio, page: Page) -> None:
     assert outside.getbbox() is None, "every pixel outside the rectangle and its soft edge is the original's"
     inside = difference.crop(inner)
     changed = inside.histogram()[255] / (inside.width * inside.height)
-    assert changed > 0.05, f"inside the rectangle the picture changed ({changed:.0%} of its pixels)"
+    assert changed > 0.5, f"inside the rectangle the picture changed ({changed:.0%} of its pixels)"
