@@ -14,15 +14,23 @@ from PIL import Image
 
 from components import paint_canvas, services, thread_view
 from components.plain import md_escape
-from components.state import EDIT_AREA, EDIT_AREA_OPEN, REGION_MASKS, REGION_WHOLE
+from components.state import (
+    AREA_PAINTED,
+    AREA_WHOLE,
+    EDIT_AREA,
+    EDIT_AREA_KEPT,
+    EDIT_AREA_OPEN,
+    REGION_MASKS,
+    REGION_WHOLE,
+)
 from studio import threads, turns
 from studio.history import Entry, HistoryStore
 from studio.regions import RegionEdit, frame, masks
 from studio.regions.edit import DEFAULT_FEATHER_PX, MAX_FEATHER_PX, WHOLE_IMAGE_NOTE
 
 AREA_LABEL = "Edit area"
-WHOLE = "Whole image"
-PAINTED = "Painted region"
+WHOLE = AREA_WHOLE
+PAINTED = AREA_PAINTED
 REGION_LABEL = "Edit region"
 MISSING_IMAGE = ("This version's image file is missing, so there is nothing to paint on. Its recipe is kept: "
                  "pick another version, or edit the whole image.")
@@ -44,14 +52,20 @@ def region_button(entry: Entry, key: str) -> None:
 
 
 def chosen_area() -> str:
-    """The "Edit area" control; "Edit region" elsewhere opens it on "Painted region"."""
+    """The "Edit area" control; "Edit region" elsewhere opens it on "Painted region", "Edit" on "Whole image".
+
+    Its choice is kept apart from the widget, whose state Streamlit drops while a version is being made
+    (the control is not drawn then), so a region edit's new version opens in "Painted region" again."""
     wanted = st.session_state.pop(EDIT_AREA_OPEN, None)
+    if wanted is None and EDIT_AREA not in st.session_state:
+        wanted = st.session_state.get(EDIT_AREA_KEPT)
     if wanted in (WHOLE, PAINTED):
         st.session_state[EDIT_AREA] = wanted
     st.session_state.setdefault(EDIT_AREA, WHOLE)
     area = st.segmented_control(AREA_LABEL, [WHOLE, PAINTED], key=EDIT_AREA, required=True,
                                 help="Whole image: the model redraws the picture. Painted region: only the area "
                                      "you paint may change; every other pixel stays exactly as it is.")
+    st.session_state[EDIT_AREA_KEPT] = area
     return PAINTED if area == PAINTED else WHOLE
 
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 from components import auth, compare, jobs, models, services, team
 from components.plain import md_escape
-from components.state import EDIT_ENTRY
+from components.state import AREA_WHOLE, EDIT_AREA_OPEN, EDIT_ENTRY
 from studio import images, threads, turns
 from studio.history import Entry, HistoryStore
 from studio.recipes import entry_recipe, request_from_recipe
@@ -34,6 +34,7 @@ def edit_button(entry: Entry, key: str) -> None:
     """The "Edit" action every image has."""
     if st.button("Edit", key=key, width="stretch",
                  help="Edit this image like a conversation: each instruction makes a new version"):
+        st.session_state[EDIT_AREA_OPEN] = AREA_WHOLE
         open_thread(entry.id)
 
 

@@ -112,6 +112,7 @@ def test_a_painted_region_goes_through_the_runner_with_its_mask(studio_app, emul
     _apply_region(at, "Replace the sky with a sunset")
     made = _selected(at)
     assert made != root, "the region edit is a new version of the thread"
+    assert at.session_state[EDIT_AREA] == PAINTED, "the new version opens in Painted region again"
     store, namespace = _store(at, isolated_studio)
     try:
         entry = store.get(namespace, made)
