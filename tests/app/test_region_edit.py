@@ -132,11 +132,26 @@ def test_a_painted_region_goes_through_the_runner_with_its_mask(studio_app, emul
         assert not untouched_by_model, "the model's own answer moved those pixels: the composite kept them"
     finally:
         store.close()
+    at.switch_page("app_pages/generate.py").run()  # the detail view shows both pictures too
+    at.button(key=f"open_{made}").click().run()
+    (dialog,) = at.get("dialog")
+    captions = [c for image in dialog.get("image") for c in image.captions]  # type: ignore[attr-defined]
+    assert any(c.startswith("The composite (this version)") for c in captions)
+    assert "The model's whole answer, as it drew it" in captions
+    assert USE_WHOLE_LABEL in [b.label for b in dialog.button]
+    at.switch_page("app_pages/edit.py").run()
     assert any(b.label == USE_WHOLE_LABEL for b in at.button), "the Edit page offers the model's whole image"
     at.button(key=f"use_raw_{made}").click().run()
     assert not at.exception
     whole = _selected(at)
     assert whole not in (root, made), "the raw answer became a version of its own"
+    store, namespace = _store(at, isolated_studio)
+    try:
+        with Image.open(io.BytesIO(store.read_image(namespace, whole) or b"")) as kept, \
+                Image.open(io.BytesIO(store.read_raw(namespace, made) or b"")) as raw:
+            assert kept.convert("RGB").tobytes() == raw.convert("RGB").tobytes(), "the model's picture, as drawn"
+    finally:
+        store.close()
 
 
 def test_a_mask_covering_everything_runs_as_a_whole_image_edit(studio_app, emulator, isolated_studio: Path) -> None:
