@@ -21,6 +21,7 @@ from components.state import (
     EDIT_AREA_KEPT,
     EDIT_AREA_OPEN,
     REGION_MASKS,
+    REGION_PICTURE,
     REGION_WHOLE,
 )
 from studio import threads, turns
@@ -143,7 +144,10 @@ def painted_mask(leaf: Entry) -> bytes | None:
 
 def _take_canvas_value(leaf: Entry, image: bytes) -> None:
     """Keep what the canvas sent last (once per press of "Use this area"), scaled to the image's size."""
-    value = paint_canvas.paint_canvas(image, key=f"paint_{leaf.id}")
+    shown = st.session_state.get(REGION_PICTURE)
+    if not shown or shown[0] != leaf.id:  # decoded once per version, not on every rerun (a 4K PNG is slow)
+        shown = st.session_state[REGION_PICTURE] = (leaf.id, paint_canvas.shown_picture(image))
+    value = paint_canvas.paint_canvas(shown[1], key=f"paint_{leaf.id}")
     if value is None:
         return
     kept = st.session_state.setdefault(REGION_MASKS, {})

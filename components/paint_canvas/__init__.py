@@ -39,9 +39,9 @@ def shown_picture(image_bytes: bytes) -> tuple[str, int, int]:
     return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii"), width, height
 
 
-def paint_canvas(image_bytes: bytes, key: str, brush: int = 40) -> dict[str, Any] | None:
-    """Draw the canvas over this image; the last value sent with "Use this area", or None."""
-    url, width, height = shown_picture(image_bytes)
+def paint_canvas(picture: tuple[str, int, int], key: str, brush: int = 40) -> dict[str, Any] | None:
+    """Draw the canvas over ``picture`` (``shown_picture``'s answer); the last value sent with "Use this area"."""
+    url, width, height = picture
     mask_w, mask_h = mask_size(width, height)
     value = _canvas(image=url, mask_width=mask_w, mask_height=mask_h, brush=brush, key=key, default=None)
     return value if isinstance(value, dict) else None

@@ -14,7 +14,7 @@ from pathlib import Path
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from components.region_editor import AREA_LABEL, MISSING_IMAGE, PAINTED, USE_WHOLE_LABEL, WHOLE
+from components.region_editor import AREA_LABEL, MARGINS, MISSING_IMAGE, PAINTED, USE_WHOLE_LABEL, WHOLE
 from components.state import EDIT_AREA, REGION_MASKS
 from studio.history import HistoryStore, namespace_for
 from studio.regions.edit import WHOLE_IMAGE_NOTE
@@ -178,6 +178,11 @@ def test_extend_and_upscale_show_their_cost_and_make_versions(studio_app, emulat
     root = _selected(at)
     assert any(c.value.startswith("Upscale to 2K: estimated cost $") for c in at.caption)
     assert any(c.value.startswith("Upscale to 4K: estimated cost $") for c in at.caption)
+    at.selectbox(key=f"extend_ratio_{root}").set_value(MARGINS).run()
+    assert any(c.value.startswith("Choose a wider or taller") for c in at.caption), "no margins: nothing to send"
+    at.number_input(key=f"extend_top_{root}").set_value(512).run()
+    assert any(c.value.startswith("New canvas ") and "estimated cost $" in c.value for c in at.caption), \
+        "margins per side grow the canvas to a ratio the model takes"
     at.selectbox(key=f"extend_ratio_{root}").set_value("16:9").run()
     assert any(c.value.startswith("New canvas ") and "(16:9)" in c.value and "estimated cost $" in c.value
                for c in at.caption)
