@@ -127,10 +127,15 @@ def problems_with(request: GenerationRequest, catalogue: Catalogue = DEFAULT_CAT
         problems.append("Choose a model.")
         return problems
     problems += _settings_problems(request, spec)
+    n_refs = len(request.references)
     if request.region is not None:
         problems += region_edit.problems(request.region)
         if request.lane == "batch":
             problems.append("A painted region, Extend or Upscale runs Now: choose the Now or Flex lane.")
+        sent = n_refs + len(request.region.images())
+        if n_refs <= spec.max_references < sent:
+            problems.append(f"{spec.label} takes at most {spec.max_references} images in all; the picture and its "
+                            f"mask count too, so remove {sent - spec.max_references} reference image(s).")
     return problems
 
 

@@ -12,6 +12,7 @@ from dataclasses import replace
 from studio.history import Entry, HistoryStore
 from studio.regions.edit import RegionEdit, region_from_recipe
 from studio.regions.frame import ExtendPlan, extend_canvas
+from studio.regions.masks import check_mask
 from studio.request import GenerationRequest, ReferenceImage
 from studio.turns import Turn, TurnError, conversation, read_turn_blob
 
@@ -92,8 +93,11 @@ def region_request(base: GenerationRequest, leaf: Entry, turns: Sequence[Turn], 
 
     Paint keeps the version's ratio and size; Extend asks for the canvas' ratio (``aspect_ratio``); Upscale
     asks for ``region.target_size``. ``turns`` may be empty (a version that cannot continue its thread).
+    A painted mask over the whole image sends a whole-image edit (the page shows ``edit.WHOLE_IMAGE_NOTE``).
     """
     size = region.target_size if region.mode == "upscale" else leaf.image_size
+    if region.mode == "paint" and check_mask(region.mask_png).state == "whole":  # said so: WHOLE_IMAGE_NOTE
+        return edit_request(base, leaf, turns, instruction, aspect_ratio=aspect_ratio, image_size=size)
     request = edit_request(base, leaf, turns, instruction, aspect_ratio=aspect_ratio or leaf.aspect_ratio,
                            image_size=size or base.image_size)
     return replace(request, region=region)

@@ -97,9 +97,10 @@ def finished_record(catalogue: Catalogue, entry_id: str, request: GenerationRequ
         blobs[name] = draft.data
         drafts.append((entry_id, position, name, draft.mime_type, draft.width, draft.height))
     spec = catalogue.resolve(request.model_id)
+    billed_answer = result.raw_image is not None  # a region answer that could not be aligned was still billed
     prompt_tokens = result.usage.prompt_tokens + result.usage.tool_tokens  # search results are billed as input
     cost = spec.cost_from_usage(request.image_size, prompt_tokens, result.usage.output_tokens,
-                                result.usage.thoughts_tokens, images=1 if result.ok else 0)
+                                result.usage.thoughts_tokens, images=1 if result.ok or billed_answer else 0)
     cost = _lane_cost(catalogue, request, cost)
     failure = result.failure
     values = {

@@ -36,9 +36,15 @@ class Composite:
 
 
 def decode(data: bytes) -> Image.Image:
-    """An image's decoded pixels in RGB (the values the guarantee keeps)."""
-    with Image.open(io.BytesIO(data)) as img:
-        return img.convert("RGB")
+    """An image's decoded pixels in RGB (the values the guarantee keeps), without a second copy when already RGB."""
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+def reach(feather_px: int, inward: bool = False) -> int:
+    """How far outside the white area the blend may change pixels (0 when the feather lies inside)."""
+    return 0 if inward or feather_px <= 0 else 2 * max(1, feather_px // 2)
 
 
 def feather_alpha(mask: Image.Image, feather_px: int, inward: bool = False) -> Image.Image:
@@ -62,48 +68,90 @@ def _dilate(mask: Image.Image, radius: int) -> Image.Image:
     return mask.filter(ImageFilter.BoxBlur(radius)).point(lambda v: 255 if v > 0 else 0)
 
 
-def align(answer: Image.Image, size: tuple[int, int]) -> tuple[Image.Image, str]:
-    """The answer at the original's ``size``; a note when it had to be scaled, AlignmentError when it cannot."""
-    if answer.size == size:
-        return answer, ""
-    got = answer.width / answer.height
+def check_shape(answer_size: tuple[int, int], size: tuple[int, int]) -> str:
+    """A note when the answer must be scaled to ``size``; AlignmentError when its shape is too far off."""
+    if answer_size == size:
+        return ""
+    got = answer_size[0] / max(1, answer_size[1])
     want = size[0] / size[1]
     if abs(math.log(got / want)) > math.log1p(RATIO_TOLERANCE):
         raise AlignmentError(
-            f"The model answered a {answer.width}×{answer.height} picture for a {size[0]}×{size[1]} image: its "
+            f"The model answered a {answer_size[0]}×{answer_size[1]} picture for a {size[0]}×{size[1]} image: its "
             f"shape differs too much to place it on the original, so the original is kept. Try again.")
-    note = (f"The model answered at {answer.width}×{answer.height}; its picture was scaled to "
+    return (f"The model answered at {answer_size[0]}×{answer_size[1]}; its picture was scaled to "
             f"{size[0]}×{size[1]} and aligned with the original.")
-    return answer.resize(size, Image.Resampling.LANCZOS), note
+
+
+def changed_box(mask: Image.Image, feather_px: int, inward: bool = False) -> tuple[int, int, int, int] | None:
+    """The rectangle the blend may touch: the white area's bounds grown by the feather's reach, in the image."""
+    box = mask.getbbox()
+    if box is None:
+        return None
+    grow = reach(feather_px, inward)
+    return (max(0, box[0] - grow), max(0, box[1] - grow), min(mask.width, box[2] + grow),
+            min(mask.height, box[3] + grow))
+
+
+def answer_part(answer: Image.Image, size: tuple[int, int], box: tuple[int, int, int, int]) -> Image.Image:
+    """The answer's pixels for ``box`` of an image of ``size``: cropped, or scaled from the matching source area
+    (only the box is resampled, so a small region of a 4K picture costs little)."""
+    if answer.size == size:
+        return answer.crop(box)
+    sx, sy = answer.width / size[0], answer.height / size[1]
+    source = (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy)
+    return answer.resize((box[2] - box[0], box[3] - box[1]), Image.Resampling.LANCZOS, box=source)
 
 
 def composite_images(base: Image.Image, mask: Image.Image, answer: Image.Image, feather_px: int,
                      inward: bool = False) -> tuple[Image.Image, str]:
-    """Blend decoded images in place on ``base`` (returned): the answer inside the mask and its feather only."""
-    aligned, note = align(answer.convert("RGB"), base.size)
+    """Blend decoded images in place on ``base`` (returned): the answer inside the mask and its feather only.
+
+    Work and memory follow the changed rectangle, not the frame: the mask is feathered and the answer cut
+    (or scaled) only there, and pasted through an alpha that is exactly 0 wherever nothing may change.
+    """
+    note = check_shape(answer.size, base.size)
     if mask.size != base.size:
         mask = mask.resize(base.size, Image.Resampling.NEAREST)
-    alpha = feather_alpha(mask, feather_px, inward)
-    box = alpha.getbbox()  # only the changed rectangle is touched: cheap for a small region of a 4K image
+    box = changed_box(mask, feather_px, inward)
     if box is None:
         return base, note
-    base.paste(aligned.crop(box), box, alpha.crop(box))
+    alpha = feather_alpha(mask.crop(box), feather_px, inward)
+    base.paste(answer_part(answer.convert("RGB") if answer.mode != "RGB" else answer, base.size, box), box, alpha)
     return base, note
 
 
 def composite(base: bytes, mask_png: bytes, answer: bytes | None, feather_px: int, inward: bool = False) -> Composite:
-    """The composite of ``answer`` into ``base`` inside the mask (PNG bytes), or AlignmentError with the reason."""
+    """The composite of ``answer`` into ``base`` inside the mask (PNG bytes), or AlignmentError with the reason.
+
+    Memory follows one decoded frame at a time (Pillow keeps RGB at 4 bytes a pixel: 67 MB at 4K): the
+    shapes are read from the headers, the mask is feathered on its rectangle, the answer is decoded, cut to
+    that rectangle and dropped, and only then is the original decoded and the cut pasted onto it.
+    """
     if not answer:
         raise AlignmentError("The model returned no picture to place in the painted area, so the original is kept.")
     try:
-        answer_image = decode(answer)
+        with Image.open(io.BytesIO(answer)) as header:
+            answer_size = header.size
+    except Exception as exc:
+        raise AlignmentError("The model's picture could not be read, so the original is kept.") from exc
+    with Image.open(io.BytesIO(base)) as header:
+        size = header.size
+    note = check_shape(answer_size, size)
+    mask = load_mask(mask_png, size)
+    box = changed_box(mask, feather_px, inward)
+    if box is None:
+        original = decode(base)
+        return Composite(encode_png(original), original.width, original.height, note)
+    alpha = feather_alpha(mask.crop(box), feather_px, inward)
+    del mask
+    try:
+        part = answer_part(decode(answer), size, box)  # the whole answer is dropped here
     except Exception as exc:
         raise AlignmentError("The model's picture could not be read, so the original is kept.") from exc
     original = decode(base)
-    mask = load_mask(mask_png, original.size)
-    blended, note = composite_images(original, mask, answer_image, feather_px, inward)
-    del answer_image
-    return Composite(encode_png(blended), blended.width, blended.height, note)
+    original.paste(part, box, alpha)
+    del part, alpha
+    return Composite(encode_png(original), original.width, original.height, note)
 
 
 def encode_png(image: Image.Image, info: dict[str, str] | None = None) -> bytes:

@@ -57,13 +57,16 @@ def to_png(mask: Image.Image) -> bytes:
 
 def load_mask(data: bytes, size: tuple[int, int] | None = None) -> Image.Image:
     """A mask as a binary "L" image (0 or 255), scaled (nearest) to ``size`` when given."""
-    with Image.open(io.BytesIO(data)) as img:
-        if img.mode in ("RGBA", "LA") or "transparency" in img.info:
-            rgba = img.convert("RGBA")
-            grey = ImageChops.multiply(rgba.convert("L"), rgba.getchannel("A"))
-        else:
-            grey = img.convert("L")
-    mask = grey.point(lambda v: 255 if v >= 128 else 0)
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    if img.mode in ("RGBA", "LA") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        grey = ImageChops.multiply(rgba.convert("L"), rgba.getchannel("A"))
+    else:
+        grey = img if img.mode == "L" else img.convert("L")
+    histogram = grey.histogram()
+    binary = sum(histogram[1:255]) == 0  # the studio's own masks are: no second copy needed
+    mask = grey if binary else grey.point(lambda v: 255 if v >= 128 else 0)
     if size is not None and mask.size != size:
         mask = mask.resize(size, Image.Resampling.NEAREST)
     return mask

@@ -161,3 +161,34 @@ def test_bad_region_requests_say_why_in_plain_words() -> None:
     batch = GenerationRequest(prompt="x", model_id=PRO, lane="batch",
                               region=RegionEdit(mode="paint", base=picture, mask_png=rect_mask((20, 20), (0, 0, 3, 3))))
     assert any("runs Now" in p for p in problems_with(batch))
+
+
+def test_a_mask_over_the_whole_image_sends_a_whole_image_edit() -> None:
+    from studio import threads
+    from studio.history.entry import Entry
+
+    leaf = Entry(id="leaf", namespace="n", batch_id="b", parent_id=None, created_at=0.0, prompt="p", model_id=PRO,
+                 aspect_ratio="1:1", image_size="1K", output_format="PNG", settings={}, status="ok",
+                 failure_kind=None, failure_message=None, failure_detail=None, finish_reason=None, block_reason=None,
+                 latency_s=0.0, attempts=1, prompt_tokens=0, output_tokens=0, total_tokens=0, cost_usd=0.0,
+                 model_version=None, response_id=None, text=None, request_json={}, response_json={},
+                 image_file="leaf.png", thumb_file=None, width=20, height=20, mime_type="image/png", favorite=False,
+                 deleted_at=None, references_count=0)
+    base = GenerationRequest(prompt="p", model_id=PRO)
+    picture = encoded(noise((20, 20)))
+    whole = RegionEdit(mode="paint", base=picture, mask_png=masks.invert_mask(masks.blank_mask((20, 20))))
+    assert threads.region_request(base, leaf, [], "Make it night", whole).region is None
+    part = RegionEdit(mode="paint", base=picture, mask_png=rect_mask((20, 20), (0, 0, 5, 5)))
+    sent = threads.region_request(base, leaf, [], "Make it night", part)
+    assert sent.region is part and sent.thread_parent_id == "leaf" and sent.count == 1
+
+
+def test_the_picture_and_mask_count_against_the_models_image_limit() -> None:
+    from studio.request import ReferenceImage
+
+    spec = DEFAULT_CATALOGUE.resolve(PRO)
+    picture = encoded(noise((20, 20)))
+    refs = tuple(ReferenceImage(name=f"r{i}", data=picture, mime_type="image/png") for i in range(spec.max_references))
+    region = RegionEdit(mode="paint", base=picture, mask_png=rect_mask((20, 20), (0, 0, 5, 5)))
+    found = problems_with(GenerationRequest(prompt="x", model_id=PRO, references=refs, region=region))
+    assert any("mask count too, so remove 2" in p for p in found)

@@ -93,6 +93,8 @@ def test_extend_keeps_the_original_area_exact_and_fills_the_new_one(fresh_emulat
     left, top, _, _ = plan.margins
     assert (after[top:top + 1024, left:left + 1024] == pixels(original)).all(), "the original area is exact"
     assert (after[:, : left - 8] != 127).any(), "the new area was filled"
+    again = threads.region_of(store, "local", version)  # Retry rebuilds the same canvas from the parent's image
+    assert again is not None and (again.base, again.mask_png, again.margins) == (edit.base, edit.mask_png, edit.margins)
 
 
 def test_an_answer_that_cannot_be_aligned_fails_the_turn_and_keeps_the_original(fresh_emulator, runner,
@@ -109,6 +111,7 @@ def test_an_answer_that_cannot_be_aligned_fails_the_turn_and_keeps_the_original(
     version = store.get("local", done.entry_ids[0])
     assert version.status == "failed" and "original is kept" in (version.failure_message or "")
     assert store.read_image("local", leaf.id) == original and store.read_mask("local", version.id) == mask
+    assert version.cost_usd > 0 and store.read_raw("local", version.id), "Google billed the answer: it is kept"
 
 
 def test_upscale_records_a_larger_version_in_the_thread_at_the_price_shown(fresh_emulator, runner, store) -> None:
