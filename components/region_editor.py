@@ -195,6 +195,8 @@ def apply_region(store: HistoryStore, namespace: str, leaf: Entry, image: bytes,
     check = masks.check_mask(mask)
     if not check.can_send:
         st.error(check.message, icon="🖌️")
+        st.caption("Painted already? Press **Use this area** above the picture to hand the painted area over, "
+                   "then apply the edit.")
         return
     if not instruction.strip():
         st.error("Write an edit instruction first: say what to change.", icon="✋")
