@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from bench.studio_process import StudioProcess
 from studio.emulator.server import EmulatorServer
@@ -20,6 +20,7 @@ from studio.regions.edit import DEFAULT_FEATHER_PX
 
 from .conftest import wait_for_app_run
 from .test_jobs import LANDED_S, connect, generate
+from .test_phone import PHONE, PHONE_AGENT
 
 pytestmark = pytest.mark.browser
 
@@ -99,3 +100,30 @@ def test_paint_a_rectangle_and_only_it_changes(studio, page: Page) -> None:
     inside = difference.crop(inner)
     changed = inside.histogram()[255] / (inside.width * inside.height)
     assert changed > 0.5, f"inside the rectangle the picture changed ({changed:.0%} of its pixels)"
+
+
+def test_a_phone_paints_with_touch(studio, browser: Browser) -> None:
+    """390 px wide, touch only: the canvas fits the screen at the image's ratio and a finger paints."""
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, device_scale_factor=3,
+                                  user_agent=PHONE_AGENT)
+    try:
+        page = context.new_page()
+        connect(page, studio.url)
+        generate(page, "a lighthouse at night")
+        region = page.locator('[data-testid="stMain"]').get_by_role("button", name="Edit region", exact=True)
+        expect(region).to_have_count(1, timeout=LANDED_S)
+        region.tap()
+        expect(page.get_by_role("heading", name="Edit", exact=True)).to_be_visible(timeout=LANDED_S)
+        wait_for_app_run(page)
+        canvas = page.frame_locator(CANVAS)
+        paint = canvas.locator("#paint")
+        expect(paint).to_be_visible()
+        paint.scroll_into_view_if_needed()
+        box = paint.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], "fits the phone"
+        assert abs(box["width"] - box["height"]) < 2, "at the image's ratio (1:1)"
+        page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # a finger paints a spot
+        canvas.get_by_role("button", name="Use this area").tap()
+        expect(page.get_by_text(re.compile(r"^Painted area: \d+% of the image"))).to_be_visible(timeout=LANDED_S)
+    finally:
+        context.close()
