@@ -142,23 +142,34 @@ def painted_mask(leaf: Entry) -> bytes | None:
     return kept[1] if kept else None
 
 
-def _take_canvas_value(leaf: Entry, image: bytes) -> None:
-    """Keep what the canvas sent last (once per press of "Use this area"), scaled to the image's size."""
+def _take_canvas_value(leaf: Entry, image: bytes) -> bool:
+    """Keep what the canvas sent last (once per press of "Use this area"), scaled to the image's size.
+
+    False (with a plain message) when the picture cannot be read."""
     shown = st.session_state.get(REGION_PICTURE)
     if not shown or shown[0] != leaf.id:  # decoded once per version, not on every rerun (a 4K PNG is slow)
-        shown = st.session_state[REGION_PICTURE] = (leaf.id, paint_canvas.shown_picture(image))
+        try:
+            shown = st.session_state[REGION_PICTURE] = (leaf.id, paint_canvas.shown_picture(image))
+        except (OSError, ValueError, Image.DecompressionBombError):
+            st.warning("This version's image file cannot be read, so there is nothing to paint on. Its recipe is "
+                       "kept: pick another version, or edit the whole image.", icon="🖼️")
+            return False
     value = paint_canvas.paint_canvas(shown[1], key=f"paint_{leaf.id}")
     if value is None:
-        return
+        return True
     kept = st.session_state.setdefault(REGION_MASKS, {})
     nonce = str(value.get("nonce") or "")
     if leaf.id in kept and kept[leaf.id][0] == nonce:
-        return
+        return True
     png = paint_canvas.mask_png(value)
     if png is None:
         st.error("The painted area did not arrive as a picture. Press “Use this area” again.", icon="🖌️")
-        return
-    kept[leaf.id] = (nonce, masks.to_png(masks.load_mask(png, _image_size(image))))
+        return True
+    try:
+        kept[leaf.id] = (nonce, masks.to_png(masks.load_mask(png, _image_size(image))))
+    except (OSError, ValueError):
+        st.error("The painted area did not arrive as a picture. Press “Use this area” again.", icon="🖌️")
+    return True
 
 
 def _mask_status(mask: bytes | None) -> None:
@@ -176,7 +187,8 @@ def render_painted_region(store: HistoryStore, namespace: str, leaf: Entry) -> N
     image = version_image(store, namespace, leaf)
     if image is None:
         return
-    _take_canvas_value(leaf, image)
+    if not _take_canvas_value(leaf, image):
+        return
     mask = painted_mask(leaf)
     _mask_status(mask)
     instruction = st.text_area("Edit instruction", key=f"edit_text_{leaf.id}", height=90,
@@ -235,6 +247,11 @@ def render_frame_tools(store: HistoryStore, namespace: str, leaf: Entry) -> None
     with st.expander("Extend or upscale"):
         image = version_image(store, namespace, leaf)
         if image is None:
+            return
+        try:
+            _image_size(image)
+        except (OSError, ValueError):
+            st.warning("This version's image file cannot be read, so it cannot be extended or upscaled.", icon="🖼️")
             return
         render_extend(store, namespace, leaf, image)
         render_upscale(store, namespace, leaf, image)
