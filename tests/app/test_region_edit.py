@@ -97,6 +97,7 @@ def test_edit_region_opens_painted_region_and_an_empty_mask_sends_nothing(studio
     at.session_state[EDIT_AREA] = WHOLE  # the control back on "Whole image": the whole-image edit box
     at.run()
     assert [b.label for b in at.button if b.key == f"edit_apply_{root}"] == ["Apply edit"]
+    assert at.text_area(key=f"edit_text_{root}").value == "Replace the sky with a sunset", "kept across modes"
     assert not [b for b in at.button if b.key == f"region_apply_{root}"]
 
 
