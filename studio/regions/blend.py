@@ -92,6 +92,16 @@ def changed_box(mask: Image.Image, feather_px: int, inward: bool = False) -> tup
             min(mask.height, box[3] + grow))
 
 
+def feathered(mask: Image.Image, box: tuple[int, int, int, int], feather_px: int, inward: bool) -> Image.Image:
+    """The alpha for ``box``, computed on a slightly larger crop so the filters see the real neighbourhood
+    (a crop edge would otherwise pass for more white area and drop the seam's ramp)."""
+    margin = 2 * max(1, feather_px // 2) + 1 if feather_px > 0 else 0
+    work = (max(0, box[0] - margin), max(0, box[1] - margin), min(mask.width, box[2] + margin),
+            min(mask.height, box[3] + margin))
+    alpha = feather_alpha(mask.crop(work), feather_px, inward)
+    return alpha.crop((box[0] - work[0], box[1] - work[1], box[2] - work[0], box[3] - work[1]))
+
+
 def answer_part(answer: Image.Image, size: tuple[int, int], box: tuple[int, int, int, int]) -> Image.Image:
     """The answer's pixels for ``box`` of an image of ``size``: cropped, or scaled from the matching source area
     (only the box is resampled, so a small region of a 4K picture costs little)."""
@@ -115,7 +125,7 @@ def composite_images(base: Image.Image, mask: Image.Image, answer: Image.Image, 
     box = changed_box(mask, feather_px, inward)
     if box is None:
         return base, note
-    alpha = feather_alpha(mask.crop(box), feather_px, inward)
+    alpha = feathered(mask, box, feather_px, inward)
     base.paste(answer_part(answer.convert("RGB") if answer.mode != "RGB" else answer, base.size, box), box, alpha)
     return base, note
 
@@ -142,7 +152,7 @@ def composite(base: bytes, mask_png: bytes, answer: bytes | None, feather_px: in
     if box is None:
         original = decode(base)
         return Composite(encode_png(original), original.width, original.height, note)
-    alpha = feather_alpha(mask.crop(box), feather_px, inward)
+    alpha = feathered(mask, box, feather_px, inward)
     del mask
     try:
         part = answer_part(decode(answer), size, box)  # the whole answer is dropped here

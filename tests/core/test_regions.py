@@ -192,3 +192,15 @@ def test_the_picture_and_mask_count_against_the_models_image_limit() -> None:
     region = RegionEdit(mode="paint", base=picture, mask_png=rect_mask((20, 20), (0, 0, 5, 5)))
     found = problems_with(GenerationRequest(prompt="x", model_id=PRO, references=refs, region=region))
     assert any("mask count too, so remove 2" in p for p in found)
+
+
+def test_an_inward_feather_ramps_at_a_seam_inside_the_frame() -> None:
+    """Extending upwards only: the seam lies inside the picture, and the ramp must still be there (the
+    rectangle the blend works on must not pass its own edge off as more white area)."""
+    base = encoded(Image.new("RGB", (100, 100), (0, 0, 0)))
+    answer = encoded(Image.new("RGB", (100, 100), (200, 200, 200)))
+    mask = rect_mask((100, 100), (0, 0, 99, 49))
+    column = blend.decode(blend.composite(base, mask, answer, 8, inward=True).png)
+    values = [column.getpixel((50, y))[0] for y in range(0, 52)]
+    assert values[0] == 200 and values[50:] == [0, 0], "the new area is the model's, the original exact"
+    assert 0 < values[49] < 200 and values[40:50] == sorted(values[40:50], reverse=True), "a ramp at the seam"
