@@ -99,8 +99,9 @@ def render_raw_answer(store: HistoryStore, namespace: str, entry: Entry, on_edit
         composite_col, raw_col = st.columns(2)
         composite = store.read_image(namespace, entry.id)
         raw = store.read_raw(namespace, entry.id)
-        for column, data, caption in ((composite_col, composite, "The composite (this version): the model's "
-                                       "change inside the painted area only"),
+        kept = "the picture kept exactly, the new area" if entry.region_mode == "extend" else "the painted area only"
+        for column, data, caption in ((composite_col, composite, f"The composite (this version): {kept} from "
+                                       "the model"),
                                       (raw_col, raw, "The model's whole answer, as it drew it")):
             if data is None:
                 column.warning("This picture's file is missing.", icon="🖼️")
