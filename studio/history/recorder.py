@@ -46,7 +46,17 @@ def started_row(catalogue: Catalogue, entry_id: str, namespace: str, request: Ge
             request.image_size, 1, _input_images(request))), 6),
         "favorite": 0, "deleted_at": None, "references_count": len(request.references),
         "job_id": job_id, "owner": owner, "heartbeat_at": now,
+        # a region edit's mask, written before the row (``mask_blob``): kept whatever becomes of the attempt
+        # (failed, cancelled, interrupted), so Retry repeats the same region
+        "mask_file": f"{entry_id}.mask.png" if request.region is not None and request.region.mask_png else None,
     }
+
+
+def mask_blob(row: dict, request: GenerationRequest) -> tuple[str, bytes] | None:
+    """The (name, bytes) of a started row's mask blob, or None when the request paints no region."""
+    if not row.get("mask_file") or request.region is None:
+        return None
+    return str(row["mask_file"]), request.region.mask_png
 
 
 def _input_images(request: GenerationRequest) -> int:
@@ -82,10 +92,7 @@ def finished_record(catalogue: Catalogue, entry_id: str, request: GenerationRequ
     if result.image is not None and result.model_parts:
         turn_file = f"{entry_id}.turn.json"  # kept apart from the re-encoded file: an edit sends this back
         blobs[turn_file] = turns.turn_blob(result.model_parts)
-    mask_file = raw_file = None
-    if request.region is not None and request.region.mask_png:  # kept even for a failed turn: Retry repeats it
-        mask_file = f"{entry_id}.mask.png"
-        blobs[mask_file] = request.region.mask_png
+    raw_file = None
     if result.raw_image is not None:  # the model's whole answer, beside the composite
         raw_file = f"{entry_id}.raw.{files.extension(result.raw_image.mime_type)}"
         blobs[raw_file] = result.raw_image.data
@@ -114,7 +121,7 @@ def finished_record(catalogue: Catalogue, entry_id: str, request: GenerationRequ
         "text": result.text, "thought_text": result.thought_text or None,
         "request_json": json.dumps(result.request_json), "response_json": json.dumps(result.response_json),
         "image_file": image_file, "thumb_file": thumb_file, "turn_file": turn_file,
-        "mask_file": mask_file, "raw_file": raw_file, "region_note": result.region_note or None,
+        "raw_file": raw_file, "region_note": result.region_note or None,
         "width": result.image.width if result.image else None,
         "height": result.image.height if result.image else None,
         "mime_type": result.image.mime_type if result.image else None, "heartbeat_at": None,

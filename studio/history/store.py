@@ -194,6 +194,9 @@ class HistoryStore:
                 row["thread_parent_id"] = request.thread_parent_id
                 row["thread_root_id"] = continued.thread_root if continued else request.thread_parent_id
             rows.append(row)
+            mask = recorder.mask_blob(row, request)
+            if mask is not None:  # files first, then the row: never a row naming a missing mask
+                self.blobs.put(namespace, *mask)
         with self.db.transaction():
             for row in rows:
                 self._insert(row, request.references)

@@ -136,3 +136,32 @@ def test_a_version_whose_image_file_is_gone_gives_a_plain_message(fresh_emulator
     store.blobs.delete("local", str(leaf.image_file))
     with pytest.raises(threads.RegionError, match="missing from History"):
         threads.base_image(store, "local", leaf)
+
+
+def test_the_mask_is_kept_from_the_start_so_a_cancelled_region_edit_can_be_retried(fresh_emulator, runner,
+                                                                                    store) -> None:
+    server = fresh_emulator(latency_s=5.0)
+    from studio.regions import RegionEdit
+
+    base = GenerationRequest(prompt="a lighthouse on a cliff at noon", model_id=PRO)
+    leaf = store.record_attempt("local", base, _ok(base), batch_id="b0")
+    mask = masks.mask_from_shapes((64, 48), (64, 48), [masks.Rect((0, 0, 10, 10))])
+    edit = RegionEdit(mode="paint", base=store.read_image("local", leaf.id) or b"", mask_png=mask)
+    request = threads.region_request(base, leaf, [], "Add a gull", edit)
+    job = runner.submit("local", request, store, key_source(server), parent_id=leaf.id)
+    assert store.read_mask("local", job.entry_ids[0]) == mask, "kept the moment the edit is queued"
+    runner.cancel(job.id, namespace="local")
+    done = wait_job(runner, job.id)
+    cancelled = store.get("local", done.entry_ids[0])
+    assert cancelled.status == "cancelled"
+    again = threads.region_of(store, "local", cancelled)
+    assert again is not None and again.mask_png == mask
+
+
+def _ok(request: GenerationRequest):
+    from studio.images import encode_output
+    from studio.results import ImageResult
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), "teal").save(out, "PNG")
+    return ImageResult(0, image=encode_output(out.getvalue(), "PNG", 90, request.recipe()))
