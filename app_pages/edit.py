@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import banner, services, tap_targets, thread_view
+from components import banner, region_editor, services, tap_targets, thread_view
 
 
 def render() -> None:
@@ -25,7 +25,7 @@ def render() -> None:
     if entry is None:
         st.warning("This image is not in your History (it was deleted, or belongs to another identity).")
         return
-    thread_view.render_thread(store, namespace, entry)
+    thread_view.render_thread(store, namespace, entry, edit_box=region_editor.render_edit_area)
 
 
 render()

@@ -6,6 +6,8 @@ Generate stay usable while batches run, and nothing in flight is lost to a click
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import streamlit as st
 
 from components import auth, banner, jobs, models, prompt_assist, services, sidebar, team, uploader
@@ -70,6 +72,13 @@ def request_from_entry(entry_id: str) -> tuple[GenerationRequest, str | None] | 
                      "Open the thread with Edit and start fresh from an image.")
             return None
         request = threads.edit_request(request, continued, earlier, entry.prompt, references=request.references)
+        try:  # a region edit: the same mask, feather and margins on the same version (issue 23)
+            region = threads.region_of(store, namespace, entry)
+        except threads.RegionError as exc:
+            st.error(str(exc))
+            return None
+        if region is not None:
+            request = replace(request, region=region)
     return request, entry.parent_id
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 import streamlit as st
 
-from components import grounding_view, services, thread_view, uploader
+from components import grounding_view, region_editor, services, thread_view, uploader
 from components.plain import md_escape
 from components.state import DELETED_ENTRIES, RERUN_ENTRY
 from studio import images, roles
@@ -114,6 +114,7 @@ def show_detail(entry_id: str) -> None:
     present = render_image(entry) if entry.has_image else False
     if entry.has_image:  # the actions right under the image, in two rows so no label is cut
         render_detail_actions(entry, present)
+    region_editor.render_raw_answer(services.get_store(), services.current_namespace(), entry)
     grounding_view.render_entry_sources(entry)  # Google requires a grounded image's sources beside it
     render_entry_facts(entry)
     render_thinking(entry)
@@ -127,6 +128,7 @@ def render_detail_actions(entry: Entry, present: bool) -> None:
         download_button(entry, key=f"detail_download_{entry.id}")
     with edit:
         thread_view.edit_button(entry, key=f"detail_edit_{entry.id}")
+        region_editor.region_button(entry, key=f"detail_region_{entry.id}")
     if use_ref.button("Use as reference", key=f"detail_ref_{entry.id}", width="stretch", disabled=not present):
         ref, _ = images.load_reference(file_name(entry), store.read_image(namespace, entry.id) or b"")
         uploader.references().append(ref)

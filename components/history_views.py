@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import compare, detail, grounding_view, thread_view, uploader
+from components import compare, detail, grounding_view, region_editor, thread_view, uploader
 from components.plain import md_escape
 from components.state import (
     DELETED_ENTRIES,
@@ -279,6 +279,8 @@ def render_actions(store: HistoryStore, namespace: str, entry: Entry) -> None:
     with g:
         if entry.has_image or entry.thread_parent_id:  # a failed edit opens its thread too
             thread_view.edit_button(entry, key=f"h_edit_{entry.id}")
+        if entry.has_image:
+            region_editor.region_button(entry, key=f"h_region_{entry.id}")
     with st.form(f"h_version_{entry.id}", border=True):
         st.text_area("New version of this prompt", value=entry.prompt, key=f"h_new_{entry.id}")
         st.form_submit_button("Generate new version", type="primary", on_click=_then_generate,

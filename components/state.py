@@ -66,6 +66,14 @@ GOTO_GENERATE: Final = "goto_generate"
 
 # edit threads
 EDIT_ENTRY: Final = "edit_entry_id"  # the version the Edit page shows (also in the URL: ?entry=<id>)
+EDIT_AREA: Final = "edit_area"  # the Edit page's "Edit area" control: AREA_WHOLE or AREA_PAINTED
+AREA_WHOLE: Final = "Whole image"
+AREA_PAINTED: Final = "Painted region"
+EDIT_AREA_OPEN: Final = "edit_area_open"  # "Edit" / "Edit region" ask the Edit page to open in that mode
+EDIT_AREA_KEPT: Final = "edit_area_kept"  # the control's last choice, kept while a version is being made
+REGION_MASKS: Final = "region_masks"  # entry id -> (canvas nonce, mask PNG at the image's size) painted for it
+REGION_PICTURE: Final = "region_picture"  # (entry id, (the canvas background as a JPEG data URL, width, height))
+REGION_WHOLE: Final = "region_whole_edits"  # versions whose painted area covered everything: edited whole, said so
 
 # models (components/models.py)
 FITTED_MODEL: Final = "fitted_model_id"  # the model the sidebar's settings were last fitted to

@@ -6,11 +6,13 @@ is in the URL (``?entry=<id>``), so a reload or a link from History days later o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from components import auth, compare, jobs, models, services, team
 from components.plain import md_escape
-from components.state import EDIT_ENTRY
+from components.state import AREA_WHOLE, EDIT_AREA_OPEN, EDIT_ENTRY
 from studio import images, threads, turns
 from studio.history import Entry, HistoryStore
 from studio.recipes import entry_recipe, request_from_recipe
@@ -32,6 +34,7 @@ def edit_button(entry: Entry, key: str) -> None:
     """The "Edit" action every image has."""
     if st.button("Edit", key=key, width="stretch",
                  help="Edit this image like a conversation: each instruction makes a new version"):
+        st.session_state[EDIT_AREA_OPEN] = AREA_WHOLE
         open_thread(entry.id)
 
 
@@ -148,6 +151,9 @@ def _submit(request: GenerationRequest, continues: Entry) -> None:
 
 def _base_request(leaf: Entry) -> GenerationRequest:
     return request_from_recipe(entry_recipe(leaf), count=1)
+
+
+submit, base_request = _submit, _base_request  # region edits (components/region_editor.py) go the same way
 
 
 def apply_edit(store: HistoryStore, namespace: str, leaf: Entry, instruction: str, ratio: str, size: str,
@@ -279,8 +285,12 @@ def render_compare_pick(versions: list[Entry], entry: Entry, numbers: dict[str, 
                            second_label=compare.label(by_id[second], numbers[second]))
 
 
-def render_thread(store: HistoryStore, namespace: str, entry: Entry) -> None:
-    """The thread of ``entry``: the version large, the instruction under it, the turns so far, the tree, Compare."""
+def render_thread(store: HistoryStore, namespace: str, entry: Entry,
+                  edit_box: Callable[[HistoryStore, str, Entry], None] | None = None) -> None:
+    """The thread of ``entry``: the version large, the instruction under it, the turns so far, the tree, Compare.
+
+    ``edit_box`` draws what comes next for a finished version (the Edit page's region editor); by default the
+    whole-image edit box."""
     versions = shown_versions(store.thread_entries(namespace, entry.thread_root, include_deleted=True))
     chain = store.thread_chain(namespace, entry.id)
     versions += [turn for turn in chain if turn.id not in {v.id for v in versions}]
@@ -293,7 +303,7 @@ def render_thread(store: HistoryStore, namespace: str, entry: Entry) -> None:
         if entry.is_running:
             st.caption("The edit is on its way; this page updates when it lands.")
         elif entry.has_image:
-            render_edit_box(store, namespace, entry)
+            (edit_box or render_edit_box)(store, namespace, entry)
         else:
             render_failed_turn(store, namespace, entry)
         render_conversation(store, namespace, chain, numbers)

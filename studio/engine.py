@@ -123,7 +123,7 @@ def _search_tool(request: GenerationRequest, spec: ModelSpec) -> types.GoogleSea
 def build_contents(request: GenerationRequest) -> list:
     """The prompt first, the references' roles (when tagged), then the images in the order the person gave them;
     an edit sends the thread's earlier turns before them (``studio/threads.py``)."""
-    if request.conversation:
+    if request.conversation or request.region is not None:  # a region edit's images follow its instruction
         return turns.sdk_contents(request.conversation, request)
     parts: list = [request.prompt, *_preamble(request)]
     parts += [types.Part.from_bytes(data=ref.data, mime_type=ref.mime_type) for ref in request.references]
@@ -152,7 +152,11 @@ def _camel_key(key: str) -> str:
 def request_json(request: GenerationRequest, config: types.GenerateContentConfig, model_id: str,
                  secrets: tuple[str, ...] = ()) -> dict:
     """The request in Google's wire shape, for history and JSON views: image bytes elided, no secrets."""
-    parts: list[dict] = [{"text": request.prompt}, *({"text": text} for text in _preamble(request))]
+    parts: list[dict] = [{"text": request.prompt}]
+    if request.region is not None:  # the region's words, picture and mask, as turns.user_content sends them
+        parts += [{"text": request.region.preamble()},
+                  *({"inlineData": {"mimeType": m, "data": d}} for m, d in request.region.images())]
+    parts += [{"text": text} for text in _preamble(request)]
     parts += [{"inlineData": {"mimeType": r.mime_type, "data": r.data}} for r in request.references]
     generation = config.model_dump(mode="json", exclude_none=True, exclude={"should_return_http_response"})
     body: dict = {"model": model_id, "contents": [*request.conversation, {"role": "user", "parts": parts}]}

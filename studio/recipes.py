@@ -23,6 +23,8 @@ def entry_recipe(entry: Entry) -> dict[str, Any]:
                   image_size=entry.image_size, output_format=entry.output_format,
                   grounding=bool(entry.settings.get("grounding")),  # entries from before grounding: off
                   lane=str(entry.settings.get("lane") or "now"))  # recorded, shown; a re-run is sent Now
+    if isinstance(entry.settings.get("region"), dict):  # a region edit: threads.region_of rebuilds it with the mask
+        recipe["region"] = dict(entry.settings["region"])
     return recipe
 
 

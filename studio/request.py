@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from studio import roles
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue, ModelSpec
+from studio.regions import edit as region_edit
+from studio.regions.edit import RegionEdit
 
 MAX_IMAGES_PER_BATCH = 8
 MAX_IMAGES_PER_BATCH_LANE = 200  # Google's Batch API takes far more; 200 keeps one job's History page readable
@@ -65,6 +67,9 @@ class GenerationRequest:
     # the API returned them), and the History entry of the turn it continues. Empty for a plain request.
     conversation: tuple[dict, ...] = field(default=(), repr=False, compare=False)
     thread_parent_id: str | None = None
+    # A region edit (issue 23, ``studio/regions``): the user turn carries the picture and the mask after the
+    # instruction, and the runner blends the answer into the picture inside the mask only. None: whole image.
+    region: RegionEdit | None = field(default=None, repr=False, compare=False)
     # -----------------------------------------------------------------------------------------------------
 
     def seed_for(self, index: int) -> int | None:
@@ -91,6 +96,7 @@ class GenerationRequest:
             "thinking_level": self.thinking_level,
             "lane": self.lane,
             **({"fallback_from": self.fallback_from} if self.fallback_from else {}),
+            **({"region": self.region.recipe()} if self.region is not None else {}),
         }
 
     def preamble(self) -> str:
@@ -121,6 +127,15 @@ def problems_with(request: GenerationRequest, catalogue: Catalogue = DEFAULT_CAT
         problems.append("Choose a model.")
         return problems
     problems += _settings_problems(request, spec)
+    n_refs = len(request.references)
+    if request.region is not None:
+        problems += region_edit.problems(request.region)
+        if request.lane == "batch":
+            problems.append("A painted region, Extend or Upscale runs Now: choose the Now or Flex lane.")
+        sent = n_refs + len(request.region.images())
+        if n_refs <= spec.max_references < sent:
+            problems.append(f"{spec.label} takes at most {spec.max_references} images in all; the picture and its "
+                            f"mask count too, so remove {sent - spec.max_references} reference image(s).")
     return problems
 
 

@@ -107,6 +107,9 @@ class ImageResult:
     # the model's final parts exactly as returned (image data and thought signatures kept): what an edit
     # thread sends back (studio/threads.py); never shown
     model_parts: tuple[dict, ...] = field(default=(), repr=False)
+    # a region edit (studio/regions): ``image`` is the composite, ``raw_image`` the model's whole answer
+    raw_image: GeneratedImage | None = field(default=None, repr=False)
+    region_note: str = ""  # e.g. the answer was scaled to the original's size
 
     @property
     def ok(self) -> bool:

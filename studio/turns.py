@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from google.genai import types
 
 from studio import roles
+from studio.regions.edit import RegionEdit
 from studio.request import GenerationRequest, ReferenceImage
 
 TURN_FORMAT = 1  # the blob's own version, so a later studio can still read today's turns
@@ -55,10 +56,13 @@ def read_turn_blob(data: bytes) -> dict:
     return {"role": "model", "parts": parts}
 
 
-def user_content(prompt: str, references: Sequence[ReferenceImage]) -> dict:
+def user_content(prompt: str, references: Sequence[ReferenceImage], region: RegionEdit | None = None) -> dict:
     """A user turn in Google's wire shape: the text first, then the references in the person's order
-    (the same order as a single request, ``engine.build_contents``), with the roles' preamble when tagged."""
+    (the same order as a single request, ``engine.build_contents``), with the roles' preamble when tagged.
+    A region edit puts its preamble, the picture and the mask right after the instruction."""
     parts: list[dict] = [{"text": prompt}]
+    if region is not None:
+        parts += region.wire_parts()
     preamble = roles.preamble([ref.role for ref in references])
     if preamble:
         parts.append({"text": preamble})
@@ -112,7 +116,7 @@ def sdk_part(part: dict) -> types.Part:
 
 def sdk_contents(earlier: Sequence[dict], request: GenerationRequest) -> list[types.Content]:
     """The whole multi-turn request: the earlier turns, then the new instruction with this turn's references."""
-    last = user_content(request.prompt, request.references)
+    last = user_content(request.prompt, request.references, request.region)
     return [types.Content(role=str(c.get("role") or "user"), parts=[sdk_part(p) for p in c.get("parts", [])])
             for c in [*earlier, last]]
 
@@ -139,7 +143,7 @@ def signatures(contents: Sequence[dict]) -> list[bytes]:
 def estimated_body_size(earlier: Sequence[dict], request: GenerationRequest) -> int:
     """Bytes the request's ``contents`` take on the wire, from the stored base64 (no decoding): cheap enough to
     check before every edit against Google's inline limit (``request_body_size`` measures what the SDK sends)."""
-    contents = [*earlier, user_content(request.prompt, request.references)]
+    contents = [*earlier, user_content(request.prompt, request.references, request.region)]
     return len(json.dumps({"contents": contents}, separators=(",", ":")).encode())
 
 

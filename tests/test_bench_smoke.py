@@ -68,7 +68,7 @@ def test_quick_benchmark_suite_runs(tmp_path: Path) -> None:
     rows = _rows(text)
     sections = {row[0] for row in rows}
     assert {"overhead", "batch", "streaming", "concurrency", "session", "memory", "load", "floor", "drafts",
-            "sidebar", "jobs", "postgres", "blobs", "batch lane"} <= sections
+            "sidebar", "jobs", "postgres", "blobs", "batch lane", "mask"} <= sections
     assert "images in the right history" in text  # load: the tabs' first batch
     assert "images in the right History" in text  # jobs: with navigation and reloads mixed in
     checks = [row for row in rows if any(name in row[1] for name in CORRECTNESS)]
@@ -107,3 +107,15 @@ def test_registry_bench_runs_and_the_cached_catalogue_is_reused() -> None:
     from studio.catalogue import Catalogue
 
     assert Catalogue.from_config({"pro": "bench-id"}) is Catalogue.from_config({"pro": "bench-id"})
+
+
+@pytest.mark.timeout(120)
+def test_mask_bench_runs_and_prints_its_three_figures() -> None:
+    """The region-edit composite figures (docs/PERFORMANCE.md, "Paint to edit") on a 1K image."""
+    done = subprocess.run([sys.executable, "-m", "bench.mask_bench", "--quick"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=110, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rows = [row for row in _rows(done.stdout) if row[0] == "mask"]
+    assert [row[1].split(",")[0] for row in rows] == ["blend of a 1K region edit", "whole composite step",
+                                                      "peak extra memory of the whole step"]
+    assert all(float(row[2]) >= 0 for row in rows)

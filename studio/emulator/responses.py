@@ -13,7 +13,7 @@ import base64
 import hashlib
 
 from studio.catalogue import ModelSpec
-from studio.emulator import blocked, grounding
+from studio.emulator import blocked, grounding, regions
 from studio.emulator.faults import Fault, strip_markers
 from studio.emulator.profiles import caption_kind, profile
 from studio.emulator.render import JPEG_QUALITY, render
@@ -61,8 +61,14 @@ def _quality(req: ParsedRequest) -> int:
 def _final_parts(req: ParsedRequest, spec: ModelSpec, names: set[str], prompt: str, size: tuple[int, int],
                  fmt: str, declared: str) -> list[dict]:
     """Caption (per the model's habits) and image, or Flash's text-image-text-image when interleaved."""
+    region = regions.region_kind(req.prompt, req.images)
+
     def image(tag: str = "") -> dict:
-        data = render(prompt, req.seed, *size, req.images, fmt, tag=tag, quality=_quality(req), base=req.edited_image)
+        if region is not None:  # a mask or an upscale: the picture sent, changed only where asked (regions.py)
+            data = regions.region_answer(region, prompt + tag, req.seed, size, req.images, fmt, _quality(req))
+        else:
+            data = render(prompt, req.seed, *size, req.images, fmt, tag=tag, quality=_quality(req),
+                          base=req.edited_image)
         return {"inlineData": {"mimeType": declared, "data": b64(data)}, "thoughtSignature": signature(prompt + tag)}
 
     def text(words: str) -> dict:

@@ -55,6 +55,8 @@ class HistoryStore(Protocol):
     def read_references(self, namespace: str, entry_id: str) -> list[ReferenceImage]: ...
     def read_drafts(self, namespace: str, entry_id: str) -> list[StoredDraft]: ...
     def read_turn(self, namespace: str, entry_id: str) -> bytes | None: ...
+    def read_mask(self, namespace: str, entry_id: str) -> bytes | None: ...
+    def read_raw(self, namespace: str, entry_id: str) -> bytes | None: ...
     def import_rows(self, namespace: str, rows: list[tuple[dict, list, list[tuple]]],
                     blobs: Iterable[tuple[str, Callable[[], bytes]]]) -> None: ...
 
@@ -75,7 +77,8 @@ class ImportedReference:
 
 # ---- export ---------------------------------------------------------------------------------------------------
 def _entry_record(entry: Entry, image_name: str | None, reference_names: list[str], draft_names: list[str],
-                  reference_roles: list[str], turn_name: str | None = None) -> dict:
+                  reference_roles: list[str], turn_name: str | None = None,
+                  region_names: tuple[str | None, str | None] = (None, None)) -> dict:
     return {
         "id": entry.id, "batch_id": entry.batch_id, "parent_id": entry.parent_id, "created_at": entry.created_at,
         "prompt": entry.prompt, "model_id": entry.model_id, "aspect_ratio": entry.aspect_ratio,
@@ -93,6 +96,8 @@ def _entry_record(entry: Entry, image_name: str | None, reference_names: list[st
         "thoughts_tokens": entry.thoughts_tokens, "drafts": draft_names,
         # edit threads: the model's raw turn (what an edit sends back) and the turn this one continues
         "turn": turn_name, "thread_parent_id": entry.thread_parent_id, "thread_root_id": entry.thread_root_id,
+        # region edits: the mask (white = may change) and the model's whole answer beside the composite
+        "mask": region_names[0], "raw": region_names[1], "region_note": entry.region_note,
     }
 
 
@@ -128,9 +133,25 @@ def export_zip_to(store: HistoryStore, namespace: str, fileobj: IO[bytes], entry
             if turn is not None:
                 turn_name = f"turns/{entry.id}.json"
                 archive.writestr(turn_name, turn)
-            records.append(_entry_record(entry, image_name, ref_names, draft_names, ref_roles, turn_name))
+            region_names = _write_region(store, namespace, entry, archive)
+            records.append(_entry_record(entry, image_name, ref_names, draft_names, ref_roles, turn_name,
+                                         region_names))
         manifest = {"format": FORMAT, "exported_at": time.time(), "entries": records}
         archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
+
+
+def _write_region(store: HistoryStore, namespace: str, entry: Entry,
+                  archive: zipfile.ZipFile) -> tuple[str | None, str | None]:
+    """A region edit's mask and raw answer into the ZIP (their names), so an import keeps both."""
+    names: list[str | None] = []
+    for folder, data in (("masks", store.read_mask(namespace, entry.id)), ("raw", store.read_raw(namespace, entry.id))):
+        if data is None:
+            names.append(None)
+            continue
+        name = f"{folder}/{entry.id}.{files.extension(images.MIME.get(images.detect_format(data) or '', ''))}"
+        archive.writestr(name, data)
+        names.append(name)
+    return names[0], names[1]
 
 
 def export_zip(store: HistoryStore, namespace: str, entry_ids: list[str] | None = None) -> bytes:
@@ -247,6 +268,7 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "references": ((list,), False), "thought_text": (_STR, False), "thoughts_tokens": (_INT, False),
     "drafts": ((list,), False), "reference_roles": ((list,), False), "turn": (_STR, False),
     "thread_parent_id": (_STR, False), "thread_root_id": (_STR, False),
+    "mask": (_STR, False), "raw": (_STR, False), "region_note": (_STR, False),
 }
 
 
@@ -466,6 +488,12 @@ def _plan(records: list[dict[str, Any]], members: dict[str, zipfile.ZipInfo], st
                                    "nothing was imported.") from exc
             turn_file = f"{entry_id}.turn.json"
             blobs[turn_file] = staging.reader(span)
+        region_files: dict[str, str | None] = {"mask_file": None, "raw_file": None}
+        for key, column, suffix in (("mask", "mask_file", "mask"), ("raw", "raw_file", "raw")):
+            if record.get(key):  # checked like any picture: a PNG or JPEG, not a bomb
+                kept = picture(record[key], False)
+                region_files[column] = f"{entry_id}.{suffix}.{files.extension(kept.mime_type)}"
+                blobs[str(region_files[column])] = staging.reader(kept.span)
         parent = record.get("parent_id")
         thread_parent, thread_root = record.get("thread_parent_id"), record.get("thread_root_id")
         row = {
@@ -491,6 +519,7 @@ def _plan(records: list[dict[str, Any]], members: dict[str, zipfile.ZipInfo], st
             "mime_type": image.mime_type if image else None,
             "favorite": int(bool(record.get("favorite"))), "deleted_at": None, "references_count": len(refs),
             "thought_text": record.get("thought_text"), "thoughts_tokens": int(record.get("thoughts_tokens") or 0),
+            **region_files, "region_note": record.get("region_note"),
             "turn_file": turn_file,  # a thread link to an entry outside the import is dropped: it could not resend
             "thread_parent_id": new_ids.get(thread_parent) if thread_parent else None,
             "thread_root_id": (new_ids.get(thread_root) or new_ids[thread_parent]) if thread_parent in new_ids

@@ -63,6 +63,24 @@ class Entry:
     turn_file: str | None = field(default=None, repr=False)
     thread_parent_id: str | None = None
     thread_root_id: str | None = None
+    mask_file: str | None = field(default=None, repr=False)  # a region edit's mask (PNG, white = may change)
+    raw_file: str | None = field(default=None, repr=False)  # a region edit's raw answer; the image is the composite
+    region_note: str | None = None  # e.g. the answer was scaled to the original's size
+
+    @property
+    def is_region_edit(self) -> bool:
+        """A region edit (paint, extend, upscale): its recipe says how (``settings["region"]``)."""
+        return isinstance(self.settings.get("region"), dict)
+
+    @property
+    def region_mode(self) -> str | None:
+        region = self.settings.get("region")
+        return str(region.get("mode")) if isinstance(region, dict) else None
+
+    @property
+    def has_raw_answer(self) -> bool:
+        """"Use the model's whole image" is offered: the model's own answer is kept beside the composite."""
+        return bool(self.raw_file)
 
     @property
     def has_image(self) -> bool:

@@ -12,7 +12,7 @@ import re
 import tempfile
 from pathlib import Path
 
-_SAFE_NAME = re.compile(r"^[0-9a-f]{16,64}((\.thumb|\.d[0-9])?\.(png|jpg|bin)|\.turn\.json)$")  # turn: threads
+_SAFE_NAME = re.compile(r"^[0-9a-f]{16,64}((\.thumb|\.d[0-9]|\.mask|\.raw)?\.(png|jpg|bin)|\.turn\.json)$")  # turn: threads; mask, raw: region edits
 
 
 def namespace_key(namespace: str) -> str:

@@ -69,6 +69,9 @@ ENTRY_COLUMNS: tuple[Column, ...] = (
     # edit continues (parent_id keeps meaning "the version this came from", for lineage and diff) and
     # thread_root_id the thread's first image, so one query draws the whole tree of versions.
     _c("turn_file", since=6), _c("thread_parent_id", since=6), _c("thread_root_id", since=6),
+    # v10: region edits (studio/regions). The version's image is the composite; mask_file names the mask blob
+    # (white = may change) and raw_file the model's whole answer; region_note says when it was scaled to fit.
+    _c("mask_file", since=10), _c("raw_file", since=10), _c("region_note", since=10),
 )
 COLUMNS: tuple[str, ...] = tuple(c.name for c in ENTRY_COLUMNS)
 
@@ -188,6 +191,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ), postgresql=(
         _SPEND_LEDGER.format(real="DOUBLE PRECISION"), *_SPEND_LEDGER_REST,
     )),
+    Migration(10, "region edits: the mask and the model's raw answer beside the composite"),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 FTS_STATEMENTS = (

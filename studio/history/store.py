@@ -146,7 +146,8 @@ class HistoryStore:
     def _named_blobs(self) -> set[str]:
         """Every file name a row names (any identity): what the sweep keeps without asking again."""
         with self._lock:
-            known = {name for row in self.db.rows("SELECT image_file, thumb_file, turn_file FROM entries")
+            known = {name for row in self.db.rows(
+                "SELECT image_file, thumb_file, turn_file, mask_file, raw_file FROM entries")
                      for name in row if name}
             known |= {f"{row[0]}.bin" for row in self.db.rows("SELECT DISTINCT sha256 FROM entry_references")}
             known |= {row[0] for row in self.db.rows("SELECT file FROM entry_drafts")}
@@ -158,7 +159,7 @@ class HistoryStore:
             return self.db.row("SELECT 1 FROM entry_references WHERE sha256 = ? LIMIT 1", (name[:-4],)) is not None
         entry_id = name.split(".", 1)[0]
         return self.db.row(
-            "SELECT 1 FROM entries WHERE id = ? AND ? IN (image_file, thumb_file, turn_file) "
+            "SELECT 1 FROM entries WHERE id = ? AND ? IN (image_file, thumb_file, turn_file, mask_file, raw_file) "
             "UNION ALL SELECT 1 FROM entry_drafts WHERE entry_id = ? AND file = ?",
             (entry_id, name, entry_id, name)) is not None
 
@@ -193,6 +194,9 @@ class HistoryStore:
                 row["thread_parent_id"] = request.thread_parent_id
                 row["thread_root_id"] = continued.thread_root if continued else request.thread_parent_id
             rows.append(row)
+            mask = recorder.mask_blob(row, request)
+            if mask is not None:  # files first, then the row: never a row naming a missing mask
+                self.blobs.put(namespace, *mask)
         with self.db.transaction():
             for row in rows:
                 self._insert(row, request.references)
@@ -415,6 +419,30 @@ class HistoryStore:
         if entry is None or not entry.turn_file:
             return None
         return self.blobs.get(namespace, entry.turn_file)
+
+    def read_mask(self, namespace: str, entry_id: str) -> bytes | None:
+        """A region edit's mask (PNG, white = may change), or None for a whole-image edit."""
+        entry = self.get(namespace, entry_id, include_deleted=True)
+        return self.blobs.get(namespace, entry.mask_file) if entry is not None and entry.mask_file else None
+
+    def read_raw(self, namespace: str, entry_id: str) -> bytes | None:
+        """A region edit's raw answer (the model's whole image; the entry's image is the composite), or None."""
+        entry = self.get(namespace, entry_id, include_deleted=True)
+        return self.blobs.get(namespace, entry.raw_file) if entry is not None and entry.raw_file else None
+
+    def adopt_raw(self, namespace: str, entry_id: str) -> Entry:
+        """"Use the model's whole image": the raw answer of a region edit as a new version (not billed)."""
+        entry = self.get(namespace, entry_id)
+        raw = self.read_raw(namespace, entry_id) if entry is not None else None
+        if entry is None or raw is None:
+            raise ValueError("This version kept no whole image from the model, so there is nothing to use.")
+        row, blobs = recorder.adopted_record(entry, uuid.uuid4().hex, raw, self.read_turn(namespace, entry_id))
+        for name, data in blobs.items():
+            self.blobs.put(namespace, name, data)
+        references = tuple(self.read_references(namespace, entry_id))
+        with self.db.transaction():
+            self._insert(row, references, billed=False)
+        return self.get(namespace, row["id"])  # type: ignore[return-value]
 
     def thread_chain(self, namespace: str, entry_id: str) -> list[Entry]:
         """The turns an edit from this entry continues, root first, ending with the entry itself."""

@@ -32,6 +32,7 @@ from studio.jobs.janitor import interrupt_abandoned
 from studio.jobs.model import CredentialSource, ImageSlot, ImageState, ImageView, Job, JobView
 from studio.memory import release_free_memory
 from studio.recipes import request_from_recipe
+from studio.regions.outcome import apply_region
 from studio.request import GenerationRequest, ValidationError, validate
 from studio.results import PLAIN_MESSAGES, Failure, FailureKind, ImageResult
 
@@ -360,6 +361,8 @@ class JobRunner:
         job = slot.job
         try:
             result = await self._generate(slot)
+            if job.request.region is not None:  # the composite is the version; the answer is kept raw beside it
+                result = await asyncio.to_thread(apply_region, job.request.region, result)
             if result.ok and result.thumbnail:
                 with self._lock:
                     slot.preview, slot.draft = result.thumbnail, None

@@ -38,7 +38,7 @@ from .postgres import PostgresServer
 
 # Modules whose `store` runs on SQLite and on PostgreSQL. test_archive stays SQLite only: its ZIP checks do
 # not touch the database, and the import/export round trip and all-or-nothing import run on both in test_store.
-BOTH_DATABASES = {"test_store", "test_reference_roles"}
+BOTH_DATABASES = {"test_store", "test_reference_roles", "test_region_history"}
 BACKENDS = ["sqlite", "postgres", "sqlite+s3", "postgres+s3"]  # database, + s3: image files in a bucket
 S3_KEY_ID = "AKIATESTSTUDIO"
 S3_SECRET = "s3cr3t-Value-that-must-never-show"
