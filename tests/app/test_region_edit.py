@@ -210,6 +210,7 @@ def test_history_offers_edit_region_and_a_missing_file_says_so(studio_app, emula
     at.button(key="generate").click().run()
     at.switch_page("app_pages/history.py").run()
     at._page_hash = ""  # stay on the page the last run finished on, as a browser does
+    at.session_state["history_view"] = "List"  # the table's row selection opens the entry with its actions
     at.session_state["history_table"] = {"selection": {"rows": [0]}}
     at.run()
     (region,) = [b for b in at.button if b.label == "Edit region"]
