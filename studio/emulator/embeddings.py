@@ -12,7 +12,6 @@ the answer is ``{"embeddings": [{"values": [...]}], "usageMetadata": {...}}``.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import functools
 import hashlib
@@ -27,6 +26,7 @@ from PIL import Image, UnidentifiedImageError
 
 from studio.embedding_spec import EmbeddingSpec
 from studio.emulator import errors
+from studio.emulator.input_images import decode_base64
 
 # related words, by concept; a word matches a concept when their stems agree
 CONCEPTS: dict[str, tuple[str, ...]] = {
@@ -140,7 +140,7 @@ def _parts(content: object, where: str) -> tuple[str, list[bytes]]:
         blob = part.get("inlineData") or part.get("inline_data")
         if isinstance(blob, Mapping):
             try:
-                images.append(base64.b64decode(str(blob.get("data", "")), validate=True))
+                images.append(decode_base64(str(blob.get("data", ""))))
             except (binascii.Error, ValueError) as exc:
                 raise errors.bad_request(f"Invalid value at '{where}.content.parts.inline_data.data' (TYPE_BYTES), "
                                          "Base64 decoding failed.", f"{where}.content.parts.inline_data.data") from exc
