@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from components import grounding_view, services, thread_view, uploader
+from components import grounding_view, semantic_search, services, thread_view, uploader
 from components.plain import md_escape
 from components.state import DELETED_ENTRIES, RERUN_ENTRY
 from studio import images, roles
@@ -119,6 +119,7 @@ def show_detail(entry_id: str) -> None:
     if rerun.button("Re-run", key=f"detail_rerun_{entry.id}", width="stretch"):
         st.session_state[RERUN_ENTRY] = entry.id
         st.rerun()
+    semantic_search.more_like_button(entry, key=f"detail_more_{entry.id}", leave_page=True)
     if delete.button("Delete", key=f"detail_delete_{entry.id}", width="stretch"):
         store.delete(namespace, entry.id)
         st.session_state.setdefault(DELETED_ENTRIES, []).append(entry.id)

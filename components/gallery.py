@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import auth, detail, grounding_view, jobs, live_wait, models, services, thread_view
+from components import auth, detail, grounding_view, jobs, live_wait, models, semantic_search, services, thread_view
 from components.plain import md_escape, thought_headline
 from components.state import LIVE_ACTIVE, LIVE_FINISHING, LIVE_VERSION, RETRY_ENTRY
 from studio import images
@@ -92,6 +92,7 @@ def _image_card(entry: Entry) -> None:
             detail.show_detail(entry.id)
     with edit_col:
         thread_view.edit_button(entry, key=f"edit_{entry.id}")
+    semantic_search.more_like_button(entry, key=f"more_{entry.id}", leave_page=True)
 
 
 def _failed_card(entry: Entry) -> None:

@@ -9,9 +9,9 @@ from datetime import date, datetime, time
 
 import streamlit as st
 
-from components import compare, detail, grounding_view, thread_view, uploader
+from components import compare, detail, grounding_view, semantic_search, thread_view, uploader
 from components.plain import md_escape
-from components.state import DELETED_ENTRIES, GOTO_GENERATE, PARENT_ENTRY, RERUN_ENTRY, RETRY_ENTRY
+from components.state import DELETED_ENTRIES, GOTO_GENERATE, MEANING, PARENT_ENTRY, RERUN_ENTRY, RETRY_ENTRY
 from studio.history import Entry, HistoryStore
 from studio.history.diff import word_diff
 
@@ -38,6 +38,8 @@ class Filters:
 def render_filters(store: HistoryStore, namespace: str) -> Filters:
     search, status, model, dates, sort, fav = st.columns([3, 2, 2, 2, 1.3, 1], vertical_alignment="bottom")
     query = search.text_input("Search prompts", key="history_query", placeholder="words in the prompt…")
+    search.toggle("Search by meaning", key=MEANING, help="Rank entries by what the prompt and picture mean, "
+                  "exact words first (Gemini embeddings, on your credentials)")
     statuses = status.multiselect("Status", STATUSES, key="history_status")
     models = model.multiselect("Model", store.models_used(namespace), key="history_models")
     chosen = dates.date_input("Dates", value=[], key="history_dates", format="YYYY-MM-DD")
@@ -57,8 +59,10 @@ def thumbnail_url(store: HistoryStore, namespace: str, entry: Entry) -> str | No
     return "data:image/jpeg;base64," + base64.b64encode(data).decode() if data else None
 
 
-def table_rows(store: HistoryStore, namespace: str, entries: list[Entry]) -> dict[str, list]:
-    return {
+def table_rows(store: HistoryStore, namespace: str, entries: list[Entry],
+               match: list[str] | None = None) -> dict[str, list]:
+    """The table's columns; ``match``: why each ranked entry is there (search by meaning, More like this)."""
+    return ({"match": match} if match is not None else {}) | {
         "thumbnail": [thumbnail_url(store, namespace, e) for e in entries],
         "time": [e.created for e in entries],
         "status": [("★ " if e.favorite else "") + STATUS_WORDS.get(e.status, e.status) for e in entries],
@@ -195,6 +199,8 @@ def render_actions(store: HistoryStore, namespace: str, entry: Entry) -> None:
     with g:
         if entry.has_image or entry.thread_parent_id:  # a failed edit opens its thread too
             thread_view.edit_button(entry, key=f"h_edit_{entry.id}")
+    if entry.has_image:
+        semantic_search.more_like_button(entry, key=f"h_more_{entry.id}")
     with st.form(f"h_version_{entry.id}", border=True):
         st.text_area("New version of this prompt", value=entry.prompt, key=f"h_new_{entry.id}")
         st.form_submit_button("Generate new version", type="primary", on_click=_then_generate,

@@ -69,3 +69,7 @@ UNAVAILABLE_MODELS: Final = "unavailable_models"  # model ID -> why: Google answ
 FALLBACK_ENTRY: Final = "fallback_entry_id"  # a failed entry to make again on its fallback model (Generate sends it)
 FALLEN_BACK: Final = "fallen_back_entry_ids"  # failed entries already sent to a fallback model automatically
 STORE_REQUESTS: Final = "store_requests"  # the Account setting "Let Google keep my requests" (off: store=false)
+
+# search by meaning (components/semantic_search.py)
+MORE_LIKE: Final = "more_like_entry_id"  # History shows the entries most like this one ("More like this")
+MEANING: Final = "history_meaning"  # the "Search by meaning" toggle beside History's search box

@@ -160,3 +160,25 @@ def hybrid(word_ids: Sequence[str], meaning: Sequence[tuple[str, float]]) -> lis
     seen = set(word_ids)
     ranked += [(i, s) for i, s in meaning if i not in seen]
     return ranked
+
+
+class QueryCache:
+    """Process-wide: recent query vectors per identity, so a rerun never pays for the same query twice."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._vectors: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, namespace: str, model_id: str, text: str) -> np.ndarray | None:
+        with self._lock:
+            vector = self._vectors.get((namespace, model_id, text))
+            if vector is not None:
+                self._vectors.move_to_end((namespace, model_id, text))
+            return vector
+
+    def put(self, namespace: str, model_id: str, text: str, vector: np.ndarray) -> None:
+        with self._lock:
+            self._vectors[(namespace, model_id, text)] = vector
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)

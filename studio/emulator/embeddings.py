@@ -57,8 +57,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "blue": ("blue", "azure", "navy", "teal"),
     "green": ("green", "emerald", "lime"),
 }
-STOP_WORDS = frozenset("a an the at on in of with and or after before to for by from into over under is are "
-                       "it its this that very some".split())
+STOP_WORDS = frozenset(["a", "an", "the", "at", "on", "in", "of", "with", "and", "or", "after", "before", "to", "for", "by", "from", "into", "over", "under", "is", "are", "it", "its", "this", "that", "very", "some"])
 CONCEPT_WEIGHT, WORD_WEIGHT = 1.0, 0.35
 TEXT_SHARE, IMAGE_SHARE = 0.85, 0.5  # prompt and picture in one vector: meaning leads, colour helps
 _WORD = re.compile(r"[a-z0-9]+")
@@ -218,7 +217,8 @@ def usage(text_tokens: int, image_tokens: int) -> dict:
 
 def all_text(body: Mapping[str, Any]) -> str:
     """Every text of a request (single or batch), for the fault markers."""
-    requests = body.get("requests") if isinstance(body.get("requests"), list) else [body]
+    given = body.get("requests")
+    requests: list = given if isinstance(given, list) else [body]
     texts = []
     for request in requests:
         content = request.get("content") if isinstance(request, Mapping) else None

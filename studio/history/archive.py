@@ -517,7 +517,7 @@ def _plan_vectors(records: list[dict[str, Any]], new_ids: list[str], members: di
                   staging: _Staging) -> dict[str, list[tuple[str, Any]]]:
     """The exported vectors by model, each checked (size, finite values); nothing written yet."""
     found: dict[str, list[tuple[str, Any]]] = {}
-    for position, (record, entry_id) in enumerate(zip(records, new_ids)):
+    for position, (record, entry_id) in enumerate(zip(records, new_ids, strict=True)):
         name, model_id, dims = record.get("vector"), record.get("vector_model"), record.get("vector_dims")
         if name is None:
             continue

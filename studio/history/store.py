@@ -25,8 +25,8 @@ from studio.history.blobs import BlobStore, LocalBlobs, MemoryBlobs
 from studio.history.database import SQLITE, Database, parse_url
 from studio.history.entry import Entry, StoredDraft, entry_from_row
 from studio.history.ledger import SpendLedger
-from studio.history.vectors import VectorBook
 from studio.history.media import open_blobs
+from studio.history.vectors import VectorBook
 from studio.request import GenerationRequest, ReferenceImage
 from studio.results import ImageResult
 

@@ -110,14 +110,10 @@ class VectorBook:
             (model_id, namespace, limit))
         return [r[0] for r in rows]
 
-    def prompt_chars(self, namespace: str, entry_ids: list[str]) -> int:
-        """Characters of these entries' prompts (for the cost estimate before indexing)."""
-        if not entry_ids:
-            return 0
-        total = 0
-        for start in range(0, len(entry_ids), 500):
-            chunk = entry_ids[start:start + 500]
-            row = self.db.row(f"SELECT COALESCE(SUM(LENGTH(prompt)), 0) FROM entries WHERE namespace = ? AND id IN "
-                              f"({', '.join('?' * len(chunk))})", [namespace, *chunk])
-            total += int(row[0]) if row else 0
-        return total
+    def missing_summary(self, namespace: str, model_id: str) -> tuple[int, int]:
+        """(entries not yet indexed, characters of their prompts) in one query: the estimate before indexing."""
+        row = self.db.row(
+            f"SELECT COUNT(*), COALESCE(SUM(LENGTH(e.prompt)), 0) FROM entries e LEFT JOIN entry_vectors v "
+            f"ON v.entry_id = e.id AND v.model_id = ? WHERE e.namespace = ? AND {_INDEXABLE} AND v.entry_id IS NULL",
+            (model_id, namespace))
+        return (int(row[0]), int(row[1])) if row else (0, 0)

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from google import genai
 from google.genai import errors as genai_errors
@@ -59,8 +60,8 @@ class _Pending:
 
 def backfill_estimate(store: HistoryStore, namespace: str, spec: EmbeddingSpec) -> tuple[int, float]:
     """(entries not yet indexed, USD to index them): shown before "Index my History" runs."""
-    ids = store.vectors.missing(namespace, spec.model_id, limit=1_000_000)
-    return len(ids), spec.estimate(store.vectors.prompt_chars(namespace, ids), len(ids))
+    count, chars = store.vectors.missing_summary(namespace, spec.model_id)
+    return count, spec.estimate(chars, count) if count else 0.0
 
 
 class Indexer:
@@ -130,7 +131,7 @@ class Indexer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _set(self, namespace: str, **changes: object) -> None:
+    def _set(self, namespace: str, **changes: Any) -> None:
         with self._lock:
             self._progress[namespace] = replace(self._progress.get(namespace, IndexProgress()), **changes)
 
@@ -172,7 +173,7 @@ class Indexer:
         if not entries:
             return 0.0
         pictures = await asyncio.to_thread(lambda: [store.read_thumbnail(namespace, e.id) for e in entries])
-        contents = [entry_content(e.prompt[: self.spec.max_chars], pic) for e, pic in zip(entries, pictures)]
+        contents = [entry_content(e.prompt[: self.spec.max_chars], pic) for e, pic in zip(entries, pictures, strict=True)]
         estimate = self.spec.estimate(sum(min(len(e.prompt), self.spec.max_chars) for e in entries),
                                       sum(1 for p in pictures if p))
         client = await self._client_for(credentials)
@@ -180,7 +181,7 @@ class Indexer:
         cost = self.spec.cost(embedded.text_tokens, embedded.image_tokens) if (
             embedded.text_tokens or embedded.image_tokens) else estimate
         await asyncio.to_thread(store.vectors.put_many, namespace, self.spec.model_id,
-                                list(zip([e.id for e in entries], embedded.vectors)))
+                                list(zip([e.id for e in entries], embedded.vectors, strict=True)))
         ledger_id = f"embed-{uuid.uuid4().hex}"  # one ledger row per call: amounts only, like an image's
         await asyncio.to_thread(store.ledger.charge, ledger_id, namespace, time.time(), estimate)
         await asyncio.to_thread(store.ledger.bill, ledger_id, cost)

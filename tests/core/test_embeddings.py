@@ -75,7 +75,7 @@ def store(tmp_path: Path) -> Iterator[HistoryStore]:
 def test_a_vehicle_at_night_finds_the_scooter_first_by_meaning(emulator: EmulatorServer) -> None:
     client = _client(emulator)
     contents = [entry_content(p, make_thumbnail(_picture(c), 64)) for p, c in zip(PROMPTS, ["#202040", "#e0d040",
-                "#f0f0f0", "#e0a060", "#3060d0", "#604080"])]
+                "#f0f0f0", "#e0a060", "#3060d0", "#604080"], strict=True)]
     docs = asyncio.run(embed_contents(client, SPEC, contents))
     assert docs.vectors.shape == (len(PROMPTS), SPEC.dimensions) and docs.image_tokens == 258 * len(PROMPTS)
     index = VectorIndex(StoredVectors([str(i) for i in range(len(PROMPTS))], docs.vectors))

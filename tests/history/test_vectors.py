@@ -71,7 +71,7 @@ def test_purge_takes_the_vector_with_its_entry(store: HistoryStore, record: Call
 
 
 def test_export_and_import_carry_vectors(store: HistoryStore, record: Callable, backend: str) -> None:
-    a, b = record("local", "a red scooter"), record("local", "a bowl of lemons")
+    a, _b = record("local", "a red scooter"), record("local", "a bowl of lemons")
     store.vectors.put_many("local", MODEL, [(a.id, _vec(1))])
     data = store.export_zip("local")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
