@@ -10,6 +10,7 @@ count-and-latest query), so new, purged or imported entries show without a resta
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -115,31 +116,50 @@ class VectorIndex:
         if exclude is not None and exclude in self._row:
             scores[self._row[exclude]] = -np.inf
         k = min(k, len(self.ids))
-        top = np.argpartition(-scores, k - 1)[:k]
+        top = np.argpartition(scores, len(scores) - k)[len(scores) - k:]
         top = top[np.argsort(-scores[top])]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] >= min_score]
 
 
-class IndexCache:
-    """Process-wide: each identity's index, kept while its vectors do not change (held by st.cache_resource)."""
+@dataclass(frozen=True)
+class _Held:
+    stamp: tuple[int, float]
+    index: VectorIndex
+    checked_at: float
+    generation: int
 
-    def __init__(self, max_identities: int = 16) -> None:
+
+class IndexCache:
+    """Process-wide: each identity's index, kept while its vectors do not change (held by st.cache_resource).
+
+    Writes through this process (new images, a backfill, an import) are seen at once; another replica's within
+    ``recheck_s``: the freshness query is not repeated on every keystroke of a search.
+    """
+
+    def __init__(self, max_identities: int = 16, recheck_s: float = 2.0) -> None:
         self._max = max_identities
-        self._indexes: OrderedDict[tuple[int, str, str, int], tuple[tuple[int, float], VectorIndex]] = OrderedDict()
+        self._recheck_s = recheck_s
+        self._indexes: OrderedDict[tuple[int, str, str, int], _Held] = OrderedDict()
         self._lock = threading.Lock()
 
     def index(self, book: VectorBook, namespace: str, spec: EmbeddingSpec) -> VectorIndex:
         """The identity's index, read again only when its vectors changed since the last read."""
         key = (id(book), namespace, spec.model_id, spec.dimensions)
-        stamp = book.stamp(namespace)
+        now = time.monotonic()
         with self._lock:
             held = self._indexes.get(key)
-            if held is not None and held[0] == stamp:
+            if held is not None and held.generation == book.generation and now - held.checked_at < self._recheck_s:
                 self._indexes.move_to_end(key)
-                return held[1]
+                return held.index
+        generation = book.generation
+        stamp = book.stamp(namespace)
+        if held is not None and held.stamp == stamp:
+            with self._lock:
+                self._indexes[key] = _Held(stamp, held.index, now, generation)
+            return held.index
         index = VectorIndex(book.load(namespace, spec.model_id, spec.dimensions))
         with self._lock:
-            self._indexes[key] = (stamp, index)
+            self._indexes[key] = _Held(stamp, index, now, generation)
             self._indexes.move_to_end(key)
             while len(self._indexes) > self._max:
                 self._indexes.popitem(last=False)

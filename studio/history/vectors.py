@@ -45,6 +45,7 @@ class VectorBook:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.generation = 0  # bumped by every write through this process: caches look again at once
 
     def put_many(self, namespace: str, model_id: str, rows: Iterable[tuple[str, np.ndarray]]) -> int:
         """Store (entry id, vector) pairs; a second vector for an entry replaces the first."""
@@ -62,6 +63,7 @@ class VectorBook:
                 values = [v for v in values if v[0] in owned]
                 if values:
                     self.db.run_many(sql, values)
+            self.generation += 1
         return len(values)
 
     def get(self, namespace: str, entry_id: str) -> np.ndarray | None:
