@@ -187,7 +187,7 @@ def render_index_panel(store: HistoryStore, namespace: str) -> None:
     progress = runner.indexer.progress(namespace)
     indexed, missing = store.vectors.counts(namespace, model.model_id)
     running = progress is not None and progress.running
-    with st.expander("Search by meaning", expanded=running or bool(progress and progress.failed)):
+    with st.expander("Index for search by meaning", expanded=running or bool(progress and progress.failed)):
         st.caption(f"{indexed:,} of {indexed + missing:,} entries are indexed for search by meaning and More like "
                    f"this ({model.label}). New images are indexed as they land.")
         if running:
