@@ -136,15 +136,16 @@ class IndexCache:
     ``recheck_s``: the freshness query is not repeated on every keystroke of a search.
     """
 
-    def __init__(self, max_identities: int = 16, recheck_s: float = 2.0) -> None:
+    def __init__(self, max_identities: int = 16, recheck_s: float = 2.0, max_bytes: int = 1 << 30) -> None:
         self._max = max_identities
+        self._max_bytes = max_bytes  # 1 GiB: about 350,000 vectors of 768 values across identities
         self._recheck_s = recheck_s
-        self._indexes: OrderedDict[tuple[int, str, str, int], _Held] = OrderedDict()
+        self._indexes: OrderedDict[tuple[str, str, str, int], _Held] = OrderedDict()
         self._lock = threading.Lock()
 
     def index(self, book: VectorBook, namespace: str, spec: EmbeddingSpec) -> VectorIndex:
         """The identity's index, read again only when its vectors changed since the last read."""
-        key = (id(book), namespace, spec.model_id, spec.dimensions)
+        key = (book.token, namespace, spec.model_id, spec.dimensions)
         now = time.monotonic()
         with self._lock:
             held = self._indexes.get(key)
@@ -161,8 +162,9 @@ class IndexCache:
         with self._lock:
             self._indexes[key] = _Held(stamp, index, now, generation)
             self._indexes.move_to_end(key)
-            while len(self._indexes) > self._max:
-                self._indexes.popitem(last=False)
+            while len(self._indexes) > 1 and (len(self._indexes) > self._max or sum(
+                    h.index.nbytes for h in self._indexes.values()) > self._max_bytes):
+                self._indexes.popitem(last=False)  # the identity searched longest ago
         return index
 
     def forget(self, namespace: str) -> None:

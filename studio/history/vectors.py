@@ -8,6 +8,7 @@ vector so Undo brings it back searchable, and search leaves deleted entries out 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -46,6 +47,7 @@ class VectorBook:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.generation = 0  # bumped by every write through this process: caches look again at once
+        self.token = uuid.uuid4().hex  # names this store's vectors in caches (an id() may be reused)
 
     def put_many(self, namespace: str, model_id: str, rows: Iterable[tuple[str, np.ndarray]]) -> int:
         """Store (entry id, vector) pairs; a second vector for an entry replaces the first."""

@@ -169,3 +169,14 @@ def test_a_refused_key_stops_the_backfill_in_plain_words(fresh_emulator, store: 
         assert store.vectors.counts("local", SPEC.model_id) == (0, 1)
     finally:
         runner.close()
+
+
+def test_the_cache_keeps_to_its_memory_budget(store: HistoryStore) -> None:
+    vec = np.zeros(SPEC.dimensions, dtype=np.float32)
+    vec[1] = 1
+    for namespace in ("google:ann", "google:bob"):
+        store.vectors.put_many(namespace, SPEC.model_id, [(_record(store, namespace, "x"), vec)])
+    cache = IndexCache(max_bytes=SPEC.dimensions * 4)  # room for one identity's single vector
+    ann = cache.index(store.vectors, "google:ann", SPEC)
+    cache.index(store.vectors, "google:bob", SPEC)
+    assert cache.index(store.vectors, "google:ann", SPEC) is not ann, "ann's index was let go for bob's"
