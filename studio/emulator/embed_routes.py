@@ -30,10 +30,10 @@ class EmbedRoutes(WireHandler):
         try:
             self.auth()
             spec = embedding_models().get(model_id)
-            if spec is None:
-                if self.state.known_model(model_id):
-                    raise errors.bad_request(f"models/{model_id} is not supported for {method}.", "model")
-                raise self.state.not_found(model_id, version)
+            if spec is None:  # an unknown model, or one that makes no embeddings: Google's 404 names the method
+                raise errors.ApiError(404, "NOT_FOUND", f"models/{model_id} is not found for API version {version}, "
+                                      f"or is not supported for {method}. Call ListModels to see the list of "
+                                      "available models and their supported methods.")
             body = self.parse_json(raw)
             names = {f.name for f in self.state.faults.draw(embeddings.all_text(body))}
             if "quota" in names or "quota_zero" in names:

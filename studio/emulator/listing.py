@@ -76,9 +76,10 @@ def embedding_ids() -> frozenset[str]:
 def embedding_resource(model_id: str) -> dict:
     """An embedding model's entry: embedContent, batchEmbedContents and countTokens."""
     spec = next(s for s in embedding_specs() if s.model_id == model_id)
-    return {"name": f"models/{spec.model_id}", "version": "001", "displayName": spec.label,
-            "description": spec.description, "inputTokenLimit": spec.input_token_limit, "outputTokenLimit": 1,
-            "supportedGenerationMethods": ["embedContent", "batchEmbedContents", "countTokens"]}
+    return text_resource(spec.model_id, {"display_name": spec.label, "description": spec.description,
+                                         "methods": ["embedContent", "batchEmbedContents", "countTokens"],
+                                         "input_token_limit": spec.input_token_limit, "output_token_limit": 1,
+                                         "thinking": False})
 
 
 def resource_for(catalogue: Catalogue, model_id: str) -> dict:
