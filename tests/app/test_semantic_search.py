@@ -132,3 +132,14 @@ def test_more_like_this_before_indexing_says_so(studio_app, emulator, isolated_s
     entry_id = ids[[p for p, _ in SCENES].index(first)]
     at.button(key=f"h_more_{entry_id}").click().run()
     assert any("not indexed yet" in c for c in _captions(at))
+
+
+def test_more_like_this_on_a_card_opens_history_ranked(studio_app, emulator) -> None:
+    at = studio_app(emulator)
+    at.text_area(key="prompt").input(SCENES[0][0])
+    at.button(key="generate").click().run()
+    entry_id = at.session_state["session_entry_ids"][0]
+    at.button(key=f"more_{entry_id}").click().run()
+    assert not at.exception
+    assert any(f"More like “{SCENES[0][0]}”" in h.value for h in at.subheader), "History, ranked like the card"
+    assert next(iter(at.dataframe[0].value["match"])) == "this one"
