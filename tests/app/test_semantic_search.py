@@ -143,3 +143,16 @@ def test_more_like_this_on_a_card_opens_history_ranked(studio_app, emulator) -> 
     assert not at.exception
     assert any(f"More like “{SCENES[0][0]}”" in h.value for h in at.subheader), "History, ranked like the card"
     assert next(iter(at.dataframe[0].value["match"])) == "this one"
+
+
+def test_more_like_this_in_the_detail_view_opens_history_ranked(studio_app, emulator) -> None:
+    at = studio_app(emulator)
+    at.text_area(key="prompt").input(SCENES[1][0])
+    at.button(key="generate").click().run()
+    entry_id = at.session_state["session_entry_ids"][0]
+    at.button(key=f"open_{entry_id}").click().run()
+    assert at.get("dialog")
+    at.button(key=f"open_{entry_id}").click()  # the dialog is drawn by the run that sees the click (AppTest)
+    at.button(key=f"detail_more_{entry_id}").click().run()
+    assert not at.exception
+    assert any(f"More like “{SCENES[1][0]}”" in h.value for h in at.subheader)
