@@ -105,7 +105,7 @@ def show_detail(entry_id: str) -> None:
     render_thinking(entry)
     if not entry.has_image:
         return
-    download, edit, use_ref, reuse, rerun, delete = st.columns(6)
+    download, edit, use_ref, reuse, rerun, more, delete = st.columns(7)
     with edit:
         thread_view.edit_button(entry, key=f"detail_edit_{entry.id}")
     with download:
@@ -119,7 +119,8 @@ def show_detail(entry_id: str) -> None:
     if rerun.button("Re-run", key=f"detail_rerun_{entry.id}", width="stretch"):
         st.session_state[RERUN_ENTRY] = entry.id
         st.rerun()
-    semantic_search.more_like_button(entry, key=f"detail_more_{entry.id}", leave_page=True)
+    with more:
+        semantic_search.more_like_button(entry, key=f"detail_more_{entry.id}", leave_page=True)
     if delete.button("Delete", key=f"detail_delete_{entry.id}", width="stretch"):
         store.delete(namespace, entry.id)
         st.session_state.setdefault(DELETED_ENTRIES, []).append(entry.id)

@@ -103,7 +103,8 @@ def test_the_detail_dialog_shows_the_image_its_facts_and_a_download(studio_app, 
     assert facts["Response id"] == second.response_id
     downloads = dialog.get("download_button")
     assert [d.label for d in downloads] == ["Download"] and downloads[0].key == f"detail_download_{second.id}"
-    assert [b.label for b in dialog.button] == ["Edit", "Use as reference", "Reuse settings", "Re-run", "Delete"]
+    assert [b.label for b in dialog.button] == ["Edit", "Use as reference", "Reuse settings", "Re-run",
+                                                "More like this", "Delete"]
     at.run()
     assert not at.get("dialog"), "the dialog closes on the next run"
 
