@@ -22,7 +22,7 @@ from studio.history import Entry, HistoryStore
 from studio.jobs.indexing import backfill_estimate
 
 RESULTS = 50  # entries a search by meaning shows
-QUERY_WAIT_S = 20.0  # how long the page waits for a query's vector before showing word matches alone
+QUERY_WAIT_S = 8.0  # how long the page waits for a query's vector before showing word matches alone
 HISTORY_PAGE = "app_pages/history.py"
 
 
