@@ -156,3 +156,23 @@ def test_more_like_this_in_the_detail_view_opens_history_ranked(studio_app, emul
     at.button(key=f"detail_more_{entry_id}").click().run()
     assert not at.exception
     assert any(f"More like “{SCENES[1][0]}”" in h.value for h in at.subheader)
+
+
+def test_a_quota_answer_pauses_indexing_with_the_count_done(studio_app, fresh_emulator, isolated_studio) -> None:
+    from components import services
+
+    server = fresh_emulator()
+    at, namespace, _ = _history(studio_app, server, isolated_studio)
+    server.queue_fault("quota", 3)  # three refusals, each with Google's 1 s retry delay, then it goes through
+    at.button(key="index_history").click().run()
+    indexer = services.get_runner().indexer
+    deadline = time.monotonic() + 30
+    while not (indexer.progress(namespace) and indexer.progress(namespace).paused) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    at.run()
+    assert any("quota ran out after 0 of 6 entries" in i.value and "Search works on what is indexed" in i.value
+               for i in at.info)
+    while indexer.progress(namespace).running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    at.run()
+    assert any("6 of 6 entries are indexed" in c for c in _captions(at)), "resumed by itself"
