@@ -180,3 +180,21 @@ def test_the_cache_keeps_to_its_memory_budget(store: HistoryStore) -> None:
     ann = cache.index(store.vectors, "google:ann", SPEC)
     cache.index(store.vectors, "google:bob", SPEC)
     assert cache.index(store.vectors, "google:ann", SPEC) is not ann, "ann's index was let go for bob's"
+
+
+def test_a_private_sessions_vectors_stay_in_its_memory(fresh_emulator, store: HistoryStore) -> None:
+    server = fresh_emulator()
+    private = HistoryStore.private(ledger=store.ledger)
+    runner = JobRunner(limits=RunnerLimits(per_identity=8, per_process=64))
+    try:
+        source = CredentialSource(Connection(mode="api_key", api_key=TEST_KEY, base_url=server.base_url))
+        runner.submit("local", GenerationRequest(prompt="a private scooter", model_id="gemini-3-pro-image"),
+                      private, source)
+        _wait(lambda: private.vectors.counts("local", SPEC.model_id) == (1, 0), "the private vector")
+        assert private.data_dir is None and private.db.row("SELECT COUNT(*) FROM entry_vectors") == (1,)
+        assert store.db.row("SELECT COUNT(*) FROM entry_vectors") == (0,), "nothing in the shared History"
+        assert store.db.row("SELECT COUNT(*) FROM spend_ledger WHERE entry_id LIKE 'embed-%'") == (1,), \
+            "its cost still counts in the shared ledger"
+    finally:
+        runner.close()
+        private.close()
