@@ -11,7 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from components import banner, browser_id, history_views, jobs, services, tap_targets
+from components import banner, browser_id, history_views, jobs, semantic_search, services, tap_targets
 from components.state import HISTORY_OPEN, HISTORY_VIEW
 from studio.durability import disk_is_ephemeral, history_is_lost_on_restart
 from studio.history import Entry, HistoryStore
@@ -58,19 +58,26 @@ def render() -> None:
     jobs.redraw_while_work_runs(services.get_runner().has_active(namespace))
 
     filters = history_views.render_filters(store, namespace)
-    total = store.count_entries(namespace, **filters.as_kwargs())
-    pages = max(1, -(-total // history_views.PAGE_SIZE))
-    info, view_col, page_col = st.columns([3, 2, 1], vertical_alignment="bottom")
-    info.caption(f"{total:,} entr{'y' if total == 1 else 'ies'}")
-    counts = store.status_counts(namespace)
-    if set(counts) - {"ok"}:
-        info.caption(" · ".join(f"{n:,} {status}" for status, n in counts.items()))
+    others = {k: v for k, v in filters.as_kwargs().items() if k != "query"}
+    ranked = semantic_search.results(store, namespace, filters.query, others)  # by meaning / More like this
+    match: list[str] | None = None
     st.session_state.setdefault(HISTORY_VIEW, GALLERY)
-    view = view_col.segmented_control("View", [GALLERY, LIST], key=HISTORY_VIEW, label_visibility="collapsed",
-                                      required=True) or GALLERY
-    page = page_col.number_input("Page", 1, pages, 1, key="history_page") if pages > 1 else 1
-    entries = store.list_entries(namespace, sort=filters.sort, limit=history_views.PAGE_SIZE,
-                                 offset=(page - 1) * history_views.PAGE_SIZE, **filters.as_kwargs())
+    if ranked is not None:  # ranked entries show as the List, whose Match column says why each is there
+        semantic_search.render_header(ranked)
+        entries, match, view = ranked.entries, ranked.match, LIST
+    else:
+        total = store.count_entries(namespace, **filters.as_kwargs())
+        pages = max(1, -(-total // history_views.PAGE_SIZE))
+        info, view_col, page_col = st.columns([3, 2, 1], vertical_alignment="bottom")
+        info.caption(f"{total:,} entr{'y' if total == 1 else 'ies'}")
+        counts = store.status_counts(namespace)
+        if set(counts) - {"ok"}:
+            info.caption(" · ".join(f"{n:,} {status}" for status, n in counts.items()))
+        view = view_col.segmented_control("View", [GALLERY, LIST], key=HISTORY_VIEW, label_visibility="collapsed",
+                                          required=True) or GALLERY
+        page = page_col.number_input("Page", 1, pages, 1, key="history_page") if pages > 1 else 1
+        entries = store.list_entries(namespace, sort=filters.sort, limit=history_views.PAGE_SIZE,
+                                     offset=(page - 1) * history_views.PAGE_SIZE, **filters.as_kwargs())
     history_views.render_import_notice()
     history_views.render_undo(store, namespace)
     if not entries:
@@ -78,11 +85,13 @@ def render() -> None:
         st.info("Nothing here yet." if empty else "No entry matches these filters.")
         # an empty History is where a person arriving from another studio imports theirs
         history_views.render_export_import(store, namespace, [], export=not empty)
+        if not empty:
+            semantic_search.render_index_panel(store, namespace)
         return
 
     opened = st.container()  # the Gallery's opened entry: above the tiles, in view where the click was
     if view == LIST:
-        event = st.dataframe(history_views.table_rows(store, namespace, entries), key="history_table",
+        event = st.dataframe(history_views.table_rows(store, namespace, entries, match), key="history_table",
                              column_config=history_views.COLUMN_CONFIG, hide_index=True, width="stretch",
                              on_select="rerun", selection_mode="multi-row", row_height=56)
         rows = event.selection.rows if event and event.selection else []
@@ -100,6 +109,7 @@ def render() -> None:
         _render_opened(store, namespace, chosen)
     selected = chosen[0] if len(chosen) == 1 else None
     history_views.render_export_import(store, namespace, [selected.id] if selected else [])
+    semantic_search.render_index_panel(store, namespace)
 
 
 render()

@@ -29,7 +29,7 @@ RIG_SECTIONS = ("floor", "drafts", "sidebar")  # the quick run's shared servers 
 # section -> the module whose run(report, quick[, browser]) makes its figures
 MODULE_SECTIONS = {"session": "bench.session_bench", "postgres": "bench.postgres_bench", "blobs": "bench.blobs_bench",
                    "batch_lane": "bench.batch_lane_bench", "browser": "bench.browser_bench",
-                   "load": "bench.load_bench", "mask": "bench.mask_bench"}
+                   "load": "bench.load_bench", "mask": "bench.mask_bench", "search": "bench.search_bench"}
 ENGINE_SECTIONS = ("overhead", "batch", "streaming", "concurrency")
 SECTIONS = (*ENGINE_SECTIONS, *MODULE_SECTIONS, *JOBS_SECTIONS)  # the Chromium ones last: one browser for them
 BROWSER_SECTIONS = ("browser", "load", *JOBS_SECTIONS)

@@ -6,7 +6,7 @@ from typing import Literal
 
 import streamlit as st
 
-from components import grounding_view, region_editor, services, thread_view, uploader
+from components import grounding_view, region_editor, semantic_search, services, thread_view, uploader
 from components.plain import md_escape
 from components.state import DELETED_ENTRIES, RERUN_ENTRY
 from studio import images, roles
@@ -123,7 +123,7 @@ def show_detail(entry_id: str) -> None:
 def render_detail_actions(entry: Entry, present: bool) -> None:
     store, namespace = services.get_store(), services.current_namespace()
     download, edit, use_ref = st.columns(3)
-    reuse, rerun, delete = st.columns(3)
+    reuse, rerun, more, delete = st.columns(4)
     with download:
         download_button(entry, key=f"detail_download_{entry.id}")
     with edit:
@@ -138,6 +138,8 @@ def render_detail_actions(entry: Entry, present: bool) -> None:
     if rerun.button("Re-run", key=f"detail_rerun_{entry.id}", width="stretch"):
         st.session_state[RERUN_ENTRY] = entry.id
         st.rerun()
+    with more:
+        semantic_search.more_like_button(entry, key=f"detail_more_{entry.id}", leave_page=True)
     if delete.button("Delete", key=f"detail_delete_{entry.id}", width="stretch"):
         store.delete(namespace, entry.id)
         st.session_state.setdefault(DELETED_ENTRIES, []).append(entry.id)

@@ -14,7 +14,18 @@ from types import SimpleNamespace
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import auth, detail, grounding_view, jobs, live_wait, models, region_editor, services, thread_view
+from components import (
+    auth,
+    detail,
+    grounding_view,
+    jobs,
+    live_wait,
+    models,
+    region_editor,
+    semantic_search,
+    services,
+    thread_view,
+)
 from components.plain import md_escape, thought_headline
 from components.state import LIVE_ACTIVE, LIVE_FINISHING, LIVE_VERSION, RETRY_ENTRY
 from studio import images
@@ -93,6 +104,7 @@ def _image_card(entry: Entry) -> None:
     with edit_col:
         thread_view.edit_button(entry, key=f"edit_{entry.id}")
     region_editor.region_button(entry, key=f"region_{entry.id}")
+    semantic_search.more_like_button(entry, key=f"more_{entry.id}", leave_page=True)
 
 
 def _failed_card(entry: Entry) -> None:

@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from components import compare, detail, grounding_view, region_editor, thread_view, uploader
+from components import compare, detail, grounding_view, region_editor, semantic_search, thread_view, uploader
 from components.plain import md_escape
 from components.state import (
     DELETED_ENTRIES,
@@ -19,6 +19,7 @@ from components.state import (
     IMPORT_NOTICE,
     IMPORT_ROUND,
     IMPORTED_ENTRIES,
+    MEANING,
     PARENT_ENTRY,
     RERUN_ENTRY,
     RETRY_ENTRY,
@@ -55,6 +56,8 @@ def render_filters(store: HistoryStore, namespace: str) -> Filters:
     """Search, with every other filter folded into one "Filters" control beside it (one line on a phone)."""
     search, more = st.columns([5, 1], vertical_alignment="bottom")
     query = render_search(search)
+    search.toggle("Search by meaning", key=MEANING, help="Rank entries by what the prompt and picture mean, "
+                  "exact words first (Gemini embeddings, on your credentials)")
     with more.popover("Filters", width="stretch", icon=":material/tune:"):
         statuses = st.multiselect("Status", STATUSES, key="history_status")
         models = st.multiselect("Model", store.models_used(namespace), key="history_models")
@@ -93,10 +96,12 @@ def _status(entry: Entry, imported: set[str]) -> str:
     return mark + ("★ " if entry.favorite else "") + STATUS_WORDS.get(entry.status, entry.status)
 
 
-def table_rows(store: HistoryStore, namespace: str, entries: list[Entry]) -> dict[str, list]:
-    """The List view's columns: cost and lane early (never cut off at the right), ⏳ where work still runs."""
+def table_rows(store: HistoryStore, namespace: str, entries: list[Entry],
+               match: list[str] | None = None) -> dict[str, list]:
+    """The List view's columns: cost and lane early (never cut off at the right), ⏳ where work still runs;
+    ``match``: why each ranked entry is there (search by meaning, More like this)."""
     imported = set(st.session_state.get(IMPORTED_ENTRIES) or [])
-    return {
+    return ({"match": match} if match is not None else {}) | {
         "thumbnail": [RUNNING_THUMB if e.is_running else thumbnail_url(store, namespace, e) for e in entries],
         "time": [e.created for e in entries],
         "status": [_status(e, imported) for e in entries],
@@ -113,6 +118,7 @@ def table_rows(store: HistoryStore, namespace: str, entries: list[Entry]) -> dic
 
 
 COLUMN_CONFIG = {
+    "match": st.column_config.TextColumn("Match"),
     "thumbnail": st.column_config.ImageColumn("Image", width="small"),
     "time": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm:ss"),
     "status": st.column_config.TextColumn("Status"),
@@ -281,6 +287,8 @@ def render_actions(store: HistoryStore, namespace: str, entry: Entry) -> None:
             thread_view.edit_button(entry, key=f"h_edit_{entry.id}")
         if entry.has_image:
             region_editor.region_button(entry, key=f"h_region_{entry.id}")
+    if entry.has_image:
+        semantic_search.more_like_button(entry, key=f"h_more_{entry.id}")
     with st.form(f"h_version_{entry.id}", border=True):
         st.text_area("New version of this prompt", value=entry.prompt, key=f"h_new_{entry.id}")
         st.form_submit_button("Generate new version", type="primary", on_click=_then_generate,

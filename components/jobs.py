@@ -153,3 +153,9 @@ def cancel(job_id: str, index: int | None = None) -> None:
     elif cancelled:
         st.toast(f"Cancelled {cancelled} image{'s' if cancelled != 1 else ''}. A request already sent may still "
                  "be billed by Google.", icon="🛑")
+
+
+def credentials() -> CredentialSource | None:
+    """This session's connection as the runner's credential source (None when not connected)."""
+    connection = services.connection()
+    return None if connection is None else CredentialSource(connection, _renewer())

@@ -91,3 +91,6 @@ ASSIST_SPEND: Final = "assist_spend"  # [(cost from usage, estimate)] of this se
 ASSIST_MODEL: Final = "assist_model"  # (connection, studio.text_model.TextModel) the credential's list gave
 VARIATION_COUNT: Final = "variation_count"  # the "How many" box beside Variations
 DESCRIBE_CALLS: Final = "describe_calls"  # reference sha256 -> {"future"} in flight, or {"result"} / {"error"}
+# search by meaning (components/semantic_search.py)
+MORE_LIKE: Final = "more_like_entry_id"  # History shows the entries most like this one ("More like this")
+MEANING: Final = "history_meaning"  # the "Search by meaning" toggle beside History's search box

@@ -68,7 +68,7 @@ def test_quick_benchmark_suite_runs(tmp_path: Path) -> None:
     rows = _rows(text)
     sections = {row[0] for row in rows}
     assert {"overhead", "batch", "streaming", "concurrency", "session", "memory", "load", "floor", "drafts",
-            "sidebar", "jobs", "postgres", "blobs", "batch lane", "mask"} <= sections
+            "sidebar", "jobs", "postgres", "blobs", "batch lane", "mask", "search"} <= sections
     assert "images in the right history" in text  # load: the tabs' first batch
     assert "images in the right History" in text  # jobs: with navigation and reloads mixed in
     checks = [row for row in rows if any(name in row[1] for name in CORRECTNESS)]

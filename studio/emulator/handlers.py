@@ -28,6 +28,7 @@ from studio.emulator import (
     vertex,
 )
 from studio.emulator.batch_routes import BatchRoutes
+from studio.emulator.embed_routes import EmbedRoutes
 from studio.emulator.faults import HTTP_FAULTS, Fault
 from studio.emulator.file_routes import FileRoutes
 from studio.emulator.wire import log
@@ -38,7 +39,7 @@ _MODELS = re.compile(r"^/(v1|v1beta|v1alpha)/models(?:/([^/:]+))?$")
 _MALFORMED = b'{"candidates": [{"content": {"parts": [{"text": "Here is'
 
 
-class GeminiHandler(FileRoutes, BatchRoutes):
+class GeminiHandler(FileRoutes, BatchRoutes, EmbedRoutes):
     """Routes one request; ``state`` is set on the subclass each server makes."""
 
     def _not_found(self) -> None:
@@ -109,7 +110,7 @@ class GeminiHandler(FileRoutes, BatchRoutes):
             except errors.ApiError as err:
                 return self.send_json(400, err.body())
             return self.send_json(*admin.handle(self.state, path, body))
-        if self.files_post(raw) or self.batches_post(raw):
+        if self.files_post(raw) or self.batches_post(raw) or self.embed_post(raw):
             return None
         route = vertex.match(path)
         if route is not None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from studio.catalogue import Catalogue, ModelSpec
+from studio.embedding_spec import all_specs as embedding_specs
 from studio.emulator import errors
 
 TEXT_MODELS_FILE = Path(__file__).with_name("text_models.toml")
@@ -63,13 +64,30 @@ def all_models(catalogue: Catalogue, extra: tuple[str, ...] = (), lineup: Iterab
     models = [model_resource(m) for m in served]
     models += [model_resource(catalogue.resolve(mid)) for mid in extra if mid not in ids]
     models += [text_resource(mid, facts) for mid, facts in text_models().items()]
+    models += [embedding_resource(spec.model_id) for spec in embedding_specs()]
     return models + [text_resource(mid) for mid in extra_text]
+
+
+def embedding_ids() -> frozenset[str]:
+    """The registry's embedding models (studio/models.toml [embedding_models])."""
+    return frozenset(spec.model_id for spec in embedding_specs())
+
+
+def embedding_resource(model_id: str) -> dict:
+    """An embedding model's entry: embedContent, batchEmbedContents and countTokens."""
+    spec = next(s for s in embedding_specs() if s.model_id == model_id)
+    return text_resource(spec.model_id, {"display_name": spec.label, "description": spec.description,
+                                         "methods": ["embedContent", "batchEmbedContents", "countTokens"],
+                                         "input_token_limit": spec.input_token_limit, "output_token_limit": 1,
+                                         "thinking": False})
 
 
 def resource_for(catalogue: Catalogue, model_id: str) -> dict:
     """``GET /v1beta/models/{id}`` for a model the emulator serves."""
     if model_id in text_models():
         return text_resource(model_id, text_models()[model_id])
+    if model_id in embedding_ids():
+        return embedding_resource(model_id)
     return model_resource(catalogue.resolve(model_id))
 
 

@@ -28,6 +28,7 @@ class EmulatorState:
         self.catalogue = Catalogue()
         self.lineup: tuple[ModelSpec, ...] = self.catalogue.lineup(config.lineup)  # the models it answers
         self.text_models = listing.text_models()  # listed like Google's text models; they make no images
+        self.embedding_models = listing.embedding_ids()  # embedContent only: they make no images either
         self.stopping = threading.Event()
         self.lock = threading.Lock()
         self.connections: set[socket.socket] = set()
@@ -51,10 +52,12 @@ class EmulatorState:
     def known_model(self, model_id: str) -> bool:
         """Whether this emulator answers the model: its lineup, the extra IDs, and the text models."""
         return (any(spec.model_id == model_id for spec in self.lineup) or model_id in self.config.extra_models
-                or model_id in self.config.extra_text_models or model_id in self.text_models)
+                or model_id in self.config.extra_text_models or model_id in self.text_models
+                or model_id in self.embedding_models)
 
     def makes_text_only(self, model_id: str) -> bool:
-        return model_id in self.text_models or model_id in self.config.extra_text_models
+        return (model_id in self.text_models or model_id in self.config.extra_text_models
+                or model_id in self.embedding_models)
 
     def not_found(self, model_id: str, version: str) -> errors.ApiError:
         """Google's 404 for a model it does not serve; a model closed to new projects says so."""

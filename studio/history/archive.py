@@ -22,12 +22,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any, Protocol
 
+import numpy as np
+
 from studio import images, roles, turns
 from studio.history import files
 from studio.history.entry import Entry, StoredDraft
+from studio.history.vectors import VectorBook
+from studio.history.vectors import decode as decode_vector
+from studio.history.vectors import encode as encode_vector
 from studio.request import ReferenceImage
 
 MANIFEST = "manifest.json"
+MAX_VECTOR_DIMS = 4096  # an embedding longer than any Gemini model makes is refused
 FORMAT = "nano-banana-studio-history/1"
 # Limits an import checks on the ZIP's own directory before expanding anything (tests lower them).
 MAX_MEMBERS = 20_000
@@ -59,6 +65,8 @@ class HistoryStore(Protocol):
     def read_raw(self, namespace: str, entry_id: str) -> bytes | None: ...
     def import_rows(self, namespace: str, rows: list[tuple[dict, list, list[tuple]]],
                     blobs: Iterable[tuple[str, Callable[[], bytes]]]) -> None: ...
+    @property
+    def vectors(self) -> VectorBook: ...
 
 
 class ArchiveError(ValueError):
@@ -110,6 +118,7 @@ def export_zip_to(store: HistoryStore, namespace: str, fileobj: IO[bytes], entry
         entries = store.get_many(namespace, entry_ids)
     records = []
     written: set[str] = set()
+    vectors = store.vectors.get_many(namespace, [e.id for e in entries])
     with zipfile.ZipFile(fileobj, "w", zipfile.ZIP_STORED) as archive:
         for entry in entries:
             image_name = None
@@ -136,6 +145,10 @@ def export_zip_to(store: HistoryStore, namespace: str, fileobj: IO[bytes], entry
             region_names = _write_region(store, namespace, entry, archive)
             records.append(_entry_record(entry, image_name, ref_names, draft_names, ref_roles, turn_name,
                                          region_names))
+            if entry.id in vectors:  # search by meaning: the vector travels with its entry (float32 bytes)
+                model_id, vector = vectors[entry.id]
+                records[-1].update(vector=f"vectors/{entry.id}.f32", vector_model=model_id, vector_dims=len(vector))
+                archive.writestr(records[-1]["vector"], encode_vector(vector))
         manifest = {"format": FORMAT, "exported_at": time.time(), "entries": records}
         archive.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False))
 
@@ -529,6 +542,28 @@ def _plan(records: list[dict[str, Any]], members: dict[str, zipfile.ZipInfo], st
     return rows, blobs
 
 
+def _plan_vectors(records: list[dict[str, Any]], new_ids: list[str], members: dict[str, zipfile.ZipInfo],
+                  staging: _Staging) -> dict[str, list[tuple[str, Any]]]:
+    """The exported vectors by model, each checked (size, finite values); nothing written yet."""
+    found: dict[str, list[tuple[str, Any]]] = {}
+    for position, (record, entry_id) in enumerate(zip(records, new_ids, strict=True)):
+        name, model_id, dims = record.get("vector"), record.get("vector_model"), record.get("vector_dims")
+        if name is None:
+            continue
+        where = f"Entry {position + 1} in manifest.json"
+        if not (isinstance(name, str) and isinstance(model_id, str) and isinstance(dims, int)
+                and 0 < dims <= MAX_VECTOR_DIMS):
+            raise ArchiveError(f"{where} has a search vector the studio cannot read; nothing was imported.")
+        try:
+            vector = decode_vector(staging.read(staging.copy(_member(members, name))), dims)
+        except ValueError as exc:
+            raise ArchiveError(f"{where} has a search vector of the wrong size; nothing was imported.") from exc
+        if not bool(np.isfinite(vector).all()):
+            raise ArchiveError(f"{where} has a search vector that is not numbers; nothing was imported.")
+        found.setdefault(model_id, []).append((entry_id, vector))
+    return found
+
+
 def import_zip(store: HistoryStore, namespace: str, source: bytes | IO[bytes]) -> list[Entry]:
     """Import a studio export into this namespace as new entries: everything checked, then all or nothing."""
     with _open_archive(source) as archive, tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES) as spool:
@@ -536,9 +571,12 @@ def import_zip(store: HistoryStore, namespace: str, source: bytes | IO[bytes]) -
         staging = _Staging(archive, spool)
         records = _read_manifest(staging, members)
         rows, blobs = _plan(records, members, staging, namespace)
+        vectors = _plan_vectors(records, [row["id"] for row, _, _ in rows], members, staging)
         try:
             store.import_rows(namespace, rows, blobs.items())
         except (OSError, sqlite3.Error) as exc:
             raise ArchiveError("The import could not be written (is the disk full?); nothing was imported.") from exc
+        for model_id, pairs in vectors.items():  # an import without vectors is indexed on request
+            store.vectors.put_many(namespace, model_id, pairs)
     return store.get_many(namespace, [row["id"] for row, _, _ in rows])
 

@@ -115,6 +115,18 @@ _SPEND_LEDGER_REST = (
     "CREATE INDEX entries_thread_parent ON entries(thread_parent_id)",
 )
 
+# One embedding per entry (migration 11, studio.history.vectors): float32 little-endian bytes of `dims` values,
+# the model that made it; removed with its entry (ON DELETE CASCADE: a purge takes it).
+_ENTRY_VECTORS = """CREATE TABLE entry_vectors (
+    entry_id TEXT PRIMARY KEY REFERENCES entries(id) ON DELETE CASCADE,
+    namespace TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    dims INTEGER NOT NULL,
+    vector {blob} NOT NULL,
+    created_at {real} NOT NULL
+)"""
+_ENTRY_VECTORS_INDEX = "CREATE INDEX entry_vectors_ns ON entry_vectors(namespace, created_at)"
+
 
 @dataclass(frozen=True)
 class Migration:
@@ -192,6 +204,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         _SPEND_LEDGER.format(real="DOUBLE PRECISION"), *_SPEND_LEDGER_REST,
     )),
     Migration(10, "region edits: the mask and the model's raw answer beside the composite"),
+    Migration(11, "entry vectors for search by meaning",
+              sqlite=(_ENTRY_VECTORS.format(real="REAL", blob="BLOB"), _ENTRY_VECTORS_INDEX),
+              postgresql=(_ENTRY_VECTORS.format(real="DOUBLE PRECISION", blob="BYTEA"), _ENTRY_VECTORS_INDEX)),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 FTS_STATEMENTS = (

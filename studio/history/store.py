@@ -26,6 +26,7 @@ from studio.history.database import SQLITE, Database, parse_url
 from studio.history.entry import Entry, StoredDraft, entry_from_row
 from studio.history.ledger import SpendLedger
 from studio.history.media import open_blobs
+from studio.history.vectors import VectorBook
 from studio.request import GenerationRequest, ReferenceImage
 from studio.results import ImageResult
 
@@ -87,6 +88,7 @@ class HistoryStore:
         self._lock = self.db.lock  # one lock for the connection and the store's own state
         self.closed = False
         self.batches = BatchBook(self.db)  # the batch lane's Google batches, kept with the History they fill
+        self.vectors = VectorBook(self.db)  # search by meaning: one embedding per entry (studio.history.vectors)
         # what was billed, kept apart from the entries: a private store counts into the shared one's ledger
         self.ledger = ledger or SpendLedger(self.db)
         # no sweep here: the job runner's housekeeping sweeps on a schedule (with a grace period), so opening

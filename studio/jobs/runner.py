@@ -28,6 +28,7 @@ from studio.history import HistoryStore
 from studio.history.batch_records import BATCH_OWNER, BatchRecord
 from studio.jobs.batch_lane import CANCELLABLE, BatchLane
 from studio.jobs.housekeeping import Housekeeping
+from studio.jobs.indexing import Indexer
 from studio.jobs.janitor import interrupt_abandoned
 from studio.jobs.model import CredentialSource, ImageSlot, ImageState, ImageView, Job, JobView
 from studio.memory import release_free_memory
@@ -134,6 +135,7 @@ class JobRunner:
                                          purge_every_s=self.limits.purge_every_s, running=self._running_by_store,
                                          watched=self._watched_stores, tidy=self._tidy)
         self._loop.call_soon_threadsafe(self.housekeeping.start)
+        self.indexer = Indexer(self._loop, self._client_for)  # search by meaning: embeddings on the owner's credentials
 
     # ---- the loop thread ------------------------------------------------------------------
     def _run_loop(self) -> None:
@@ -433,6 +435,17 @@ class JobRunner:
             self._engines[key] = engine
         return engine
 
+    async def _client_for(self, credentials: CredentialSource) -> Any:
+        """The google-genai client of the engine for these credentials (embedding calls share its pool)."""
+        return (await self._engine(credentials.connection)).client
+
+    def _index_later(self, job: Job, entry_id: str) -> None:
+        """A successful image is embedded in the background, on the owner's credentials, its cost recorded."""
+        try:
+            self.indexer.entry_succeeded(job.namespace, job.store, job.credentials, entry_id)
+        except Exception as exc:  # search by meaning is a help: never fail an image over it
+            log.info("job runner: could not queue %s for indexing: %s", entry_id, type(exc).__name__)
+
     def _on_event(self, slot: ImageSlot, event: ImageEvent) -> None:
         with self._lock:
             if event.kind == "sending":
@@ -475,6 +488,8 @@ class JobRunner:
                 slot.finished_at = time.time()
                 slot.note = ""
             slot.draft, slot.preview = None, b""  # kept in History now; free the memory
+        if result.ok and entry is not None and entry.status == "ok":
+            self._index_later(job, slot.entry_id)
 
     async def _close_entry(self, slot: ImageSlot, state: ImageState, kind: str, message: str) -> None:
         job = slot.job

@@ -104,7 +104,7 @@ def test_the_detail_dialog_shows_the_image_its_facts_and_a_download(studio_app, 
     downloads = dialog.get("download_button")
     assert [d.label for d in downloads] == ["Download"] and downloads[0].key == f"detail_download_{second.id}"
     assert [b.label for b in dialog.button] == ["Edit", "Edit region", "Use as reference", "Reuse settings", "Re-run",
-                                               "Delete"]
+                                               "More like this", "Delete"]
     drawn = [e.type for e in _in_order(dialog)]
     assert drawn.index("image") < drawn.index("download_button") < drawn.index("button") < drawn.index("dataframe"), \
         "the actions right under the image, the facts after them (issue 22 item 7)"

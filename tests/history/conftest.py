@@ -147,7 +147,7 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
         return f"sqlite:///{tmp_path / 'data' / 'history.sqlite3'}"
     url = request.getfixturevalue("postgres_shared_url")
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"TRUNCATE {TABLES}")
+        conn.execute(f"TRUNCATE {TABLES} CASCADE")  # and tables that reference them (entry_vectors)
     return url
 
 
