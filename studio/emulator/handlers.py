@@ -215,8 +215,9 @@ class GeminiHandler(FileRoutes, BatchRoutes, EmbedRoutes):
                      nonce: int, route: vertex.Route | None, version: str) -> None:
         """A text model's answer (text_models.py): rewrites, variations, descriptions; one chunk when streamed."""
         facts = self.state.text_models.get(model_id, {})
-        if "generateContent" not in facts.get("methods", ["generateContent"]):  # an embedding model
-            raise errors.model_not_found(model_id, version)
+        makes_embeddings_only = model_id in self.state.embedding_models
+        if makes_embeddings_only or "generateContent" not in facts.get("methods", ["generateContent"]):
+            raise errors.model_not_found(model_id, version)  # Google: "… is not supported for generateContent"
         text_models.check(body)
         faults = self.state.faults.draw(request.prompt)
         names = {f.name for f in faults}

@@ -45,6 +45,7 @@ def _history(studio_app, emulator, data_dir: Path) -> tuple[AppTest, str, list[s
     at = studio_app(emulator)
     namespace = namespace_for(at.session_state["connection"], data_dir)
     ids = _seed(data_dir, namespace, SCENES)
+    at.session_state["history_view"] = "List"  # these tests read the table (History opens as a gallery)
     at.switch_page("app_pages/history.py").run()
     assert not at.exception
     return at, namespace, ids
