@@ -75,11 +75,15 @@ def render_edit_area(store: HistoryStore, namespace: str, leaf: Entry) -> None:
     render_raw_answer(store, namespace, leaf, on_edit_page=True)
     if leaf.thread_parent_id in st.session_state.get(REGION_WHOLE, ()) and not leaf.is_region_edit:
         st.info(WHOLE_IMAGE_NOTE, icon="🖌️")
-    st.download_button("Download this version", data=lambda: store.read_image(namespace, leaf.id) or b"",
-                       file_name=f"version-{leaf.id[:8]}.{leaf.extension}", key=f"region_download_{leaf.id}",
-                       mime=leaf.mime_type or "application/octet-stream", on_click="ignore",
-                       icon=":material/download:")
-    if chosen_area() == WHOLE:
+    area_col, download_col = st.columns([3, 1], vertical_alignment="bottom")  # one row: the instruction stays
+    download_col.download_button("Download this version",  # right under the image (issue 22)
+                                 data=lambda: store.read_image(namespace, leaf.id) or b"",
+                                 file_name=f"version-{leaf.id[:8]}.{leaf.extension}", key=f"region_download_{leaf.id}",
+                                 mime=leaf.mime_type or "application/octet-stream", on_click="ignore",
+                                 icon=":material/download:", width="stretch")
+    with area_col:
+        area = chosen_area()
+    if area == WHOLE:
         thread_view.render_edit_box(store, namespace, leaf)
     else:
         render_painted_region(store, namespace, leaf)
