@@ -23,7 +23,7 @@ def test_try_offline_connects_to_the_bundled_emulator_and_labels_it(studio_app) 
     at.button(key="try_offline").click().run()
     connection = at.session_state["connection"]
     assert connection.mode == "offline" and connection.base_url.startswith("http://127.0.0.1:")
-    assert any("Offline mode" in w.value for w in at.warning)
+    assert any("Offline mode" in m.value and "badge" in m.value for m in at.markdown), "the offline chip"
     assert at.title[0].value == "Generate"
 
 
