@@ -27,8 +27,8 @@ from components.state import (
     SCROLLED_TO_RESULTS,
 )
 from studio import threads, turns
-from studio.recipes import entry_recipe, request_from_recipe
 from studio.catalogue import ModelSpec
+from studio.recipes import entry_recipe, request_from_recipe
 from studio.request import GenerationRequest, problems_with, warnings_for
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from PIL import Image
-from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Playwright, ViewportSize, expect, sync_playwright
 
 from studio import lineup
 from studio.catalogue import DEFAULT_CATALOGUE
@@ -85,10 +85,15 @@ def type_prompt(page: Page, text: str, settle: Callable[[Page], None] = wait_for
     settle(page)
 
 
+def generate_button(page: Page) -> Locator:
+    """Generate, whose label also says what it will make and cost ("Generate 4 images · $0.54")."""
+    return page.locator(".st-key-generate button")
+
+
 def generate(page: Page, prompt: str) -> None:
     """Write the prompt and press Generate (returns at once: callers wait for what they expect to see)."""
     type_prompt(page, prompt)
-    page.get_by_role("button", name="Generate", exact=True).click()
+    generate_button(page).click()
 
 
 def download_from_first_card(page: Page) -> tuple[bytes, str]:
@@ -151,7 +156,7 @@ def showcase_batch(page: Page, url: str, folder: Path) -> None:
     expect(sidebar.get_by_text(f"${START_MODEL.estimate_cost('2K', SHOWCASE_COUNT, 3):.3f}")).to_be_visible(timeout=15_000)
     wait_for_app_run(page)
 
-    page.get_by_role("button", name="Generate", exact=True).click()
+    generate_button(page).click()
     expect(page.get_by_text(f"{SHOWCASE_COUNT} of {SHOWCASE_COUNT} images ready")).to_be_visible(timeout=60_000)
     wait_for_app_run(page)
     expect(page.locator('[data-testid="stMain"]').get_by_role("button", name="Open", exact=True)).to_have_count(

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.state import LANE_BATCH, LANE_FLEX, LANE_NOW
+from components.state import LANE_FLEX
 from studio.credentials import Connection
 from studio.history import Entry, HistoryStore, namespace_for
 from studio.request import GenerationRequest

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from bench.studio_page import wait_for_app_run
+from bench.studio_page import generate_button, wait_for_app_run
 from bench.studio_process import StudioProcess
 from studio.catalogue import PRO
 from studio.emulator.server import EmulatorServer
@@ -55,7 +55,7 @@ def test_markdown_and_html_in_a_prompt_or_answer_do_nothing(start_studio: Callab
     box = page.get_by_label("Prompt", exact=True)
     box.fill(f"{TRAP} [[fault:{fault}]]")
     box.press("Control+Enter")
-    page.get_by_role("button", name="Generate", exact=True).click()
+    generate_button(page).click()
     expect(page.get_by_role("button", name="Retry")).to_be_visible(timeout=60_000)
     main = page.locator('[data-testid="stMain"]')
     expect(main.get_by_text("![x](http://127.0.0.1:9/t.png)").first).to_be_visible()  # shown as typed

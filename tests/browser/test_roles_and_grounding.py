@@ -32,9 +32,10 @@ def test_a_tagged_grounded_generation_shows_its_sources(start_studio, page, tmp_
     expect(page.get_by_text("Nano Banana Pro keeps up to 5 characters and 6 objects consistent.")).to_be_visible()
     wait_for_app_run(page)
     main = page.locator('[data-testid="stMain"]')
-    first_role = main.get_by_role("radiogroup", name="Role").first
-    first_role.get_by_text("Character", exact=True).click()
-    expect(first_role.get_by_role("radio", name="Character")).to_be_checked()
+    first_role = main.locator('[class*="st-key-ref_role_0_"]')  # the strip's role dropdown of the first image
+    first_role.get_by_role("combobox").click()
+    page.get_by_role("option", name="Character", exact=True).click()
+    expect(first_role).to_contain_text("Character")
     wait_for_app_run(page)
 
     sidebar = page.locator('[data-testid="stSidebar"]')
