@@ -6,6 +6,8 @@ put in a JSON view. Identity comes from the provider's userinfo endpoint, not th
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -38,6 +40,7 @@ GOOGLE_ICON = (
 )
 
 SIGN_IN_AGAIN = "Your Google sign-in has ended. Sign in again; your prompt, references and results are kept."
+NOT_CONFIGURED_LINE = "Sign in with Google is not set up on this server."
 NOT_CONFIGURED_HELP = (
     "**Sign in with Google is not set up on this deployment.** To turn it on, create an OAuth client "
     "(type *Web application*) in the Google Cloud console, register the redirect URI "
@@ -46,6 +49,13 @@ NOT_CONFIGURED_HELP = (
     "the app's secrets on Streamlit Community Cloud. See docs/DEPLOY.md. Meanwhile you can connect "
     "with a Gemini API key."
 )
+
+
+@functools.cache
+def log_sign_in_setup_once() -> None:
+    """How to turn sign-in on goes to the server log (once per process), for whoever deploys: the welcome page
+    says only that it is not set up."""
+    logging.getLogger("studio.setup").warning(NOT_CONFIGURED_HELP.replace("**", "").replace("`", ""))
 
 
 def oauth_config() -> OAuthConfig | None:

@@ -7,8 +7,8 @@ import io
 from PIL import Image
 
 from components.state import LANE_BATCH, LANE_FLEX, LANE_NOW
-from tests.app.conftest import drawn
 from studio.images import read_recipe
+from tests.app.conftest import drawn
 
 
 def _png(colour: str = "red", size: tuple[int, int] = (64, 48)) -> bytes:
