@@ -70,7 +70,7 @@ def _drive(studio: StudioProcess, sessions: int, images: int, browser: Browser |
             page.get_by_label("Prompt", exact=True).wait_for(timeout=120_000)
             _settled(page)
             page.get_by_label("Prompt", exact=True).fill(f"load session {i}")
-            page.get_by_label("Prompt", exact=True).press("Control+Enter")
+            page.get_by_label("Prompt", exact=True).blur()  # commits it (Ctrl+Enter would also press Generate)
             _settled(page)
             slider = page.locator('[data-testid="stSidebar"]').get_by_role("slider", name="Images")
             slider.focus()

@@ -78,10 +78,11 @@ def reference_images(folder: Path) -> list[Path]:
 
 
 def type_prompt(page: Page, text: str, settle: Callable[[Page], None] = wait_for_app_run) -> None:
-    """Write the prompt and commit it (a text area sends its value on blur or Ctrl+Enter), then ``settle``."""
+    """Write the prompt and commit it (a text area sends its value on blur; Ctrl+Enter would press Generate too),
+    then ``settle``."""
     box = page.get_by_label("Prompt", exact=True)
     box.fill(text)
-    box.press("Control+Enter")
+    box.blur()  # commits the text (Ctrl+Enter would also press Generate)
     settle(page)
 
 

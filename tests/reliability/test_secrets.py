@@ -45,7 +45,7 @@ def test_api_key_session_leaves_no_trace(fresh_emulator, start_studio, page, tmp
     wait_for_app_run(page)
     html_snapshots = [page.content()]
     page.get_by_label("Prompt", exact=True).fill("a secretless lighthouse")
-    page.get_by_label("Prompt", exact=True).press("Control+Enter")
+    page.get_by_label("Prompt", exact=True).blur()  # commits it (Ctrl+Enter would also press Generate)
     wait_for_app_run(page)
     generate_button(page).click()
     expect(page.get_by_text("1 of 1 images ready")).to_be_visible(timeout=60_000)
