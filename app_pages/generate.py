@@ -166,7 +166,8 @@ def _lane_choices(spec: ModelSpec) -> list[str]:
 def generate_row(spec: ModelSpec, request: GenerationRequest, parent: str | None) -> None:
     """Generate, saying what it will do and cost, with the Now / Batch / Flex control beside it."""
     lanes = _lane_choices(spec)
-    button, lane = st.columns([3, 2], vertical_alignment="center")
+    row = st.container(horizontal=True, vertical_alignment="center", key="generate_row")  # others may add to it
+    button, lane = row.container(width="content"), row.container(width="content")
     lane.segmented_control(
         "Lane", lanes, key=LANE, required=True, format_func=LANE_WORDS.get, label_visibility="collapsed",
         on_change=lambda: st.session_state.update({SAVED_LANE: st.session_state[LANE]}),

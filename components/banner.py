@@ -12,6 +12,5 @@ OFFLINE_CHIP = "Offline mode · emulated images"
 def render_offline_banner() -> None:
     conn = services.connection()
     if conn is not None and conn.is_offline:
-        st.badge(OFFLINE_CHIP, icon="🧪", color="orange",
-                 help="Images are drawn by the bundled Gemini API emulator, not by Google. Connect with an API key "
-                      "or Google sign-in for real images.")
+        # no help tooltip: Streamlit draws a hidden second copy of a badge that has one (two "Offline mode" texts)
+        st.badge(OFFLINE_CHIP, icon="🧪", color="orange")
