@@ -151,3 +151,24 @@ def test_references_are_a_compact_strip_with_suggested_roles(studio_app, emulato
     at.button(key=f"ref_remove_0_{moved[0].sha256[:8]}").click().run()
     assert [r.name for r in at.session_state["references"]] == ["portrait.png", long_name]
     assert at.text_area(key="prompt").value == ""
+
+
+def test_running_cards_are_placeholders_in_the_target_ratio(studio_app, fresh_emulator) -> None:
+    at = studio_app(fresh_emulator(latency_s=30), settled=False, count=2, aspect_ratio="16:9")
+    at = _generate(at, "two slow wide lighthouses")
+    bodies = [h.proto.body for h in at.get("html") if "studio-placeholder" in h.proto.body and "<div" in h.proto.body]
+    assert len(bodies) == 2, "one placeholder per running image"
+    assert all("aspect-ratio: 16 / 9" in body for body in bodies), "the grid keeps its shape when images land"
+    assert any("Sent to the model" in body or "Waiting in line" in body or "Next in line" in body for body in bodies)
+    assert any("data-studio-elapsed=" in body and "\u00a0s</b>" in body for body in bodies), "a live clock, never wrapped"
+    for button in [b for b in at.button if b.label == "Cancel job"]:
+        button.click().run()
+
+
+def test_only_the_latest_status_line_stays(studio_app, emulator) -> None:
+    at = studio_app(emulator)
+    for prompt in ("a first lighthouse", "a second lighthouse", "a third lighthouse"):
+        at = _generate(at, prompt)
+    lines = [c.value for c in at.caption if "images ready in" in c.value]
+    assert len(lines) == 1 and lines[0].startswith("✅ 1 of 1 images ready"), lines
+    assert len(at.session_state["session_entry_ids"]) == 3
