@@ -11,15 +11,17 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
-from streamlit_oauth import OAuth2Component, StreamlitOauthError
 
 from components import state
 from studio import oauth
 from studio.credentials import Connection
 from studio.oauth import OAuthConfig
+
+if TYPE_CHECKING:  # streamlit-oauth loads only where sign-in is set up, not on a visitor's first page
+    from streamlit_oauth import OAuth2Component
 
 TOKEN_KEY = state.OAUTH_TOKEN
 CONNECTION_KEY = state.CONNECTION
@@ -71,7 +73,16 @@ def oauth_config() -> OAuthConfig | None:
         return None
 
 
+def _oauth_error() -> type[Exception]:
+    """streamlit-oauth's refusal, looked up only when something went wrong."""
+    from streamlit_oauth import StreamlitOauthError
+
+    return StreamlitOauthError
+
+
 def _component(config: OAuthConfig) -> OAuth2Component:
+    from streamlit_oauth import OAuth2Component
+
     return OAuth2Component(
         client_id=config.client_id,
         client_secret=config.client_secret,
@@ -129,7 +140,7 @@ def render_google_sign_in(*, key: str = "google_sign_in", show_quota_field: bool
             icon=GOOGLE_ICON,
             width="stretch",
         )
-    except StreamlitOauthError as exc:
+    except _oauth_error() as exc:
         # Wrong or stale state, or the person denied access: nothing was exchanged.
         denied = "access_denied" in str(exc)
         _fail("Sign-in was cancelled." if denied else "Sign-in was refused: the answer did not match this "
