@@ -169,7 +169,7 @@ def generate_row(spec: ModelSpec, request: GenerationRequest, parent: str | None
     row = st.container(horizontal=True, vertical_alignment="center", key="generate_row")  # others may add to it
     button, lane = row.container(width="content"), row.container(width="content")
     lane.segmented_control(
-        "Lane", lanes, key=LANE, required=True, format_func=LANE_WORDS.get, label_visibility="collapsed",
+        "Lane", lanes, key=LANE, required=True, format_func=lambda label: LANE_WORDS.get(label, label), label_visibility="collapsed",
         on_change=lambda: st.session_state.update({SAVED_LANE: st.session_state[LANE]}),
         help="Now: images arrive in seconds. Batch: Google's Batch API makes them at half the price within "
              "24 hours (usually much sooner); they land in History even if you close the studio and come "

@@ -49,10 +49,10 @@ def render() -> None:
     else:
         # the two ways anyone can start, first and side by side (stacked on a phone: Try offline on top)
         offline = services.offline_allowed()
-        columns = st.columns(2, gap="large") if offline else [None, st.columns([1, 1])[0]]
+        offline_col, key_col = st.columns(2, gap="large")
         if offline:
-            _render_try_offline(columns[0])
-        with columns[1], st.container(border=True):  # type: ignore[union-attr]
+            _render_try_offline(offline_col)
+        with (key_col if offline else offline_col), st.container(border=True):
             st.subheader("Connect with an API key")
             connect.render_api_key_form()
         _render_google()

@@ -443,6 +443,9 @@ def sidebar_under_load(report: Report, quick: bool, browser: Browser | None = No
                note=f"p90 {percentile(idle, 90) * 1000:.0f} ms")
     report.add("sidebar", "the same change in the floor app: median", statistics.median(floor_times) * 1000, "ms",
                note=f"p90 {percentile(floor_times, 90) * 1000:.0f} ms (Streamlit's own round trip on this machine)")
+    idle_ratio = statistics.median(idle) / statistics.median(floor_times)
+    report.add("sidebar", "studio / floor app, sidebar change, nothing in flight", idle_ratio, "x", "<= 2",
+               None if quick else idle_ratio <= 2, "medians of the two rows above")
 
 
 # ---- 4. many sessions with navigation and reloads ----------------------------------------------------------

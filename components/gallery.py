@@ -105,7 +105,6 @@ def _placeholder(entry: Entry, live: ImageView) -> None:
     else:
         words = STATE_WORDS[live.state]
         clock = f'<b data-studio-elapsed="{live.elapsed_s:.1f}">{live.elapsed_s:.0f}\u00a0s</b>'
-    st.html(PLACEHOLDER_STYLE)
     st.html(f'<div class="studio-placeholder" style="aspect-ratio: {_ratio(entry)}">'
             f"<span>⏳ {words}</span>{clock}</div>")
 
@@ -298,6 +297,7 @@ def render_gallery() -> None:
     interactive = any(job.lane != "batch" for job in running)
     # images land within seconds: poll often; only batches at Google (minutes to hours): now and then
     every = POLL_S if interactive else (BATCH_POLL_S if running else None)
+    st.html(PLACEHOLDER_STYLE)  # once per page run (the running cards redraw often; their style does not change)
     with st.container(key=RESULTS_KEY):
         st.fragment(_body, run_every=every)()
     if interactive:
