@@ -99,7 +99,7 @@ def generate(page: Page, prompt: str) -> None:
 
 def download_from_first_card(page: Page) -> tuple[bytes, str]:
     """Open the grid's first image and download it from the detail dialog: the file's bytes and name."""
-    page.locator('[data-testid="stMain"]').get_by_role("button", name="Open", exact=True).first.click()
+    page.locator(".st-key-session_results").get_by_role("button", name="Open", exact=True).first.click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
     with page.expect_download() as info:
@@ -160,5 +160,5 @@ def showcase_batch(page: Page, url: str, folder: Path) -> None:
     generate_button(page).click()
     expect(page.get_by_text(f"{SHOWCASE_COUNT} of {SHOWCASE_COUNT} images ready")).to_be_visible(timeout=60_000)
     wait_for_app_run(page)
-    expect(page.locator('[data-testid="stMain"]').get_by_role("button", name="Open", exact=True)).to_have_count(
+    expect(page.locator(".st-key-session_results").get_by_role("button", name="Open", exact=True)).to_have_count(
         SHOWCASE_COUNT)
