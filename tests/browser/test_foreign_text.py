@@ -22,6 +22,7 @@ from playwright.sync_api import Page, expect
 
 from bench.studio_page import generate_button, wait_for_app_run
 from bench.studio_process import StudioProcess
+from components.uploader import short_name
 from studio.catalogue import PRO
 from studio.emulator.server import EmulatorServer
 from studio.history.archive import FORMAT, MANIFEST
@@ -126,8 +127,8 @@ def test_file_names_and_imported_search_html_fetch_nothing_and_navigate_nowhere(
     expect(page.get_by_text("2 of 14 reference images")).to_be_visible(timeout=30_000)
     wait_for_app_run(page)
     main = page.locator('[data-testid="stMain"]')
-    for name in REFERENCE_NAMES:
-        expect(main.get_by_text(name).first).to_be_visible()
+    for name in REFERENCE_NAMES:  # the strip cuts a long name with an ellipsis (issue 22): still plain characters
+        expect(main.get_by_text(short_name(name)).first).to_be_visible()
     assert main.locator(f'img[src*="{HOSTILE}"], a[href*="evil.example"], .katex').count() == 0
 
     # 15, 16: an imported entry's search suggestions, sources and model text
