@@ -48,9 +48,8 @@ let path = location.pathname;
 setInterval(() => {
   if (location.pathname === path) return;
   path = location.pathname;
-  toTop();
-  setTimeout(toTop, 150);  // the new page's first elements may arrive after the address changed
-}, 100);
+  toTop();  // once: a person (or a test) scrolling right after must not be pulled back
+}, 50);
 """
 
 
