@@ -53,7 +53,8 @@ def run(report: Report, quick: bool, browser: Browser | None = None) -> None:
     spawn: dict[str, list[float]] = {"studio": [], "floor": []}
     served: dict[str, list[float]] = {"studio": [], "floor": []}
     with chromium(browser) as chrome, tempfile.TemporaryDirectory(prefix="cold-start-") as folder:
-        for i in range(repeats + 1):  # run 0 warms the disk cache for both and is not counted
+        warm_up = 0 if quick else 1  # run 0 warms the disk cache for both and is not counted (the smoke run: none)
+        for i in range(1 - warm_up, repeats + 1):
             for side in (("floor", "studio") if i % 2 == 0 else ("studio", "floor")):
                 script, painted = sides[side]
                 whole, first_run = _first_paint(chrome, Path(folder), f"{side}-{i}", script, painted)
