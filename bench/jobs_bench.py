@@ -587,7 +587,7 @@ def jobs_load(report: Report, quick: bool, extra_env: dict[str, str] | None = No
             _connect_with_key(warm, studio.url, _key(sessions))
             _set_count(warm, images)
             _fill_prompt(warm, "jobs warm-up")
-            warm.get_by_role("button", name="Generate", exact=True).click()
+            generate_button(warm).click()
             _wait_recorded(data_dir, images, 120)
             _wait_batch_done(warm)
             _move(warm, studio.url, _key(sessions), MOVES[2])

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser
 
 from bench.browser_bench import _settled
 from bench.common import Report, percentile
-from bench.studio_page import chromium
+from bench.studio_page import chromium, generate_button
 from bench.studio_process import StudioProcess, free_port
 from studio.credentials import Connection
 from studio.emulator.server import EmulatorConfig, EmulatorServer
@@ -83,7 +83,7 @@ def _drive(studio: StudioProcess, sessions: int, images: int, browser: Browser |
         started = time.time()
         for i, page in enumerate(pages):  # every session presses Generate within a fraction of a second
             clicks[i] = time.time()
-            page.get_by_role("button", name="Generate", exact=True).click()
+            generate_button(page).click()
         for page in pages:
             page.get_by_text(f"{images} of {images} images ready").wait_for(timeout=600_000)
         wall = time.time() - started
