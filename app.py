@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import welcome as welcome_page
-from components import auth, jobs, services, sidebar, team
+from components import auth, jobs, phone, services, sidebar, team
 from components.state import CONNECT_NOTES, REFERENCES, SESSION_ENTRIES
 from studio.catalogue import startup_problem
 
@@ -54,8 +54,9 @@ def main() -> None:
         page = st.navigation([welcome, *gates], position="hidden")
     else:
         page = st.navigation([generate, edit, history, account])
-    sidebar.render_sidebar(connected=connection is not None, editing=page is edit)
-    if connection is not None:
+    phone.fit_the_phone()
+    if connection is not None:  # the settings only once connected: before that they are controls nobody can use
+        sidebar.render_sidebar(connected=True, editing=page is edit)
         st.sidebar.caption(f"Connected: {connection.label}" + (f" · {connection.email}" if connection.email else ""))
     auth.render_sign_in_again()
     for note in st.session_state.pop(CONNECT_NOTES, None) or []:  # e.g. "your key had spaces; removed"

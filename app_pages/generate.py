@@ -10,8 +10,21 @@ from dataclasses import replace
 
 import streamlit as st
 
-from components import auth, banner, jobs, models, prompt_assist, services, sidebar, team, uploader
-from components.gallery import render_gallery
+from components import (
+    auth,
+    banner,
+    draft_keeper,
+    jobs,
+    keyboard,
+    models,
+    page_js,
+    prompt_assist,
+    services,
+    sidebar,
+    team,
+    uploader,
+)
+from components.gallery import RESULTS_KEY, render_gallery
 from components.state import (
     FALLBACK_ENTRY,
     LANE,
@@ -25,8 +38,11 @@ from components.state import (
     RETRY_ENTRY,
     SAVED_LANE,
     SAVED_PROMPT,
+    SCROLL_TO_RESULTS,
+    SCROLLED_TO_RESULTS,
 )
 from studio import threads, turns
+from studio.catalogue import ModelSpec
 from studio.recipes import entry_recipe, request_from_recipe
 from studio.request import GenerationRequest, problems_with, warnings_for
 
@@ -86,6 +102,7 @@ def _generate(request: GenerationRequest, parent_id: str | None) -> None:
     if not auth.ensure_fresh_token() or not team.check_spend(request):
         return
     jobs.submit(models.with_account_settings(request), parent_id=parent_id)
+    st.session_state[SCROLL_TO_RESULTS] = st.session_state.get(SCROLL_TO_RESULTS, 0) + 1
 
 
 def _sendable_at_click(request: GenerationRequest) -> bool:
@@ -101,6 +118,13 @@ def _submit_at_click() -> None:
     request = current_request()
     if _sendable_at_click(request):
         jobs.submit(models.with_account_settings(request), parent_id=st.session_state.get(PARENT_ENTRY))
+        _after_sending()
+
+
+def _after_sending() -> None:
+    """The new cards come into view, and the lane goes back to Now: a batch is a choice made per batch."""
+    st.session_state[SCROLL_TO_RESULTS] = st.session_state.get(SCROLL_TO_RESULTS, 0) + 1
+    st.session_state[LANE] = st.session_state[SAVED_LANE] = LANE_NOW
 
 
 def _pending_rerun() -> tuple[GenerationRequest, str | None] | None:
@@ -129,16 +153,87 @@ def _fallback(entry_id: str) -> tuple[GenerationRequest, str | None] | None:
     return moved[0], entry.parent_id
 
 
-def render() -> None:
-    banner.render_offline_banner()
-    spec = sidebar.selected_spec(services.get_catalogue())
-    st.title("Generate")
+LANE_WORDS = {LANE_NOW: "Now", LANE_BATCH: "Batch", LANE_FLEX: "Flex"}
+
+
+def button_label(spec: ModelSpec, lane: str) -> str:
+    """What Generate will do and what it costs, the word Generate first ("Generate 4 images · $0.54")."""
+    count = int(st.session_state.get("count") or 1)
+    cost = f"${sidebar.estimate(spec, lane)[0]:.2f}"
+    if lane == "batch":
+        return f"Generate {count} in a batch · {cost} · within 24 h"
+    if lane == "flex":
+        return f"Generate {count} on Flex · {cost} · in minutes"
+    return f"Generate {count} image{'s' if count != 1 else ''} · {cost}"
+
+
+def prompt_box() -> None:
+    """The prompt box (a container others may add a button beside); kept in this browser across reloads."""
     if PROMPT not in st.session_state:  # back from another page: the box's state was dropped there
         st.session_state[PROMPT] = st.session_state.get(SAVED_PROMPT, "")
     st.text_area("Prompt", key=PROMPT, height=120, on_change=lambda: uploader.set_prompt(st.session_state[PROMPT]),
                  placeholder="A banana-yellow vintage scooter parked on a rainy Tokyo street at night, neon "
-                             "reflections…")
+                             "reflections…", help="Ctrl+Enter (⌘+Enter on a Mac) generates.")
     prompt_assist.render_prompt_tools(current_request)
+
+
+def _lane_choices(spec: ModelSpec) -> list[str]:
+    if LANE not in st.session_state:  # back from another page: the control's state was dropped there
+        st.session_state[LANE] = st.session_state.get(SAVED_LANE, LANE_NOW)
+    lanes = [label for label in (LANE_NOW, LANE_BATCH, LANE_FLEX) if LANE_CODES[label] in spec.lanes] or [LANE_NOW]
+    if st.session_state[LANE] not in lanes:  # the sidebar has said so when the model changed
+        st.session_state[LANE] = LANE_NOW
+    return lanes
+
+
+def generate_row(spec: ModelSpec, request: GenerationRequest, parent: str | None) -> None:
+    """Generate, saying what it will do and cost, with the Now / Batch / Flex control beside it."""
+    lanes = _lane_choices(spec)
+    row = st.container(horizontal=True, vertical_alignment="center", key="generate_row")  # others may add to it
+    button, lane = row.container(width="content"), row.container(width="content")
+    lane.segmented_control(
+        "Lane", lanes, key=LANE, required=True, format_func=lambda label: LANE_WORDS.get(label, label), label_visibility="collapsed",
+        on_change=lambda: st.session_state.update({SAVED_LANE: st.session_state[LANE]}),
+        help="Now: images arrive in seconds. Batch: Google's Batch API makes them at half the price within "
+             "24 hours (usually much sooner); they land in History even if you close the studio and come "
+             "back later." + (f" Flex: Google makes them at {spec.price_share('flex'):.0%} of the price when "
+                              "it has room, in minutes rather than seconds; they arrive here like Now's."
+                              if LANE_FLEX in lanes else ""))
+    if button.button(button_label(spec, models.lane()), type="primary", icon=":material/auto_awesome:",
+                     key="generate", on_click=_submit_at_click):
+        if not _sendable_at_click(request):  # otherwise the callback has sent it
+            _generate(request, parent)
+    elif (pending := _pending_rerun()) is not None:
+        _generate(*pending)
+
+
+def _scroll_to_results() -> None:
+    """After Generate, bring the new cards into view (once per press: the count makes each script new)."""
+    pressed = st.session_state.get(SCROLL_TO_RESULTS, 0)
+    if pressed and st.session_state.get(SCROLLED_TO_RESULTS) != pressed:
+        st.session_state[SCROLLED_TO_RESULTS] = pressed
+        page_js.run("scroll_results", SCROLL_SCRIPT, results=RESULTS_KEY, pressed=pressed)
+
+
+SCROLL_SCRIPT = """
+const started = Date.now();
+const scroll = () => {
+  const results = document.querySelector(".st-key-" + ARGS.results);
+  if (!results) { if (Date.now() - started < 5000) setTimeout(scroll, 50); return; }
+  const top = results.getBoundingClientRect().top;
+  if (top < 0 || top > window.innerHeight * 0.6) results.scrollIntoView({ block: "start" });
+};
+scroll();
+"""
+
+
+def render() -> None:
+    spec = sidebar.selected_spec(services.get_catalogue())
+    title, chip = st.columns([3, 2], vertical_alignment="center")
+    title.title("Generate")
+    with chip:
+        banner.render_offline_banner()
+    prompt_box()
     uploader.render_reference_picker(spec)
     request = current_request()
     for warning in warnings_for(request, services.get_catalogue()) if request.model_id else []:
@@ -150,26 +245,11 @@ def render() -> None:
         if drop.button("Not a version", key="drop_parent"):
             st.session_state.pop(PARENT_ENTRY, None)
             st.rerun()
-    if LANE not in st.session_state:  # back from another page: the radio's state was dropped there
-        st.session_state[LANE] = st.session_state.get(SAVED_LANE, LANE_NOW)
-    lanes = [label for label in (LANE_NOW, LANE_BATCH, LANE_FLEX) if LANE_CODES[label] in spec.lanes] or [LANE_NOW]
-    if st.session_state[LANE] not in lanes:  # the sidebar has said so when the model changed
-        st.session_state[LANE] = LANE_NOW
-    button, lane = st.columns([1, 3], vertical_alignment="center")
-    lane.radio("Lane", lanes, key=LANE, horizontal=True, label_visibility="collapsed",
-               on_change=lambda: st.session_state.update({SAVED_LANE: st.session_state[LANE]}),
-               help="Now: images arrive in seconds. Batch: Google's Batch API makes them at half the price within "
-                    "24 hours (usually much sooner); they land in History even if you close the studio and come "
-                    "back later." + (f" Flex: Google makes them at {spec.price_share('flex'):.0%} of the price when "
-                                     "it has room, in minutes rather than seconds; they arrive here like Now's."
-                                     if LANE_FLEX in lanes else ""))
-    if button.button("Generate", type="primary", icon=":material/auto_awesome:", key="generate",
-                     on_click=_submit_at_click):
-        if not _sendable_at_click(request):  # otherwise the callback has sent it
-            _generate(request, parent)
-    elif (pending := _pending_rerun()) is not None:
-        _generate(*pending)
+    generate_row(spec, request, parent)
     render_gallery()
+    keyboard.submit_on_ctrl_enter(PROMPT, "generate")
+    draft_keeper.keep_draft(PROMPT)
+    _scroll_to_results()
 
 
 render()

@@ -29,10 +29,11 @@ RIG_SECTIONS = ("floor", "drafts", "sidebar")  # the quick run's shared servers 
 # section -> the module whose run(report, quick[, browser]) makes its figures
 MODULE_SECTIONS = {"session": "bench.session_bench", "postgres": "bench.postgres_bench", "blobs": "bench.blobs_bench",
                    "batch_lane": "bench.batch_lane_bench", "browser": "bench.browser_bench",
-                   "load": "bench.load_bench", "mask": "bench.mask_bench", "search": "bench.search_bench"}
+                   "load": "bench.load_bench", "mask": "bench.mask_bench", "search": "bench.search_bench",
+                   "cold_start": "bench.cold_start_bench"}
 ENGINE_SECTIONS = ("overhead", "batch", "streaming", "concurrency")
 SECTIONS = (*ENGINE_SECTIONS, *MODULE_SECTIONS, *JOBS_SECTIONS)  # the Chromium ones last: one browser for them
-BROWSER_SECTIONS = ("browser", "load", *JOBS_SECTIONS)
+BROWSER_SECTIONS = ("browser", "load", "cold_start", *JOBS_SECTIONS)
 SECTION_MODULES = {**dict.fromkeys(ENGINE_SECTIONS, "bench.engine_bench"), **MODULE_SECTIONS,
                    **dict.fromkeys(JOBS_SECTIONS, "bench.jobs_bench")}
 # bench modules the smoke run (tests/test_bench_smoke.py) drives on their own, with checks of their own

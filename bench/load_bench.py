@@ -15,7 +15,7 @@ from playwright.sync_api import Browser
 
 from bench.browser_bench import _settled
 from bench.common import Report, percentile
-from bench.studio_page import chromium
+from bench.studio_page import chromium, generate_button
 from bench.studio_process import StudioProcess, free_port
 from studio.credentials import Connection
 from studio.emulator.server import EmulatorConfig, EmulatorServer
@@ -70,7 +70,7 @@ def _drive(studio: StudioProcess, sessions: int, images: int, browser: Browser |
             page.get_by_label("Prompt", exact=True).wait_for(timeout=120_000)
             _settled(page)
             page.get_by_label("Prompt", exact=True).fill(f"load session {i}")
-            page.get_by_label("Prompt", exact=True).press("Control+Enter")
+            page.get_by_label("Prompt", exact=True).blur()  # commits it (Ctrl+Enter would also press Generate)
             _settled(page)
             slider = page.locator('[data-testid="stSidebar"]').get_by_role("slider", name="Images")
             slider.focus()
@@ -83,7 +83,7 @@ def _drive(studio: StudioProcess, sessions: int, images: int, browser: Browser |
         started = time.time()
         for i, page in enumerate(pages):  # every session presses Generate within a fraction of a second
             clicks[i] = time.time()
-            page.get_by_role("button", name="Generate", exact=True).click()
+            generate_button(page).click()
         for page in pages:
             page.get_by_text(f"{images} of {images} images ready").wait_for(timeout=600_000)
         wall = time.time() - started

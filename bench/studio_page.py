@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from PIL import Image
-from playwright.sync_api import Browser, Page, Playwright, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Playwright, ViewportSize, expect, sync_playwright
 
 from studio import lineup
 from studio.catalogue import DEFAULT_CATALOGUE
@@ -78,22 +78,28 @@ def reference_images(folder: Path) -> list[Path]:
 
 
 def type_prompt(page: Page, text: str, settle: Callable[[Page], None] = wait_for_app_run) -> None:
-    """Write the prompt and commit it (a text area sends its value on blur or Ctrl+Enter), then ``settle``."""
+    """Write the prompt and commit it (a text area sends its value on blur; Ctrl+Enter would press Generate too),
+    then ``settle``."""
     box = page.get_by_label("Prompt", exact=True)
     box.fill(text)
-    box.press("Control+Enter")
+    box.blur()  # commits the text (Ctrl+Enter would also press Generate)
     settle(page)
+
+
+def generate_button(page: Page) -> Locator:
+    """Generate, whose label also says what it will make and cost ("Generate 4 images · $0.54")."""
+    return page.locator(".st-key-generate button")
 
 
 def generate(page: Page, prompt: str) -> None:
     """Write the prompt and press Generate (returns at once: callers wait for what they expect to see)."""
     type_prompt(page, prompt)
-    page.get_by_role("button", name="Generate", exact=True).click()
+    generate_button(page).click()
 
 
 def download_from_first_card(page: Page) -> tuple[bytes, str]:
     """Open the grid's first image and download it from the detail dialog: the file's bytes and name."""
-    page.locator('[data-testid="stMain"]').get_by_role("button", name="Open", exact=True).first.click()
+    page.locator(".st-key-session_results").get_by_role("button", name="Open", exact=True).first.click()
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
     with page.expect_download() as info:
@@ -151,8 +157,8 @@ def showcase_batch(page: Page, url: str, folder: Path) -> None:
     expect(sidebar.get_by_text(f"${START_MODEL.estimate_cost('2K', SHOWCASE_COUNT, 3):.3f}")).to_be_visible(timeout=15_000)
     wait_for_app_run(page)
 
-    page.get_by_role("button", name="Generate", exact=True).click()
+    generate_button(page).click()
     expect(page.get_by_text(f"{SHOWCASE_COUNT} of {SHOWCASE_COUNT} images ready")).to_be_visible(timeout=60_000)
     wait_for_app_run(page)
-    expect(page.locator('[data-testid="stMain"]').get_by_role("button", name="Open", exact=True)).to_have_count(
+    expect(page.locator(".st-key-session_results").get_by_role("button", name="Open", exact=True)).to_have_count(
         SHOWCASE_COUNT)

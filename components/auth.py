@@ -6,18 +6,22 @@ put in a JSON view. Identity comes from the provider's userinfo endpoint, not th
 
 from __future__ import annotations
 
+import functools
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
-from streamlit_oauth import OAuth2Component, StreamlitOauthError
 
 from components import state
 from studio import oauth
 from studio.credentials import Connection
 from studio.oauth import OAuthConfig
+
+if TYPE_CHECKING:  # streamlit-oauth loads only where sign-in is set up, not on a visitor's first page
+    from streamlit_oauth import OAuth2Component
 
 TOKEN_KEY = state.OAUTH_TOKEN
 CONNECTION_KEY = state.CONNECTION
@@ -38,6 +42,7 @@ GOOGLE_ICON = (
 )
 
 SIGN_IN_AGAIN = "Your Google sign-in has ended. Sign in again; your prompt, references and results are kept."
+NOT_CONFIGURED_LINE = "Sign in with Google is not set up on this server."
 NOT_CONFIGURED_HELP = (
     "**Sign in with Google is not set up on this deployment.** To turn it on, create an OAuth client "
     "(type *Web application*) in the Google Cloud console, register the redirect URI "
@@ -46,6 +51,13 @@ NOT_CONFIGURED_HELP = (
     "the app's secrets on Streamlit Community Cloud. See docs/DEPLOY.md. Meanwhile you can connect "
     "with a Gemini API key."
 )
+
+
+@functools.cache
+def log_sign_in_setup_once() -> None:
+    """How to turn sign-in on goes to the server log (once per process), for whoever deploys: the welcome page
+    says only that it is not set up."""
+    logging.getLogger("studio.setup").warning(NOT_CONFIGURED_HELP.replace("**", "").replace("`", ""))
 
 
 def oauth_config() -> OAuthConfig | None:
@@ -61,7 +73,16 @@ def oauth_config() -> OAuthConfig | None:
         return None
 
 
+def _oauth_error() -> type[Exception]:
+    """streamlit-oauth's refusal, looked up only when something went wrong."""
+    from streamlit_oauth import StreamlitOauthError
+
+    return StreamlitOauthError
+
+
 def _component(config: OAuthConfig) -> OAuth2Component:
+    from streamlit_oauth import OAuth2Component
+
     return OAuth2Component(
         client_id=config.client_id,
         client_secret=config.client_secret,
@@ -119,7 +140,7 @@ def render_google_sign_in(*, key: str = "google_sign_in", show_quota_field: bool
             icon=GOOGLE_ICON,
             width="stretch",
         )
-    except StreamlitOauthError as exc:
+    except _oauth_error() as exc:
         # Wrong or stale state, or the person denied access: nothing was exchanged.
         denied = "access_denied" in str(exc)
         _fail("Sign-in was cancelled." if denied else "Sign-in was refused: the answer did not match this "

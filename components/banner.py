@@ -1,4 +1,4 @@
-"""The banner that says, on every page, when images are emulated."""
+"""The chip that says, on every page, when images are emulated (compact: it used to push the results down)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import streamlit as st
 
 from components import services
 
+OFFLINE_CHIP = "Offline mode · emulated images"
+
 
 def render_offline_banner() -> None:
     conn = services.connection()
     if conn is not None and conn.is_offline:
-        st.warning("**Offline mode** — images are drawn by the bundled Gemini API emulator, not by Google. "
-                   "Connect with an API key or Google sign-in for real images.", icon="🧪")
+        # no help tooltip: Streamlit draws a hidden second copy of a badge that has one (two "Offline mode" texts)
+        st.badge(OFFLINE_CHIP, icon="🧪", color="orange")

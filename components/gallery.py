@@ -21,6 +21,7 @@ from components import (
     jobs,
     live_wait,
     models,
+    page_js,
     region_editor,
     semantic_search,
     services,
@@ -33,6 +34,7 @@ from studio.history import Entry
 from studio.jobs import ImageState, ImageView, JobRunner, JobView
 
 PAGE_SIZE = 24
+RESULTS_KEY = "session_results"  # the container of the running jobs and the grid (Generate scrolls to it)
 GALLERY_PAGE = "gallery_page"  # the grid's page number widget
 COLUMNS = 4
 # While something runs the timer ticks often, and each timer run waits (up to WAIT_BUDGET_S) on the runner's
@@ -68,17 +70,55 @@ def _running_card(entry: Entry, live: ImageView | None, job: JobView | None) -> 
         st.image(images.data_url(live.draft.data, live.draft.mime_type),
                  caption=f"Draft {live.drafts_seen} · the final image follows", width="stretch")
         _send_now()
-    if live.state is ImageState.QUEUED:
-        ahead = (live.queue_position or 1) - 1
-        st.info(f"Waiting in line · {ahead} ahead of it" if ahead else "Next in line", icon="⏳")
-    else:
-        st.info(f"{STATE_WORDS[live.state]} · {live.elapsed_s:.0f} s", icon="⏳")
+    if live.draft is None:
+        _placeholder(entry, live)
     if live.note:
         st.caption(md_escape(live.note))
     if live.thought_text:
         st.caption("💭 " + md_escape(thought_headline(live.thought_text)))
     st.button("Cancel", key=f"cancel_{entry.id}", width="stretch", on_click=jobs.cancel,
               args=(job.id, live.index), help="Stop this image. A request already sent may still be billed.")
+
+
+PLACEHOLDER_STYLE = (
+    "<style>.studio-placeholder { display: flex; flex-direction: column; align-items: center; justify-content: "
+    "center; gap: .25rem; width: 100%; border-radius: .5rem; background: rgba(128, 128, 128, .12); "
+    "color: inherit; font-size: .9rem; text-align: center; padding: .5rem; box-sizing: border-box; }"
+    ".studio-placeholder b { white-space: nowrap; font-variant-numeric: tabular-nums; }</style>")
+TICK_SCRIPT = """
+if (window.__studioTicks) return;
+window.__studioTicks = true;
+const seen = new WeakMap();
+setInterval(() => {
+  for (const clock of document.querySelectorAll("[data-studio-elapsed]")) {
+    if (!seen.has(clock)) seen.set(clock, performance.now());
+    const elapsed = Number(clock.dataset.studioElapsed) + (performance.now() - seen.get(clock)) / 1000;
+    clock.textContent = Math.floor(elapsed) + "\u00a0s";
+  }
+}, 250);
+"""
+
+
+def _ratio(entry: Entry) -> str:
+    """The entry's aspect ratio as CSS ("16 / 9"), square when it cannot be read."""
+    try:
+        width, height = (int(part) for part in str(entry.aspect_ratio).split(":"))
+    except ValueError:
+        return "1 / 1"
+    return f"{width} / {height}" if width > 0 and height > 0 else "1 / 1"
+
+
+def _placeholder(entry: Entry, live: ImageView) -> None:
+    """A box in the target aspect ratio, so the grid does not jump when the image lands: its state, and a clock
+    the page itself keeps ticking between runs (from the elapsed time this run knew)."""
+    if live.state is ImageState.QUEUED:
+        ahead = (live.queue_position or 1) - 1
+        words, clock = (f"Waiting in line · {ahead} ahead of it" if ahead else "Next in line"), ""
+    else:
+        words = STATE_WORDS[live.state]
+        clock = f'<b data-studio-elapsed="{live.elapsed_s:.1f}">{live.elapsed_s:.0f}\u00a0s</b>'
+    st.html(f'<div class="studio-placeholder" style="aspect-ratio: {_ratio(entry)}">'
+            f"<span>⏳ {words}</span>{clock}</div>")
 
 
 def _send_now() -> None:
@@ -201,7 +241,7 @@ def _body() -> None:
     with headers:
         for job in active:
             _job_header(job)
-        for job in [job for job in followed if not job.active][:3]:
+        for job in [job for job in followed if not job.active][:1]:  # only the latest: they used to pile up
             _job_summary(job)
     if st.session_state.get(LIVE_ACTIVE) and not active:
         # the whole page once, one tick after this run drew the last image (a rerun started now would drop
@@ -271,4 +311,8 @@ def render_gallery() -> None:
     interactive = any(job.lane != "batch" for job in running)
     # images land within seconds: poll often; only batches at Google (minutes to hours): now and then
     every = POLL_S if interactive else (BATCH_POLL_S if running else None)
-    st.fragment(_body, run_every=every)()
+    st.html(PLACEHOLDER_STYLE)  # once per page run (the running cards redraw often; their style does not change)
+    with st.container(key=RESULTS_KEY):
+        st.fragment(_body, run_every=every)()
+    if interactive:
+        page_js.run("ticks", TICK_SCRIPT)

@@ -12,7 +12,7 @@ import io
 import streamlit as st
 from PIL import Image
 
-from components import paint_canvas, services, thread_view
+from components import draft_keeper, keyboard, paint_canvas, services, thread_view
 from components.plain import md_escape
 from components.state import (
     AREA_PAINTED,
@@ -202,6 +202,8 @@ def render_painted_region(store: HistoryStore, namespace: str, leaf: Entry) -> N
                         help="How far the change fades into the untouched picture around the painted area")
     spec = services.get_catalogue().resolve(leaf.model_id)
     st.caption(f"Estimated cost: ${spec.estimate_cost(leaf.image_size, 1, references=2):.3f}")
+    keyboard.submit_on_ctrl_enter(f"edit_text_{leaf.id}", f"region_apply_{leaf.id}")
+    draft_keeper.keep_draft(f"edit_text_{leaf.id}")
     if st.button("Apply edit", type="primary", key=f"region_apply_{leaf.id}", width="stretch"):
         apply_region(store, namespace, leaf, image, mask, instruction, feather)
 

@@ -12,7 +12,7 @@ import sqlite3
 import time
 import weakref
 from collections.abc import Callable, Mapping
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import streamlit as st
 
@@ -20,21 +20,16 @@ from components import browser_id
 from components.state import CONNECTION, MODEL_CHECK, NAMESPACE, PRIVATE, PRIVATE_RELEASED, PRIVATE_STORE
 from studio.catalogue import Catalogue
 from studio.credentials import Connection, make_client
-from studio.emulator.server import (
-    OFFLINE_API_KEY,
-    STUDIO_DEFAULT_LATENCY_BY_SIZE,
-    STUDIO_DEFAULT_LATENCY_S,
-    EmulatorConfig,
-    EmulatorServer,
-)
 from studio.history import HistoryStore, default_data_dir, namespace_for
-from studio.history.blobs_s3 import BlobStoreError
 from studio.history.database import DatabaseUnavailable, configured_url
 from studio.history.ledger import SpendLedger
 from studio.history.namespaces import shared_history_setting
 from studio.jobs import JobRunner, RunnerLimits
 from studio.memory import map_large_buffers_separately
 from studio.model_check import ModelCheck, compare, listed_model_ids
+
+if TYPE_CHECKING:  # loaded when someone goes offline, not on a visitor's first page (cold start)
+    from studio.emulator.server import EmulatorServer
 
 T = TypeVar("T")
 
@@ -75,6 +70,14 @@ def offline_emulator() -> EmulatorServer:
     It answers in a few seconds (4K slower), like Google, so progress, drafts and cancel can be seen;
     ``STUDIO_EMULATOR_LATENCY`` sets one fixed latency instead (tests use 0).
     """
+    from studio.emulator.server import (
+        OFFLINE_API_KEY,
+        STUDIO_DEFAULT_LATENCY_BY_SIZE,
+        STUDIO_DEFAULT_LATENCY_S,
+        EmulatorConfig,
+        EmulatorServer,
+    )
+
     configured = os.environ.get("STUDIO_EMULATOR_LATENCY", "").strip()
     if configured:
         config = EmulatorConfig(api_keys=frozenset({OFFLINE_API_KEY}), latency_s=float(configured))
@@ -85,7 +88,16 @@ def offline_emulator() -> EmulatorServer:
 
 
 def offline_connection() -> Connection:
+    from studio.emulator.server import OFFLINE_API_KEY
+
     return Connection(mode="offline", api_key=OFFLINE_API_KEY, base_url=offline_emulator().base_url)
+
+
+def _opening_errors() -> tuple[type[Exception], ...]:
+    """Evaluated only when an opening fails: the object-store module (and boto3) loads when it is configured."""
+    from studio.history.blobs_s3 import BlobStoreError
+
+    return (BlobStoreError, DatabaseUnavailable, ValueError)
 
 
 @st.cache_resource(show_spinner=False)
@@ -93,7 +105,7 @@ def shared_store() -> HistoryStore:
     """The History every session shares; a store that cannot open raises StoreUnavailable (a plain message)."""
     try:
         store = HistoryStore.open(url=configured_url(secrets_section("connections")))
-    except (BlobStoreError, DatabaseUnavailable, ValueError) as exc:  # their messages are written for people
+    except _opening_errors() as exc:  # their messages are written for people
         raise StoreUnavailable(f"History cannot be opened: {exc}") from None
     except (OSError, sqlite3.Error) as exc:
         raise StoreUnavailable(f"History cannot be opened: the database or image folder is not usable "

@@ -155,6 +155,16 @@ def _render_thinking(spec: ModelSpec) -> None:
                           "closely and takes longer (thinking is billed as output text).")
 
 
+def estimate(spec: ModelSpec, lane: str) -> tuple[float, float, float]:
+    """What the next Generate costs (the sidebar's settings, the references, the lane's share): the cost, the
+    full price and the share. The Generate button and the sidebar say the same figure."""
+    refs = len(st.session_state.get(REFERENCES, []))
+    full = spec.estimate_cost(str(st.session_state.get("image_size") or spec.default_size),
+                              int(st.session_state.get("count") or 1), refs)
+    share = spec.price_share(lane) if lane in spec.lanes else 1.0
+    return full * share, full, share
+
+
 def _share_words(share: float) -> str:
     return "half price" if share == 0.5 else f"{share:.0%} of the price"
 
@@ -244,9 +254,7 @@ def render_sidebar(connected: bool, editing: bool = False) -> ModelSpec:
             st.text_input("Custom model ID", key="custom_model_id", placeholder="e.g. gemini-3-pro-image-002",
                           help="For a model Google renamed or added: sent as is, with generic limits.")
         refs = len(st.session_state.get(REFERENCES, []))
-        full = spec.estimate_cost(st.session_state["image_size"], st.session_state["count"], refs)
-        share = spec.price_share(lane) if lane in spec.lanes else 1.0
-        cost = full * share
+        cost, full, share = estimate(spec, lane)
         words = {"batch": "batch lane", "flex": "flex lane"}.get(lane, "")
         st.metric("Estimated cost", f"${cost:.3f}",
                   delta=f"-${full - cost:.3f} {words}, {_share_words(share)}" if share < 1 else None,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from components import auth, compare, jobs, models, services, team
+from components import auth, compare, draft_keeper, jobs, keyboard, models, services, team
 from components.plain import md_escape
 from components.state import AREA_WHOLE, EDIT_AREA_OPEN, EDIT_ENTRY
 from studio import images, threads, turns
@@ -225,6 +225,8 @@ def render_edit_box(store: HistoryStore, namespace: str, leaf: Entry) -> None:
             st.caption("The model's own answer for this image was not kept (it was made before edit threads, or "
                        "came from an older export), so it cannot be continued as a conversation: start fresh from "
                        "it instead.")
+    keyboard.submit_on_ctrl_enter(f"edit_text_{leaf.id}", f"edit_apply_{leaf.id}")  # as Generate's prompt box
+    draft_keeper.keep_draft(f"edit_text_{leaf.id}")  # an unsent instruction survives a reload
 
 
 def render_failed_turn(store: HistoryStore, namespace: str, turn: Entry) -> None:

@@ -40,21 +40,34 @@ def _add_files(uploaded: list, spec: ModelSpec) -> None:
         except images.ImageInputError as exc:
             notices.append(("error", md_escape(str(exc))))
             continue
-        refs.append(ref)
+        refs.append(replace(ref, role=roles.suggested(file.name)) if roles.normalized(ref.role) == roles.OTHER else ref)
         notices += [("info", md_escape(note)) for note in notes]
     st.session_state[NOTICES] = notices
     st.session_state[UPLOADER_ROUND] = st.session_state.get(UPLOADER_ROUND, 0) + 1  # empties the widget
 
 
+NAME_CHARS = 16  # a name longer than this is cut with an ellipsis in the strip (the whole name is its tooltip)
+STRIP_COLUMNS = 6
+
+
+def short_name(name: str, limit: int = NAME_CHARS) -> str:
+    """A file name cut to fit under its thumbnail, keeping the extension ("a-very-long-na….png")."""
+    if len(name) <= limit:
+        return name
+    _stem, dot, ext = name.rpartition(".")
+    tail = f".{ext}" if dot and len(ext) <= 4 else ""
+    return name[: max(1, limit - len(tail) - 1)] + "…" + tail
+
+
 def render_reference_picker(spec: ModelSpec) -> None:
-    """The uploader plus the ordered strip of references with remove buttons."""
+    """The uploader plus the references as a compact strip: thumbnail, role, reorder, ✕ (in a container others
+    may add a button to)."""
     refs = references()
     round_ = st.session_state.get(UPLOADER_ROUND, 0)
     uploaded = st.file_uploader(
         "Reference images", accept_multiple_files=True, key=f"reference_uploader_{round_}",
-        help=f"Up to {spec.max_references} images for {spec.label}, in the order you want them sent. "
-             "PNG, JPEG, WebP or GIF; large images are downscaled before sending. Tag each one's role "
-             f"(character, object, style, background, other): {roles.limits_text(spec)}")
+        help=f"Up to {spec.max_references} images, in the order you want them sent. PNG, JPEG, WebP or GIF; large "
+             "images are downscaled before sending.")
     if uploaded:
         _add_files(uploaded, spec)
         st.rerun()
@@ -69,19 +82,45 @@ def render_reference_picker(spec: ModelSpec) -> None:
     if clear.button("Clear all", key="refs_clear_all"):
         refs.clear()
         st.rerun()
-    columns = st.columns(7)
-    for i, ref in enumerate(refs):
-        with columns[i % 7]:
-            st.image(ref.data, caption=f"{i + 1}\\. {md_escape(ref.name)}", width=96)
-            _role_picker(i, ref)
-            from components import prompt_assist  # Describe: the assistant's side of a reference
-
-            prompt_assist.render_describe(i, ref)
-            if st.button("Remove", key=f"ref_remove_{i}_{ref.sha256[:8]}", help=f"Remove {md_escape(ref.name)}"):
-                refs.pop(i)
-                st.rerun()
+    with st.container(key="reference_strip"):
+        for start in range(0, len(refs), STRIP_COLUMNS):
+            columns = st.columns(STRIP_COLUMNS, gap="small")
+            for i in range(start, min(start + STRIP_COLUMNS, len(refs))):
+                with columns[i - start]:
+                    _strip_tile(i, refs[i], len(refs))
     for problem in roles.problems([ref.role for ref in refs], spec):
         st.error(problem, icon="✋")
+
+
+def _strip_tile(i: int, ref: ReferenceImage, total: int) -> None:
+    """One reference: its thumbnail, its number and cut name, its role, and ← → ✕."""
+    tag = ref.sha256[:8]
+    st.image(ref.data, width=88)
+    st.caption(f"{i + 1}\\. {md_escape(short_name(ref.name))}", help=md_escape(ref.name))
+    _role_picker(i, ref)
+    from components import prompt_assist  # Describe: the assistant's side of a reference
+
+    prompt_assist.render_describe(i, ref)
+    with st.container(horizontal=True, gap="small"):
+        st.button("←", key=f"ref_left_{i}_{tag}", help=f"Send {md_escape(ref.name)} earlier", disabled=i == 0,
+                  on_click=_move, args=(i, -1))
+        st.button("→", key=f"ref_right_{i}_{tag}", help=f"Send {md_escape(ref.name)} later",
+                  disabled=i == total - 1, on_click=_move, args=(i, 1))
+        st.button("✕", key=f"ref_remove_{i}_{tag}", help=f"Remove {md_escape(ref.name)}", on_click=_remove,
+                  args=(i,))
+
+
+def _move(index: int, step: int) -> None:
+    refs = references()
+    other = index + step
+    if 0 <= index < len(refs) and 0 <= other < len(refs):
+        refs[index], refs[other] = refs[other], refs[index]
+
+
+def _remove(index: int) -> None:
+    refs = references()
+    if 0 <= index < len(refs):
+        refs.pop(index)
 
 
 def role_key(index: int, ref: ReferenceImage) -> str:
@@ -92,8 +131,8 @@ def _role_picker(index: int, ref: ReferenceImage) -> None:
     """What this reference is for; the reference list holds the truth, the widget shows it."""
     key = role_key(index, ref)
     st.session_state[key] = ref.role  # after a removal, a restore or a reorder the widget follows the list
-    # a radio, not a selectbox: a selectbox adds a button named "Open" beside the grid's own Open buttons
-    st.radio("Role", roles.ROLES, key=key, format_func=str.capitalize, on_change=_set_role, args=(index, key))
+    st.selectbox("Role", roles.ROLES, key=key, format_func=str.capitalize, on_change=_set_role, args=(index, key),
+                 label_visibility="collapsed")
 
 
 def _set_role(index: int, key: str) -> None:

@@ -79,3 +79,22 @@ def problems(roles: Sequence[str], spec: ModelSpec) -> list[str]:
         found.append(f"{spec.label} keeps at most {spec.max_objects} objects faithful; you tagged {objects}. "
                      "Tag the others as another role, or remove them.")
     return found
+
+
+_NAME_WORDS = {
+    CHARACTER: {"character", "char", "person", "portrait", "face", "selfie", "headshot", "man", "woman", "girl",
+                "boy", "kid", "child", "people", "me"},
+    OBJECT: {"object", "product", "item", "prop", "logo", "packshot", "bottle", "shoe", "bag", "toy"},
+    STYLE: {"style", "palette", "painting", "moodboard", "mood", "artstyle", "texture", "look"},
+    BACKGROUND: {"background", "bg", "backdrop", "scene", "landscape", "setting", "room", "location", "place"},
+}
+
+
+def suggested(file_name: str) -> str:
+    """A role read from a file's name where it is obvious ("portrait.png": character, "bg-city.jpg": background);
+    "other" when no word, or words of two roles, say so. A suggestion only: the person changes it freely."""
+    stem = file_name.rsplit(".", 1)[0].lower()
+    words = {word for word in "".join(c if c.isalnum() else " " for c in stem).split()}
+    words |= {word.rstrip("s") for word in words if len(word) > 3}  # "products", "portraits"
+    found = [role for role, names in _NAME_WORDS.items() if words & names]
+    return found[0] if len(found) == 1 else DEFAULT_ROLE

@@ -28,9 +28,9 @@ def _estimate(at) -> str:
 def test_the_batch_lane_halves_the_estimate_and_takes_more_images(studio_app, fresh_emulator) -> None:
     api = fresh_emulator(batch_delay_s=0.5)
     at = studio_app(api, model_key="pro")
-    assert at.radio(key=LANE).value == LANE_NOW and at.radio(key=LANE).options[:2] == [LANE_NOW, LANE_BATCH]
+    assert at.segmented_control(key=LANE).value == LANE_NOW and at.segmented_control(key=LANE).options[:2] == ["Now", "Batch"]
     assert at.slider(key="count").max == 8
-    at.radio(key=LANE).set_value(LANE_BATCH).run()
+    at.segmented_control(key=LANE).set_value(LANE_BATCH).run()
     assert at.slider(key="count").max == 200, "Google's batch takes many more images"
     at.slider(key="count").set_value(12).run()
     assert _estimate(at) == f"${PRO.estimate_cost('1K', 12) / 2:.3f}", "the estimate is the batch price"
@@ -41,14 +41,13 @@ def test_the_batch_lane_halves_the_estimate_and_takes_more_images(studio_app, fr
     at.switch_page("app_pages/history.py").run()
     assert "12 entries" in [c.value for c in at.caption]
     at.switch_page("app_pages/generate.py").run()
-    assert at.radio(key=LANE).value == LANE_BATCH, "the lane survives a page switch"
-    at.radio(key=LANE).set_value(LANE_NOW).run()
+    assert at.segmented_control(key=LANE).value == LANE_NOW, "the lane does not stick after a batch is sent"
     assert at.slider(key="count").value == 8, "back in the Now lane: at most 8 at once"
     assert _estimate(at) == f"${PRO.estimate_cost('1K', 8):.3f}"
 
 
 def _generate_batch(at, prompt: str):
-    at.radio(key=LANE).set_value(LANE_BATCH).run()
+    at.segmented_control(key=LANE).set_value(LANE_BATCH).run()
     at.text_area(key="prompt").input(prompt)
     return at.button(key="generate").click().run()
 

@@ -6,7 +6,9 @@ import io
 
 from PIL import Image
 
+from components.state import LANE_BATCH, LANE_FLEX, LANE_NOW
 from studio.images import read_recipe
+from tests.app.conftest import drawn
 
 
 def _png(colour: str = "red", size: tuple[int, int] = (64, 48)) -> bytes:
@@ -85,3 +87,88 @@ def test_dropping_a_studio_image_offers_its_recipe(studio_app, emulator, isolate
     at.file_uploader(key="reference_uploader_0").set_value([("mine.png", original, "image/png")]).run()
     at.button(key="recipe_restore").click().run()
     assert at.text_area(key="prompt").value == "a recipe to restore"
+
+
+def _spec(key: str):
+    from components import services
+
+    return services.get_catalogue().by_key(key)
+
+
+def test_the_button_says_what_it_will_do_and_cost(studio_app, emulator) -> None:
+    at = studio_app(emulator, model_key="pro", count=4)
+    pro = _spec("pro")
+    now = f"${pro.estimate_cost('1K', 4):.2f}"
+    assert at.button(key="generate").label == f"Generate 4 images · {now}"
+    assert now == "$0.54"
+    at.segmented_control(key="lane").set_value(LANE_BATCH).run()
+    half = f"${pro.estimate_cost('1K', 4) * pro.price_share('batch'):.2f}"
+    assert at.button(key="generate").label == f"Generate 4 in a batch · {half} · within 24 h" and half == "$0.27"
+    at.segmented_control(key="lane").set_value(LANE_FLEX).run()
+    assert at.button(key="generate").label.startswith("Generate 4 on Flex · $")
+    at.segmented_control(key="lane").set_value(LANE_NOW).run()
+    at.slider(key="count").set_value(1).run()
+    assert at.button(key="generate").label == f"Generate 1 image · ${pro.estimate_cost('1K', 1):.2f}"
+    assert at.sidebar.metric[0].value == f"${pro.estimate_cost('1K', 1):.3f}", "the sidebar says the same figure"
+
+
+def test_the_lane_is_a_segmented_control_and_goes_back_to_now_after_sending(studio_app, fresh_emulator) -> None:
+    at = studio_app(fresh_emulator(batch_delay_s=0.2), model_key="pro")
+    lane = at.segmented_control(key="lane")
+    assert list(lane.options) == ["Now", "Batch", "Flex"] and lane.value == LANE_NOW
+    lane.set_value(LANE_BATCH).run()
+    at = _generate(at, "two lamps in a batch")
+    assert not at.exception and not at.error
+    assert at.segmented_control(key="lane").value == LANE_NOW, "a batch is chosen per batch"
+    assert at.button(key="generate").label.startswith("Generate 1 image · $")
+
+
+def test_references_are_a_compact_strip_with_suggested_roles(studio_app, emulator) -> None:
+    from components.uploader import role_key
+    from studio import roles
+
+    at = studio_app(emulator, model_key="pro")
+    long_name = "a-very-long-file-name-for-a-reference.png"
+    files = [("portrait.png", _png("red"), "image/png"), ("bg-city.png", _png("blue"), "image/png"),
+             (long_name, _png("green"), "image/png")]
+    at.file_uploader(key="reference_uploader_0").set_value(files).run()
+    refs = at.session_state["references"]
+    assert [r.role for r in refs] == ["character", "background", "other"], "roles suggested from the names"
+    assert not [r for r in at.radio if r.label == "Role"], "a dropdown each, not a five-option radio"
+    assert [at.selectbox(key=role_key(i, r)).value for i, r in enumerate(refs)] == ["character", "background",
+                                                                                     "other"]
+    captions = [c.value for c in at.caption]
+    assert "3\\. a\\-very\\-long…\\.png" in captions, "the name is cut with an ellipsis, keeping its type"
+    assert not any("file" in c for c in captions)
+    limits = roles.limits_text(_spec("pro"))
+    assert sum(limits in text for text in drawn(at)) == 1, "the limits are said once"
+    assert [b.label for b in at.button if b.key and b.key.startswith("ref_remove_")] == ["✕"] * 3
+
+    at.button(key=f"ref_right_0_{refs[0].sha256[:8]}").click().run()
+    assert [r.name for r in at.session_state["references"]] == ["bg-city.png", "portrait.png", long_name]
+    moved = at.session_state["references"]
+    assert at.selectbox(key=role_key(1, moved[1])).value == "character", "the role moves with its image"
+    at.button(key=f"ref_remove_0_{moved[0].sha256[:8]}").click().run()
+    assert [r.name for r in at.session_state["references"]] == ["portrait.png", long_name]
+    assert at.text_area(key="prompt").value == ""
+
+
+def test_running_cards_are_placeholders_in_the_target_ratio(studio_app, fresh_emulator) -> None:
+    at = studio_app(fresh_emulator(latency_s=30), settled=False, count=2, aspect_ratio="16:9")
+    at = _generate(at, "two slow wide lighthouses")
+    bodies = [h.proto.body for h in at.get("html") if "studio-placeholder" in h.proto.body and "<div" in h.proto.body]
+    assert len(bodies) == 2, "one placeholder per running image"
+    assert all("aspect-ratio: 16 / 9" in body for body in bodies), "the grid keeps its shape when images land"
+    assert any("Sent to the model" in body or "Waiting in line" in body or "Next in line" in body for body in bodies)
+    assert any("data-studio-elapsed=" in body and "\u00a0s</b>" in body for body in bodies), "a live clock, never wrapped"
+    for button in [b for b in at.button if b.label == "Cancel job"]:
+        button.click().run()
+
+
+def test_only_the_latest_status_line_stays(studio_app, emulator) -> None:
+    at = studio_app(emulator)
+    for prompt in ("a first lighthouse", "a second lighthouse", "a third lighthouse"):
+        at = _generate(at, prompt)
+    lines = [c.value for c in at.caption if "images ready in" in c.value]
+    assert len(lines) == 1 and lines[0].startswith("✅ 1 of 1 images ready"), lines
+    assert len(at.session_state["session_entry_ids"]) == 3

@@ -38,7 +38,7 @@ def test_generate_returns_at_once_and_the_page_stays_usable(studio_app, fresh_em
     assert not at.exception
     assert at.session_state[LIVE_ACTIVE] is True, "the panel polls while work runs"
     assert _labels(at).count("Cancel job") == 1 and _labels(at).count("Cancel") == 2
-    assert any("Sent to the model" in i.value or "Waiting in line" in i.value for i in at.info)
+    assert any("Sent to the model" in h.proto.body or "Waiting in line" in h.proto.body for h in at.get("html"))
     at = _generate(at, "a second batch queued behind the first")
     assert _labels(at).count("Cancel job") == 2, "a second batch can be queued while the first runs"
     assert at.text_area(key="prompt").value == "a second batch queued behind the first"

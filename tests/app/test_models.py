@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components.state import LANE_BATCH, LANE_FLEX, LANE_NOW
+from components.state import LANE_FLEX
 from studio.catalogue import Catalogue
 from studio.credentials import Connection
 from studio.history import Entry, HistoryStore, namespace_for
@@ -122,8 +122,8 @@ def test_flex_lane_is_offered_priced_from_the_spec_and_runs_like_now(studio_app,
     at = studio_app(emulator)
     at.selectbox(key="model_key").set_value("pro").run()
     at.radio(key="image_size").set_value("2K").run()
-    lane = at.radio(key="lane")
-    assert list(lane.options) == [LANE_NOW, LANE_BATCH, LANE_FLEX]
+    lane = at.segmented_control(key="lane")
+    assert list(lane.options) == ["Now", "Batch", "Flex"]
     assert LANE_FLEX == "Flex — about half price, in minutes"
     full = at.sidebar.metric[0].value
     lane.set_value(LANE_FLEX).run()

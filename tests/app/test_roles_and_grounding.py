@@ -36,7 +36,7 @@ def _upload(at: AppTest, count: int) -> AppTest:
 
 def _tag(at: AppTest, index: int, role: str) -> AppTest:
     ref = at.session_state["references"][index]
-    return at.radio(key=role_key(index, ref)).set_value(role).run()
+    return at.selectbox(key=role_key(index, ref)).set_value(role).run()
 
 
 def _generate(at: AppTest, prompt: str) -> AppTest:

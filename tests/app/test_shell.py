@@ -23,7 +23,7 @@ def test_try_offline_connects_to_the_bundled_emulator_and_labels_it(studio_app) 
     at.button(key="try_offline").click().run()
     connection = at.session_state["connection"]
     assert connection.mode == "offline" and connection.base_url.startswith("http://127.0.0.1:")
-    assert any("Offline mode" in w.value for w in at.warning)
+    assert any("Offline mode" in m.value and "badge" in m.value for m in at.markdown), "the offline chip"
     assert at.title[0].value == "Generate"
 
 
@@ -36,7 +36,7 @@ def test_offline_mode_can_be_turned_off(studio_app, monkeypatch: pytest.MonkeyPa
 def test_empty_api_key_gets_its_own_message(studio_app) -> None:
     at = studio_app()
     at.text_input(key="api_key_input").input("   ")
-    at.button[0].click()  # the form's submit button
+    next(b for b in at.button if b.label == "Connect with API key").click()  # the form's submit button (Try offline comes first)
     at.run()
     assert any("field is empty" in e.value for e in at.error)
     assert "connection" not in at.session_state
@@ -46,7 +46,7 @@ def test_bad_api_key_is_refused_plainly(studio_app, emulator, monkeypatch: pytes
     monkeypatch.setenv("STUDIO_GEMINI_BASE_URL", emulator.base_url)
     at = studio_app()
     at.text_input(key="api_key_input").input("AIzaNOT-A-REAL-KEY-123456789")
-    at.button[0].click()
+    next(b for b in at.button if b.label == "Connect with API key").click()
     at.run()
     assert any(e.value.startswith("API key not valid") for e in at.error)
     assert "AIzaNOT" not in str([e.value for e in at.error])
@@ -56,7 +56,7 @@ def test_good_api_key_with_spaces_connects(studio_app, emulator, monkeypatch: py
     monkeypatch.setenv("STUDIO_GEMINI_BASE_URL", emulator.base_url)
     at = studio_app()
     at.text_input(key="api_key_input").input("  test-key  ")
-    at.button[0].click()
+    next(b for b in at.button if b.label == "Connect with API key").click()
     at.run()
     assert at.session_state["connection"].api_key == "test-key"
     assert at.title[0].value == "Generate"

@@ -24,7 +24,7 @@ def test_a_batch_survives_a_restart_and_lands_once(start_studio: Callable[..., S
     studio = start_studio(env={"STUDIO_GEMINI_BASE_URL": api.base_url, "STUDIO_BATCH_POLL_S": "0.3"})
     page = browser.new_page()
     connect(page, studio.url)
-    page.get_by_text("Batch — half price, within 24 h", exact=True).click()
+    page.locator(".st-key-lane").get_by_text("Batch", exact=True).click()  # the lane control beside Generate
     wait_for_app_run(page)
     sidebar = page.locator('[data-testid="stSidebar"]')
     expect(sidebar.get_by_text(f"${START_MODEL.estimate_cost('1K', 1) / 2:.3f}", exact=True)).to_be_visible()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from bench.studio_page import generate_button
 from bench.studio_process import StudioProcess
 from studio.credentials import Connection
 from studio.emulator.server import EmulatorServer
@@ -146,7 +147,7 @@ def test_the_compare_slider_moves_in_the_browser(studio: StudioProcess, page: Pa
     page.set_viewport_size(DESKTOP)
     connect(page, studio.url)
     page.get_by_label("Prompt", exact=True).fill("a paper boat")
-    page.get_by_role("button", name="Generate", exact=True).click()
+    generate_button(page).click()
     edit = page.locator('[data-testid="stMain"]').get_by_role("button", name="Edit", exact=True)
     expect(edit).to_have_count(1, timeout=LANDED_S)
     wait_for_app_run(page)
@@ -171,7 +172,7 @@ def test_the_compare_slider_moves_in_the_browser(studio: StudioProcess, page: Pa
     expect(box).to_be_in_viewport()  # the instruction right under the image, not 2,000 px down
     wait_for_app_run(page)
     box.fill("put it on a puddle")
-    box.press("Control+Enter")
+    box.blur()  # commits the text (Ctrl+Enter would also press Apply edit)
     wait_for_app_run(page)
     page.get_by_role("button", name="Apply edit", exact=True).click()
     slider = page.get_by_role("slider", name="Before and after: drag to compare")

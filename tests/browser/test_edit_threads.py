@@ -39,9 +39,7 @@ def apply_edit(page: Page, instruction: str, lands_as: int) -> None:
     box = page.get_by_label("Edit instruction", exact=True)
     expect(box).to_have_count(1)  # a version switch leaves the old box on screen until its run ends
     box.fill(instruction)
-    box.press("Control+Enter")  # commits the text (a text area sends its value on blur or Ctrl+Enter)
-    wait_for_app_run(page)
-    page.get_by_role("button", name="Apply edit", exact=True).click()
+    box.press("Control+Enter")  # commits the text and presses Apply edit (issue 22: the keyboard shortcut)
     expect(version(page, lands_as)).to_be_visible(timeout=LANDED_S)
     wait_for_app_run(page)
 

@@ -20,8 +20,9 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from bench.studio_page import wait_for_app_run
+from bench.studio_page import generate_button, wait_for_app_run
 from bench.studio_process import StudioProcess
+from components.uploader import short_name
 from studio.catalogue import PRO
 from studio.emulator.server import EmulatorServer
 from studio.history.archive import FORMAT, MANIFEST
@@ -54,8 +55,8 @@ def test_markdown_and_html_in_a_prompt_or_answer_do_nothing(start_studio: Callab
     connect(page, studio.url)
     box = page.get_by_label("Prompt", exact=True)
     box.fill(f"{TRAP} [[fault:{fault}]]")
-    box.press("Control+Enter")
-    page.get_by_role("button", name="Generate", exact=True).click()
+    box.blur()  # commits the text (Ctrl+Enter would also press Generate)
+    generate_button(page).click()
     expect(page.get_by_role("button", name="Retry")).to_be_visible(timeout=60_000)
     main = page.locator('[data-testid="stMain"]')
     expect(main.get_by_text("![x](http://127.0.0.1:9/t.png)").first).to_be_visible()  # shown as typed
@@ -126,8 +127,8 @@ def test_file_names_and_imported_search_html_fetch_nothing_and_navigate_nowhere(
     expect(page.get_by_text("2 of 14 reference images")).to_be_visible(timeout=30_000)
     wait_for_app_run(page)
     main = page.locator('[data-testid="stMain"]')
-    for name in REFERENCE_NAMES:
-        expect(main.get_by_text(name).first).to_be_visible()
+    for name in REFERENCE_NAMES:  # the strip cuts a long name with an ellipsis (issue 22): still plain characters
+        expect(main.get_by_text(short_name(name)).first).to_be_visible()
     assert main.locator(f'img[src*="{HOSTILE}"], a[href*="evil.example"], .katex').count() == 0
 
     # 15, 16: an imported entry's search suggestions, sources and model text

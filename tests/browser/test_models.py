@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from bench.studio_page import generate_button
 from bench.studio_process import StudioProcess
 from studio.credentials import Connection
 from studio.emulator.server import EmulatorServer
@@ -61,7 +62,7 @@ def test_2_1_by_default_with_thinking_high_and_a_retired_entry_rerun_on_it(
     expect(sidebar.get_by_label("Thinking level", exact=True)).to_be_visible()
     _choose(page, "Thinking level", "High")
     page.get_by_label("Prompt", exact=True).fill("a cable car over a misty valley at dawn")
-    page.get_by_role("button", name="Generate", exact=True).click()
+    generate_button(page).click()
     expect(page.get_by_text("1 of 1 images ready")).to_be_visible(timeout=LANDED_S)
     expect(open_buttons(page)).to_have_count(1, timeout=LANDED_S)
 

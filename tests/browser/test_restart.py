@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from bench.studio_page import generate_button
+
 from .conftest import wait_for_app_run
 
 pytestmark = pytest.mark.browser
@@ -25,9 +27,9 @@ def test_entries_survive_a_server_restart(start_studio, browser) -> None:
     page = same_browser.new_page()
     _offline(page, studio.url)
     page.get_by_label("Prompt", exact=True).fill("a picture that must survive")
-    page.get_by_label("Prompt", exact=True).press("Control+Enter")
+    page.get_by_label("Prompt", exact=True).blur()  # commits it (Ctrl+Enter would also press Generate)
     wait_for_app_run(page)
-    page.get_by_role("button", name="Generate", exact=True).click()
+    generate_button(page).click()
     expect(page.get_by_text("1 of 1 images ready")).to_be_visible(timeout=60_000)
     page.close()
 

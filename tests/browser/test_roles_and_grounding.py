@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from bench.studio_page import generate, reference_images, wait_for_app_run
-from studio.catalogue import DEFAULT_CATALOGUE
+from bench.studio_page import START_MODEL, generate, reference_images, wait_for_app_run
+from studio.roles import limits_text
 
 from .conftest import ARTIFACTS
 
@@ -30,14 +30,13 @@ def test_a_tagged_grounded_generation_shows_its_sources(start_studio, page, tmp_
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
         [str(path) for path in reference_images(tmp_path)[:2]])
     expect(page.get_by_text("2 of 14 reference images")).to_be_visible()
-    start = DEFAULT_CATALOGUE.default()  # a new session starts on the registry's default (Nano Banana 2.1)
-    expect(page.get_by_text(f"{start.label} keeps up to {start.max_people} characters and {start.max_objects} "
-                            "objects consistent.")).to_be_visible()
+    expect(page.get_by_text(limits_text(START_MODEL))).to_be_visible()  # the default model's limits, said once
     wait_for_app_run(page)
     main = page.locator('[data-testid="stMain"]')
-    first_role = main.get_by_role("radiogroup", name="Role").first
-    first_role.get_by_text("Character", exact=True).click()
-    expect(first_role.get_by_role("radio", name="Character")).to_be_checked()
+    first_role = main.locator('[class*="st-key-ref_role_0_"]')  # the strip's role dropdown of the first image
+    first_role.get_by_role("combobox").click()
+    page.get_by_role("option", name="Character", exact=True).click()
+    expect(first_role.get_by_role("combobox")).to_have_value("Character")
     wait_for_app_run(page)
 
     sidebar = page.locator('[data-testid="stSidebar"]')

@@ -16,6 +16,7 @@ import streamlit as st
 from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
+from bench.studio_page import generate_button
 from studio.credentials import Connection, with_server_key
 from studio.history import HistoryStore, namespace_for
 from tests.app.conftest import APP, drawn, settling
@@ -44,9 +45,9 @@ def test_api_key_session_leaves_no_trace(fresh_emulator, start_studio, page, tmp
     wait_for_app_run(page)
     html_snapshots = [page.content()]
     page.get_by_label("Prompt", exact=True).fill("a secretless lighthouse")
-    page.get_by_label("Prompt", exact=True).press("Control+Enter")
+    page.get_by_label("Prompt", exact=True).blur()  # commits it (Ctrl+Enter would also press Generate)
     wait_for_app_run(page)
-    page.get_by_role("button", name="Generate", exact=True).click()
+    generate_button(page).click()
     expect(page.get_by_text("1 of 1 images ready")).to_be_visible(timeout=60_000)
     wait_for_app_run(page)
     page.locator('[data-testid="stMain"]').get_by_role("button", name="Open", exact=True).first.click()
