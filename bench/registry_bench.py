@@ -10,16 +10,8 @@ from __future__ import annotations
 import statistics
 import subprocess
 import sys
-import time
 
-
-def _median(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+from bench.common import median_time
 
 
 def main() -> None:
@@ -34,10 +26,10 @@ def main() -> None:
         Catalogue.from_config({"pro": "bench-id"})
 
     print(f"import studio.catalogue (parse + check + build, new interpreter): {statistics.median(imports) * 1000:.1f} ms")
-    print(f"registry.load (file cached, overrides merged and checked): {_median(lambda: registry.load({}), 200) * 1000:.2f} ms")
-    print(f"Catalogue.from_config, first build: {_median(fresh, 50) * 1000:.2f} ms")
+    print(f"registry.load (file cached, overrides merged and checked): {median_time(lambda: registry.load({}), 200) * 1000:.2f} ms")
+    print(f"Catalogue.from_config, first build: {median_time(fresh, 50) * 1000:.2f} ms")
     Catalogue.from_config({"pro": "bench-id"})
-    print(f"Catalogue.from_config, cached (each rerun): {_median(lambda: Catalogue.from_config({'pro': 'bench-id'}), 2000) * 1e6:.1f} us")
+    print(f"Catalogue.from_config, cached (each rerun): {median_time(lambda: Catalogue.from_config({'pro': 'bench-id'}), 2000) * 1e6:.1f} us")
 
 
 if __name__ == "__main__":
