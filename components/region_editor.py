@@ -196,7 +196,7 @@ def render_painted_region(store: HistoryStore, namespace: str, leaf: Entry) -> N
         return
     mask = painted_mask(leaf)
     _mask_status(mask)
-    instruction = st.text_area("Edit instruction", key=f"edit_text_{leaf.id}", height=90,
+    instruction = st.text_area("Edit instruction", key=f"edit_text_{leaf.id}", height=72,
                                placeholder="Replace the sky with a sunset")
     feather = st.slider("Soft edge (pixels)", 0, MAX_FEATHER_PX, DEFAULT_FEATHER_PX, key=f"region_feather_{leaf.id}",
                         help="How far the change fades into the untouched picture around the painted area")

@@ -12,7 +12,7 @@ _CSS = """<style>
   justify-content: center; font-size: 1.6rem; background: rgba(128,128,128,.08); border-radius: .5rem;}
 .nb-tile-empty br + * {font-size: .8rem;}
 [data-testid="stMain"] [data-testid="stImage"] img {max-width: 100%; height: auto;}
-.st-key-edit_current [data-testid="stImage"] img {max-height: 45vh; width: auto; object-fit: contain; margin: 0 auto;}
+.st-key-edit_current [data-testid="stImage"] img {max-height: 38vh; width: auto; object-fit: contain; margin: 0 auto;}
 .nb-tree-empty {width: 40px; height: 40px; display: flex; align-items: center; justify-content: center;}
 [class*="st-key-nbtree_d1_"] {padding-left: 1.1rem;}
 [class*="st-key-nbtree_d2_"] {padding-left: 2.2rem;}

@@ -208,7 +208,7 @@ def render_edit_options(leaf: Entry) -> tuple[str, str, list[ReferenceImage] | N
 
 def render_edit_box(store: HistoryStore, namespace: str, leaf: Entry) -> None:
     """The instruction, "Apply edit" and "Start fresh" right under it, then this turn's ratio, size and references."""
-    instruction = st.text_area("Edit instruction", key=f"edit_text_{leaf.id}", height=90,
+    instruction = st.text_area("Edit instruction", key=f"edit_text_{leaf.id}", height=72,
                                placeholder="Make the sky stormy, keep everything else")
     buttons = st.container()  # filled once the options below are read: the buttons stay next to the instruction
     ratio, size, references = render_edit_options(leaf)
