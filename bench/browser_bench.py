@@ -50,8 +50,7 @@ _IMAGES_JS = "[...document.querySelectorAll('[data-testid=stMain] [data-testid=s
 # Clicks Generate and resolves with the ms until an image not on the page before is decoded and shown:
 # timed inside the page, so the figure holds no Playwright round trips.
 _CLICK_AND_WAIT_JS = """async (before) => {
-  const button = [...document.querySelectorAll('[data-testid=stMain] button')]
-    .find(b => b.innerText.trim().endsWith('Generate'));
+  const button = document.querySelector('.st-key-generate button');  // its label says count and cost
   const fresh = () => [...document.querySelectorAll('[data-testid=stMain] [data-testid=stImage] img')]
     .some(i => !before.includes(i.src) && i.complete && i.naturalWidth > 0);
   const started = performance.now();

@@ -104,6 +104,11 @@ class Indexer:
                 return
 
     # ---- from any thread --------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """Embeddings waiting or being made: work, like an image in flight (the runner's quiet spells wait)."""
+        return bool(self._pending or self._tasks)
+
     def progress(self, namespace: str) -> IndexProgress | None:
         with self._lock:
             return self._progress.get(namespace)

@@ -562,7 +562,7 @@ class JobRunner:
         staying at the peak; docs/PERFORMANCE.md): at once after a burst, then every ``release_every_s``, since
         the pages free memory too (History tables, reloads) and the runner cannot see when."""
         with self._lock:
-            quiet = not any(job.active for job in self._jobs.values())
+            quiet = not any(job.active for job in self._jobs.values()) and not self.indexer.busy
             changes = self._versions.total()
         due = time.monotonic() - self._released_at >= self.limits.release_every_s
         if quiet and (changes != self._trimmed_at or due):
