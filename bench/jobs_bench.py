@@ -59,8 +59,8 @@ _WS_SPY_JS = """(() => {
 # "final" one: not a draft). Marks script-state changes and the first new <img> on the way; all in page time.
 _CLICK_TIMELINE_JS = """async ({before, label, target}) => {
   const app = document.querySelector('[data-testid=stApp]');
-  const button = [...document.querySelectorAll('[data-testid=stMain] button')]
-    .find(b => b.innerText.trim().startsWith(label));
+  const button = document.querySelector('.st-key-generate button')  // the studio's (its label says count, cost)
+    || [...document.querySelectorAll('[data-testid=stMain] button')].find(b => b.innerText.trim().startsWith(label));
   const started = performance.now();
   const events = [];
   const mark = name => events.push([name, performance.now() - started]);
