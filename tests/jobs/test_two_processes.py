@@ -87,7 +87,9 @@ def test_a_collector_killed_mid_collection_is_taken_over_and_every_image_is_reco
         assert len(entries) == 6 and all(e.status == "ok" for e in entries)
         assert len({e.response_id for e in entries}) == 6, "each answer recorded once"
         assert {e.id: e.response_id for e in entries if e.id in first_two} == first_two, "never recorded again"
-        assert store.batches.open_for("alice") == [] and store.batches.get(job.id).state == "collected"
+        # the record is closed right after the last image is recorded (the job's images end first)
+        wait_until(lambda: store.batches.open_for("alice") == [], what="the batch record to close")
+        assert store.batches.get(job.id).state == "collected"
     finally:
         watcher.close()
         store.close()
