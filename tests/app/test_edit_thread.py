@@ -64,14 +64,15 @@ def _versions(at: AppTest) -> list[str]:
     return [b.label for b in at.button if (b.key or "").startswith("thread_pick_")]
 
 
-def _start(studio_app, emulator, prompt: str) -> AppTest:
+def _start(studio_app, emulator, prompt: str, button: str = "Edit") -> AppTest:
+    """Generate one image, then press its card's ``button`` ("Edit", or "Edit region")."""
     at = studio_app(emulator)
     at.text_area(key="prompt").input(prompt)
     at.button(key="generate").click().run()
-    (card,) = [b for b in at.button if b.label == "Edit"]
+    (card,) = [b for b in at.button if b.label == button]
     card.click().run()
     assert not at.exception
-    assert [t.value for t in at.title] == ["Edit"], "the card's Edit button opens the Edit page"
+    assert [t.value for t in at.title] == ["Edit"], f"the card's {button} button opens the Edit page"
     return at
 
 

@@ -18,6 +18,7 @@ from components.region_editor import AREA_LABEL, MARGINS, MISSING_IMAGE, PAINTED
 from components.state import EDIT_AREA, REGION_MASKS
 from studio.history import HistoryStore, namespace_for
 from studio.regions.edit import WHOLE_IMAGE_NOTE
+from tests.app.test_edit_thread import _start
 
 
 def _store(at: AppTest, data_dir: Path) -> tuple[HistoryStore, str]:
@@ -30,14 +31,7 @@ def _selected(at: AppTest) -> str:
 
 def _open_region(studio_app, emulator, prompt: str) -> AppTest:
     """Generate one image, then press its card's "Edit region"."""
-    at = studio_app(emulator)
-    at.text_area(key="prompt").input(prompt)
-    at.button(key="generate").click().run()
-    (card,) = [b for b in at.button if b.label == "Edit region"]
-    card.click().run()
-    assert not at.exception
-    assert [t.value for t in at.title] == ["Edit"], "Edit region opens the Edit page"
-    return at
+    return _start(studio_app, emulator, prompt, button="Edit region")
 
 
 def _image_size(at: AppTest, data_dir: Path, entry_id: str) -> tuple[int, int]:
