@@ -74,16 +74,21 @@ def _read(response: types.EmbedContentResponse, expected: int, dims: int) -> Emb
     return Embedded(unit(np.array(values, dtype=DTYPE)), text_n, image_n)
 
 
+EMBED_TIMEOUT_MS = 60_000  # a stalled call must not keep the indexer "busy" (and the runner's quiet spells away) for ever
+
+
 async def embed_contents(client: genai.Client, spec: EmbeddingSpec, contents: Sequence[types.Content]) -> Embedded:
     """Vectors for up to ``spec.max_batch`` contents in one call (the SDK posts ``:batchEmbedContents``)."""
-    config = types.EmbedContentConfig(output_dimensionality=spec.dimensions, task_type="RETRIEVAL_DOCUMENT")
+    config = types.EmbedContentConfig(output_dimensionality=spec.dimensions, task_type="RETRIEVAL_DOCUMENT",
+                                      http_options=types.HttpOptions(timeout=EMBED_TIMEOUT_MS))
     response = await client.aio.models.embed_content(model=spec.model_id, contents=list(contents), config=config)
     return _read(response, len(contents), spec.dimensions)
 
 
 async def embed_query(client: genai.Client, spec: EmbeddingSpec, text: str) -> Embedded:
     """A search query's vector (already trimmed by ``trim_query``)."""
-    config = types.EmbedContentConfig(output_dimensionality=spec.dimensions, task_type="RETRIEVAL_QUERY")
+    config = types.EmbedContentConfig(output_dimensionality=spec.dimensions, task_type="RETRIEVAL_QUERY",
+                                      http_options=types.HttpOptions(timeout=EMBED_TIMEOUT_MS))
     content = types.Content(role="user", parts=[types.Part(text=text)])
     response = await client.aio.models.embed_content(model=spec.model_id, contents=[content], config=config)
     return _read(response, 1, spec.dimensions)

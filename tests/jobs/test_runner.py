@@ -32,14 +32,14 @@ def key_source(server: EmulatorServer, key: str = TEST_KEY) -> CredentialSource:
     return CredentialSource(Connection(mode="api_key", api_key=key, base_url=server.base_url))
 
 
-def wait_until(predicate, timeout_s: float = 30.0, what: str = "condition") -> None:
-    """Poll with a deadline: the runner works on its own thread."""
+def wait_until(predicate, timeout_s: float = 30.0, what: str = "condition", state=lambda: "") -> None:
+    """Poll with a deadline: the runner works on its own thread. ``state`` says what was seen, on failure."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what} {state()}".rstrip())
 
 
 def wait_job(runner: JobRunner, job_id: str, timeout_s: float = 30.0):
@@ -377,7 +377,10 @@ def test_freed_memory_is_handed_back_once_the_work_is_quiet(fresh_emulator, stor
         time.sleep(0.5)  # ten housekeeping ticks while an image is in flight
         assert released == [], "never while work runs"
         wait_job(runner, slow.id)
-        wait_until(lambda: len(released) == 1, what="one release once the work went quiet")
+        seen = lambda: (f"(releases {len(released)}, indexer busy {runner.indexer.busy}, "  # noqa: E731
+                        f"jobs active {[j.active for j in runner._jobs.values()]})")
+        wait_until(lambda: len(released) >= 1, what="a release once the work went quiet", state=seen)
+        assert len(released) == 1, f"one release for one quiet spell {seen()}"
         time.sleep(0.5)
         assert len(released) == 1, "not again until there has been more work"
         wait_job(runner, runner.submit("local", request("one more"), store, key_source(server)).id)
