@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import sqlite3
 import statistics
 import tempfile
@@ -389,7 +390,9 @@ def _toggle_times(page: Page, repeats: int, profile: str, in_flight: list[int] |
         jpeg = i % 2 == 0
         if in_flight is not None and emulator is not None:
             in_flight.append(int(emulator.stats()["in_flight"]))
-        out = page.evaluate(_TOGGLE_JS, {"label": "JPEG" if jpeg else "PNG", "wantSlider": jpeg})
+        label = "JPEG" if jpeg else "PNG"
+        page.locator("[data-testid=stSidebar] label").filter(has_text=re.compile(f"^{label}$")).first.wait_for()  # drawn (a loaded machine)
+        out = page.evaluate(_TOGGLE_JS, {"label": label, "wantSlider": jpeg})
         times.append(out["ms"] / 1000)
         element = next(ms for name, ms in out["events"] if name == "element")
         ws_in = [t for d, t, _ in out["ws"] if d == "in" and t <= element]
