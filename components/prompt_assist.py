@@ -37,6 +37,7 @@ from studio.registry import RegistryError
 from studio.request import GenerationRequest, ReferenceImage
 
 POLL_S = 0.5
+ASKED = "asked_prompt"  # AssistResult.extra: the prompt the call was asked about
 EMPTY_HINT = "Write a prompt first: Improve prompt and Variations work on what you wrote."
 
 
@@ -174,6 +175,8 @@ def _settle() -> None:
     if call and call["future"].done():
         st.session_state.pop(ASSIST_CALL)
         outcome = _collect(call)
+        if isinstance(outcome, AssistResult):  # the prompt it answered: the one variations are versions of
+            outcome = replace(outcome, extra={**outcome.extra, ASKED: call["task"].prompt})
         st.session_state[ASSIST_RESULT if isinstance(outcome, AssistResult) else ASSIST_ERROR] = outcome
     for sha, entry in list((st.session_state.get(DESCRIBE_CALLS) or {}).items()):
         if "future" in entry and entry["future"].done():
@@ -293,6 +296,7 @@ def _render_variations(result: AssistResult, prompt: str, emulated: bool,
             use.button("Use it", key=f"assist_use_variation_{i}", on_click=_use, args=(text,),
                        help="Put this one in the prompt box instead of yours.")
         st.caption(_cost_line(result, emulated))
+        prompt = str(result.extra.get(ASKED) or prompt)  # edited since? the set still varies what was asked
         if estimate := _generate_all_estimate(result.variations, prompt, current_request):
             st.caption(estimate + (" · emulated, nothing billed" if emulated else ""))
         go, keep = st.columns(2)
