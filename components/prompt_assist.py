@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import jobs, live_wait, services, team
+from components import auth, jobs, live_wait, models, services, team
 from components.history_views import render_diff
 from components.plain import md_escape
 from components.state import (
@@ -268,9 +268,9 @@ def _generate_all(variations: tuple[str, ...], prompt: str, current_request: Cal
     """Submit the variations as ONE job on the person's lane (a Google batch on the batch lane); each image is
     recorded with its own prompt, as a new version of the prompt it varies."""
     request = variations_request(variations, prompt, current_request())
-    if not team.check_spend(request):
+    if not auth.ensure_fresh_token() or not team.check_spend(request):
         return
-    if jobs.submit(request, parent_id=_origin(prompt)) is not None:
+    if jobs.submit(models.with_account_settings(request), parent_id=_origin(prompt)) is not None:
         st.session_state.pop(ASSIST_RESULT, None)
         st.toast(f"{len(variations)} variations sent as one job: each is saved with its own prompt, as a new "
                  "version of yours.")
