@@ -130,6 +130,11 @@ def test_generate_all_submits_one_job_of_new_versions_of_the_prompt(studio_app, 
     assert [e.prompt for e in made] == list(variations), "image i is recorded with variation i"
     assert [(e.parent_id, e.status) for e in made] == [(origin, "ok")] * 3
     assert emulator.stats()["requests"]["generateContent"] - sent_before == 3, "one request per image"
+    at.session_state["rerun_entry_id"] = made[1].id  # Re-run on the second one's card or detail view
+    at.run()
+    again = services.get_store().get(namespace, at.session_state["session_entry_ids"][0])
+    assert again.id not in job.entry_ids and (again.prompt, again.status) == (variations[1], "ok"), "its own prompt"
+    assert again.parent_id == origin and again.request_json["contents"][-1]["parts"][0]["text"] == variations[1]
 
 
 def test_generate_all_on_the_batch_lane_is_one_google_batch(studio_app, fresh_emulator,
