@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from components import jobs, live_wait, services, team
+from components import auth, jobs, live_wait, models, services, team
 from components.history_views import render_diff
 from components.plain import md_escape
 from components.state import (
@@ -37,6 +37,7 @@ from studio.registry import RegistryError
 from studio.request import GenerationRequest, ReferenceImage
 
 POLL_S = 0.5
+ASKED = "asked_prompt"  # AssistResult.extra: the prompt the call was asked about
 EMPTY_HINT = "Write a prompt first: Improve prompt and Variations work on what you wrote."
 
 
@@ -174,6 +175,8 @@ def _settle() -> None:
     if call and call["future"].done():
         st.session_state.pop(ASSIST_CALL)
         outcome = _collect(call)
+        if isinstance(outcome, AssistResult):  # the prompt it answered: the one variations are versions of
+            outcome = replace(outcome, extra={**outcome.extra, ASKED: call["task"].prompt})
         st.session_state[ASSIST_RESULT if isinstance(outcome, AssistResult) else ASSIST_ERROR] = outcome
     for sha, entry in list((st.session_state.get(DESCRIBE_CALLS) or {}).items()):
         if "future" in entry and entry["future"].done():
@@ -256,18 +259,31 @@ def _origin(prompt: str) -> str | None:
     return same[0].id if same else None
 
 
+def variations_request(variations: tuple[str, ...], prompt: str, base: GenerationRequest) -> GenerationRequest:
+    """One job of one image per variation (image i uses variation i), with the sidebar's settings and lane."""
+    return replace(base, prompt=prompt, prompts=tuple(variations), count=len(variations))
+
+
 def _generate_all(variations: tuple[str, ...], prompt: str, current_request: Callable[[], GenerationRequest]) -> None:
-    base = current_request()
-    origin = _origin(prompt)
-    if not team.check_spend(replace(base, count=len(variations))):
+    """Submit the variations as ONE job on the person's lane (a Google batch on the batch lane); each image is
+    recorded with its own prompt, as a new version of the prompt it varies."""
+    request = variations_request(variations, prompt, current_request())
+    if not auth.ensure_fresh_token() or not team.check_spend(request):
         return
-    sent = 0
-    for text in variations:
-        if jobs.submit(replace(base, prompt=text, count=1), parent_id=origin) is not None:
-            sent += 1
-    if sent:
+    if jobs.submit(models.with_account_settings(request), parent_id=_origin(prompt)) is not None:
         st.session_state.pop(ASSIST_RESULT, None)
-        st.toast(f"{sent} variations sent: each is saved with its own prompt, as a new version of yours.")
+        st.toast(f"{len(variations)} variations sent as one job: each is saved with its own prompt, as a new "
+                 "version of yours.")
+
+
+def _generate_all_estimate(variations: tuple[str, ...], prompt: str,
+                           current_request: Callable[[], GenerationRequest]) -> str:
+    """"Generate all"'s cost before it runs: every variation's image, at the chosen lane's price."""
+    request = variations_request(variations, prompt, current_request())
+    spec = services.get_catalogue().resolve(request.model_id)
+    estimate = spec.estimate_cost(request.image_size, request.count, len(request.references), request.lane)
+    lane = {"batch": " on the Batch lane", "flex": " on the Flex lane"}.get(request.lane, "")
+    return f"Generate all {request.count}: estimated ${estimate:.3f} for {request.count} images{lane}."
 
 
 def _render_variations(result: AssistResult, prompt: str, emulated: bool,
@@ -280,9 +296,13 @@ def _render_variations(result: AssistResult, prompt: str, emulated: bool,
             use.button("Use it", key=f"assist_use_variation_{i}", on_click=_use, args=(text,),
                        help="Put this one in the prompt box instead of yours.")
         st.caption(_cost_line(result, emulated))
+        prompt = str(result.extra.get(ASKED) or prompt)  # edited since? the set still varies what was asked
+        if estimate := _generate_all_estimate(result.variations, prompt, current_request):
+            st.caption(estimate + (" · emulated, nothing billed" if emulated else ""))
         go, keep = st.columns(2)
         if go.button(f"Generate all {len(result.variations)}", key="assist_generate_all", type="primary",
-                     help="One image per variation, each recorded with its own prompt and linked to your prompt."):
+                     help="One job of one image per variation (one Google batch on the Batch lane), each "
+                          "recorded with its own prompt and linked to your prompt."):
             _generate_all(result.variations, prompt, current_request)
             st.rerun()
         keep.button("Keep mine", key="assist_keep_variations", on_click=_keep)

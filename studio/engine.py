@@ -247,7 +247,9 @@ class Engine:
         """Image ``index`` of an already validated request, with retries; never raises but CancelledError.
 
         ``on_event`` is called on the event loop's thread for each attempt, retry, draft and thought.
+        A request with one prompt per image sends image ``index``'s own prompt.
         """
+        request = request.for_image(index)
         spec = spec or self.catalogue.resolve(request.model_id)
         seed = request.seed_for(index)
         config = build_config(request, spec, seed, self.vertex)
@@ -404,7 +406,8 @@ class Engine:
 
     # ---- the batch lane: the same requests and answers, carried by Google's Batch API ----
     def batch_item(self, request: GenerationRequest, index: int) -> tuple[list, types.GenerateContentConfig, dict]:
-        """Image ``index`` as a batch item: contents, config, and the request as History shows it."""
+        """Image ``index`` as a batch item (its own prompt): contents, config, and the request as History shows it."""
+        request = request.for_image(index)
         spec = self.catalogue.resolve(request.model_id)
         config = build_config(request, spec, request.seed_for(index), self.vertex)
         # a Batch API item carries neither a service tier nor store: the batch is its own lane
@@ -415,6 +418,7 @@ class Engine:
     def read_batch_answer(self, request: GenerationRequest, index: int, sent: dict, answer: dict | None,
                           error: dict | None, waited_s: float) -> ImageResult:
         """One batch item's answer (or Google's error for it) as an ImageResult, like an interactive answer."""
+        request = request.for_image(index)
         state = _Attempt(index, request.seed_for(index), sent, time.perf_counter() - waited_s, attempts=1)
         if answer is not None:
             return self._read_answer(request, state, answer)

@@ -33,7 +33,15 @@ def request_from_recipe(recipe: Mapping[str, Any], references: Sequence[Referenc
     """The request that remakes a recipe (``count=1`` to remake one image exactly).
 
     The references carry their roles (History keeps them per reference), so a re-run sends the same preamble.
+    A batch's stored recipe of a set of prompts (one per image) keeps them when all its images are remade;
+    one image remade alone (``count=1``) takes its own entry's recipe, whose prompt is its own.
     """
+    listed = recipe.get("prompts")
+    prompts = tuple(str(text) for text in listed) if isinstance(listed, list) else ()
+    if count is None and prompts:
+        count = len(prompts)
+    if prompts and count != len(prompts):
+        prompts = ()
     seed = recipe.get("seed")
     temperature = recipe.get("temperature")
     return GenerationRequest(
@@ -45,4 +53,4 @@ def request_from_recipe(recipe: Mapping[str, Any], references: Sequence[Referenc
         system_instruction=recipe.get("system_instruction") or None,
         include_thoughts=bool(recipe.get("include_thoughts")), grounding=bool(recipe.get("grounding")),
         thinking_level=str(recipe["thinking_level"]) if recipe.get("thinking_level") else None,
-        image_search=bool(recipe.get("image_search")))
+        image_search=bool(recipe.get("image_search")), prompts=prompts)

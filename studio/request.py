@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from studio import roles
 from studio.catalogue import DEFAULT_CATALOGUE, Catalogue, ModelSpec
@@ -71,6 +71,21 @@ class GenerationRequest:
     # instruction, and the runner blends the answer into the picture inside the mask only. None: whole image.
     region: RegionEdit | None = field(default=None, repr=False, compare=False)
     # -----------------------------------------------------------------------------------------------------
+    # A set of prompts, one per image (Variations, issue 24): image i uses prompts[i], and ``count`` must equal
+    # len(prompts). ``prompt`` stays the prompt the set was made from (the live panel's heading). Empty: every
+    # image uses ``prompt``.
+    prompts: tuple[str, ...] = ()
+
+    def prompt_for(self, index: int) -> str:
+        """The prompt image ``index`` is made from."""
+        return self.prompts[index] if self.prompts else self.prompt
+
+    def for_image(self, index: int) -> GenerationRequest:
+        """Image ``index`` as a request with its own prompt (the request itself when all share one), so the
+        engine, the lanes and History see one prompt per image; the seed stays ``seed_for(index)``."""
+        if not self.prompts:
+            return self
+        return replace(self, prompt=self.prompts[index], prompts=())
 
     def seed_for(self, index: int) -> int | None:
         """Image ``index`` of a seeded batch uses seed + index, so each image of a batch can be remade alone."""
@@ -97,6 +112,7 @@ class GenerationRequest:
             "lane": self.lane,
             **({"fallback_from": self.fallback_from} if self.fallback_from else {}),
             **({"region": self.region.recipe()} if self.region is not None else {}),
+            **({"prompts": list(self.prompts)} if self.prompts else {}),
         }
 
     def preamble(self) -> str:
@@ -123,6 +139,7 @@ def problems_with(request: GenerationRequest, catalogue: Catalogue = DEFAULT_CAT
         problems.append(
             f"The prompt is {len(prompt):,} characters; keep it under {MAX_PROMPT_CHARS:,}."
         )
+    problems += _prompts_problems(request)
     if spec is None:
         problems.append("Choose a model.")
         return problems
@@ -136,6 +153,24 @@ def problems_with(request: GenerationRequest, catalogue: Catalogue = DEFAULT_CAT
         if n_refs <= spec.max_references < sent:
             problems.append(f"{spec.label} takes at most {spec.max_references} images in all; the picture and its "
                             f"mask count too, so remove {sent - spec.max_references} reference image(s).")
+    return problems
+
+
+def _prompts_problems(request: GenerationRequest) -> list[str]:
+    """A set of prompts (one per image): as many as images, none empty or too long."""
+    if not request.prompts:
+        return []
+    problems: list[str] = []
+    if len(request.prompts) != request.count:
+        problems.append(f"This set has {len(request.prompts)} prompts for {request.count} images: each image needs "
+                        "exactly one prompt.")
+    for number, text in enumerate(request.prompts, start=1):
+        text = text.replace("\x00", "")
+        if not text.strip():
+            problems.append(f"Prompt {number} of the set is empty: write it or leave it out.")
+        elif len(text) > MAX_PROMPT_CHARS:
+            problems.append(f"Prompt {number} of the set is {len(text):,} characters; keep it under "
+                            f"{MAX_PROMPT_CHARS:,}.")
     return problems
 
 
@@ -207,8 +242,7 @@ def validate(request: GenerationRequest, catalogue: Catalogue = DEFAULT_CATALOGU
     problems = problems_with(request, catalogue)
     if problems:
         raise ValidationError(problems)
-    if "\x00" in request.prompt:
-        from dataclasses import replace
-
-        return replace(request, prompt=request.prompt.replace("\x00", ""))
+    if "\x00" in request.prompt or any("\x00" in text for text in request.prompts):
+        return replace(request, prompt=request.prompt.replace("\x00", ""),
+                       prompts=tuple(text.replace("\x00", "") for text in request.prompts))
     return request

@@ -30,8 +30,13 @@ MAX_DRAFTS = 9
 def started_row(catalogue: Catalogue, entry_id: str, namespace: str, request: GenerationRequest, index: int, *,
                 batch_id: str, parent_id: str | None, job_id: str | None, owner: str | None,
                 now: float | None = None) -> dict:
-    """The row of an image about to be made: visible at once as running, with its recipe and its estimate."""
+    """The row of an image about to be made: visible at once as running, with its recipe and its estimate.
+
+    Image ``index`` of a set of prompts is recorded with its own prompt (a new prompt version: ``parent_id``
+    links it to the version it varies) and the prompt the set came from as ``variation_of``."""
     now = time.time() if now is None else now
+    variation_of = {"variation_of": request.prompt} if request.prompts else {}
+    request = request.for_image(index)
     return {
         "id": entry_id, "namespace": namespace, "batch_id": batch_id, "parent_id": parent_id,
         "created_at": now, "prompt": request.prompt, "model_id": request.model_id,
@@ -39,7 +44,8 @@ def started_row(catalogue: Catalogue, entry_id: str, namespace: str, request: Ge
         "output_format": request.output_format,
         "settings_json": json.dumps({**request.recipe(), "include_thoughts": request.include_thoughts,
                                      "index": index, "seed": request.seed_for(index), "batch_seed": request.seed,
-                                     **({"lane": request.lane} if request.lane != "now" else {})}),
+                                     **({"lane": request.lane} if request.lane != "now" else {}),
+                                     **variation_of}),
         "status": RUNNING, "latency_s": 0.0, "attempts": 0, "prompt_tokens": 0, "output_tokens": 0,
         "total_tokens": 0, "cost_usd": 0.0, "request_json": "{}", "response_json": "{}",
         "estimated_cost_usd": round(_lane_cost(catalogue, request, catalogue.resolve(request.model_id).estimate_cost(

@@ -478,7 +478,8 @@ class JobRunner:
         """Record the answer; raises when the store fails. An entry ended meanwhile (cancelled, interrupted,
         recorded by another collector) keeps its outcome, and the live view takes it."""
         job = slot.job
-        entry = await asyncio.to_thread(job.store.finish_entry, job.namespace, slot.entry_id, job.request, result)
+        entry = await asyncio.to_thread(job.store.finish_entry, job.namespace, slot.entry_id,
+                                        job.request.for_image(slot.index), result)
         with self._lock:
             if entry is not None and entry.status != result.status:
                 slot.settle(entry.status, entry.failure_message or "")

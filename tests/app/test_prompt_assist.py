@@ -6,9 +6,11 @@ import io
 import re
 from concurrent.futures import wait
 
+import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from studio.catalogue import PRO
 from studio.credentials import Connection
 from tests.app.conftest import drawn
 
@@ -94,24 +96,70 @@ def test_a_failure_is_plain_words(studio_app, emulator) -> None:
     assert any(e.value.startswith("Google's server had an internal error") for e in at.error)
 
 
-def test_variations_generate_as_new_versions_of_the_prompt(studio_app, emulator) -> None:
-    at = _typed(studio_app(emulator))
-    at.button(key="generate").click().run()  # the original prompt's version
-    origin = at.session_state["session_entry_ids"][0]
-    at.number_input(key="variation_count").set_value(3).run()
+def _variations_answered(at: AppTest, count: int = 3) -> tuple[AppTest, tuple[str, ...]]:
+    at.number_input(key="variation_count").set_value(count).run()
     assert any("Variations $" in c.value for c in at.caption)
     at.button(key="assist_variations").click().run()
     at = _answered(at)
     variations = at.session_state["assist_result"].variations
-    assert len(variations) == 3 and "3 variations of your prompt" in _html(at)
-    at.button(key="assist_generate_all").click().run()
+    assert len(variations) == count and f"{count} variations of your prompt" in _html(at)
+    return at, variations
+
+
+def test_generate_all_submits_one_job_of_new_versions_of_the_prompt(studio_app, emulator) -> None:
     from components import services
 
-    store = services.get_store()
-    namespace = next(iter(services.get_runner().namespaces()))
-    made = [store.get(namespace, i) for i in at.session_state["session_entry_ids"][:3]]
-    assert sorted(e.prompt for e in made) == sorted(variations)
+    at = _typed(studio_app(emulator, model_key="pro"))
+    at.button(key="generate").click().run()  # the original prompt's version
+    origin = at.session_state["session_entry_ids"][0]
+    at, variations = _variations_answered(at)
+    assert f"Generate all 3: estimated ${PRO.estimate_cost('1K', 3):.3f} for 3 images." in [c.value for c in at.caption]
+    assert at.button(key="assist_generate_all").label == "Generate all 3"
+    runner = services.get_runner()
+    namespace = next(iter(runner.namespaces()))
+    sent_before = emulator.stats()["requests"].get("generateContent", 0)
+    at.text_area(key="prompt").input("").run()  # the box emptied meanwhile: the set still varies what was asked
+    at.button(key="assist_generate_all").click().run()
+    assert not at.exception and not at.error
+    jobs = runner.jobs_for(namespace)
+    assert len(jobs) == 2 and len(at.session_state["followed_job_ids"]) == 2, "the original, then ONE job"
+    job = jobs[0]
+    assert job.count == 3 and job.prompt == PROMPT and job.lane == "now"
+    assert at.session_state["session_entry_ids"][:3] == job.entry_ids, "its images lead the grid"
+    made = services.get_store().get_many(namespace, job.entry_ids)
+    assert [e.prompt for e in made] == list(variations), "image i is recorded with variation i"
     assert [(e.parent_id, e.status) for e in made] == [(origin, "ok")] * 3
+    assert emulator.stats()["requests"]["generateContent"] - sent_before == 3, "one request per image"
+    at.session_state["rerun_entry_id"] = made[1].id  # Re-run on the second one's card or detail view
+    at.run()
+    again = services.get_store().get(namespace, at.session_state["session_entry_ids"][0])
+    assert again.id not in job.entry_ids and (again.prompt, again.status) == (variations[1], "ok"), "its own prompt"
+    assert again.parent_id == origin and again.request_json["contents"][-1]["parts"][0]["text"] == variations[1]
+
+
+def test_generate_all_on_the_batch_lane_is_one_google_batch(studio_app, fresh_emulator,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from components import services
+    from components.state import LANE, LANE_BATCH
+
+    monkeypatch.setenv("STUDIO_BATCH_POLL_S", "0.1")
+    api = fresh_emulator(batch_delay_s=0.3)
+    at = _typed(studio_app(api, model_key="pro"))
+    at.segmented_control(key=LANE).set_value(LANE_BATCH).run()
+    at, variations = _variations_answered(at, 4)
+    half = PRO.estimate_cost("1K", 4) / 2
+    assert f"Generate all 4: estimated ${half:.3f} for 4 images on the Batch lane." in [c.value for c in at.caption]
+    asked = api.stats()["requests"]["generateContent"]  # the text model's answer with the variations
+    at.button(key="assist_generate_all").click().run()
+    assert not at.exception and not at.error
+    assert api.stats()["requests"]["batchGenerateContent"] == 1, "one batch for the set"
+    assert api.stats()["requests"]["generateContent"] == asked, "no image sent one by one"
+    (batch,) = api.state.batches._batches.values()
+    assert [item["contents"][-1]["parts"][0]["text"] for _key, item in batch.items] == list(variations)
+    (job,) = services.get_runner().jobs_for(next(iter(services.get_runner().namespaces())))
+    assert job.lane == "batch" and job.count == 4
+    made = services.get_store().get_many(job.namespace, job.entry_ids)
+    assert [(e.prompt, e.status) for e in made] == [(text, "ok") for text in variations]
 
 
 def test_describe_proposes_a_role_and_use_it_sets_it(studio_app, emulator) -> None:
