@@ -153,8 +153,9 @@ def composite(base: bytes, mask_png: bytes, answer: bytes | None, feather_px: in
     note = check_shape(answer_size, size)
     mask = load_mask(mask_png, size)
     box = changed_box(mask, feather_px, inward)
-    if box is None:  # nothing may change: the original's own PNG is already the composite
-        return _unchanged(base, note)
+    if box is None:  # nothing may change: the original's pixels, as a file of their own
+        original = decode(base)  # (not its bytes: their recipe chunks would outvote the new version's)
+        return Composite(encode_png(original), original.width, original.height, note, images.thumbnail_of(original))
     alpha = feathered(mask, box, feather_px, inward)
     del mask
     try:
@@ -165,13 +166,6 @@ def composite(base: bytes, mask_png: bytes, answer: bytes | None, feather_px: in
     original.paste(part, box, alpha)
     del part, alpha
     return Composite(encode_png(original), original.width, original.height, note, images.thumbnail_of(original))
-
-
-def _unchanged(base: bytes, note: str) -> Composite:
-    """The composite of a mask that changes nothing: the original's bytes when they are a PNG already."""
-    original = decode(base)
-    png = base if images.detect_format(base) == "PNG" else encode_png(original)
-    return Composite(png, original.width, original.height, note, images.thumbnail_of(original))
 
 
 def encode_png(image: Image.Image, info: dict[str, str] | None = None) -> bytes:
