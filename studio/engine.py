@@ -397,11 +397,17 @@ class Engine:
 
         Bytes already in that format (Vertex AI encodes what ``imageOutputOptions`` asks) keep their pixels
         as sent: the recipe is spliced in as metadata. Only another format is decoded and re-encoded.
+        A region edit's answer is not the version (its composite, always PNG, is): it keeps the model's own
+        format, so a 4K answer is not encoded as a PNG only to be decoded again for the composite.
         """
         recipe = {**request.recipe(), "seed": state.seed, "index": state.index,
                   "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                   "model_version": model_version, "studio": STUDIO_NAME}
-        image = images.encode_output(_inline_bytes(part), request.output_format, request.jpeg_quality, recipe)
+        data = _inline_bytes(part)
+        fmt, sent = request.output_format, images.detect_format(data)
+        if request.region is not None and request.region.composites and sent in ("PNG", "JPEG"):
+            fmt = sent
+        image = images.encode_output(data, fmt, request.jpeg_quality, recipe)
         return replace(image, declared_mime_type=_declared_mime(part))
 
     # ---- the batch lane: the same requests and answers, carried by Google's Batch API ----

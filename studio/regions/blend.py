@@ -2,7 +2,8 @@
 
 Every pixel outside the mask and its feather keeps the original's decoded value exactly: the answer is
 pasted onto the decoded original through an alpha that is exactly 0 there (Pillow's paste leaves a pixel
-untouched at alpha 0), and the composite is kept as PNG, so nothing re-encodes it lossily.
+untouched at alpha 0), and the composite is kept as PNG, so nothing re-encodes it lossily (``png_writer``:
+fast, since a 4K composite's encode is most of the step).
 An answer at a slightly different ratio or size is scaled to the original's size (with a note); beyond
 ``RATIO_TOLERANCE`` it cannot be aligned and ``AlignmentError`` says why.
 """
@@ -15,10 +16,11 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageChops, ImageFilter
 
+from studio import images
+from studio.regions import png_writer
 from studio.regions.masks import load_mask
 
 RATIO_TOLERANCE = 0.03  # 3 %: the models' pixel tables round ratios by up to ~1 %; more is another picture
-PNG_COMPRESS_LEVEL = 1  # the composite is big and kept lossless; level 1 is several times faster than 6
 
 
 class AlignmentError(ValueError):
@@ -27,12 +29,14 @@ class AlignmentError(ValueError):
 
 @dataclass(frozen=True)
 class Composite:
-    """The blended picture (PNG) and what happened on the way (a note when the answer was scaled)."""
+    """The blended picture (PNG), its thumbnail (JPEG, made from the pixels in hand: no second decode) and
+    what happened on the way (a note when the answer was scaled)."""
 
     png: bytes = field(repr=False)
     width: int
     height: int
     note: str = ""
+    thumbnail: bytes = field(default=b"", repr=False)
 
 
 def decode(data: bytes) -> Image.Image:
@@ -149,9 +153,9 @@ def composite(base: bytes, mask_png: bytes, answer: bytes | None, feather_px: in
     note = check_shape(answer_size, size)
     mask = load_mask(mask_png, size)
     box = changed_box(mask, feather_px, inward)
-    if box is None:
-        original = decode(base)
-        return Composite(encode_png(original), original.width, original.height, note)
+    if box is None:  # nothing may change: the original's pixels, as a file of their own
+        original = decode(base)  # (not its bytes: their recipe chunks would outvote the new version's)
+        return Composite(encode_png(original), original.width, original.height, note, images.thumbnail_of(original))
     alpha = feathered(mask, box, feather_px, inward)
     del mask
     try:
@@ -161,16 +165,11 @@ def composite(base: bytes, mask_png: bytes, answer: bytes | None, feather_px: in
     original = decode(base)
     original.paste(part, box, alpha)
     del part, alpha
-    return Composite(encode_png(original), original.width, original.height, note)
+    return Composite(encode_png(original), original.width, original.height, note, images.thumbnail_of(original))
 
 
 def encode_png(image: Image.Image, info: dict[str, str] | None = None) -> bytes:
-    """Lossless PNG (fast compression), with text chunks (the recipe) when given."""
-    from PIL import PngImagePlugin
-
-    meta = PngImagePlugin.PngInfo()
-    for key, value in (info or {}).items():
-        meta.add_text(key, value)
-    out = io.BytesIO()
-    image.save(out, "PNG", compress_level=PNG_COMPRESS_LEVEL, pnginfo=meta)
-    return out.getvalue()
+    """Lossless PNG, fast (``png_writer``), with text chunks (the recipe) when given."""
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    return png_writer.encode_rgb(image, (info or {}).items())

@@ -7,11 +7,14 @@ message says why (the original version is untouched: it is another entry).
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import replace
 
+from PIL import Image
+
 from studio import images
-from studio.regions.blend import RATIO_TOLERANCE, AlignmentError, composite, decode
+from studio.regions.blend import RATIO_TOLERANCE, AlignmentError, composite
 from studio.regions.edit import RegionEdit
 from studio.results import Failure, FailureKind, GeneratedImage, ImageResult
 
@@ -33,15 +36,17 @@ def apply_region(region: RegionEdit, result: ImageResult) -> ImageResult:
     png = images.encode_output(blended.png, "PNG", 100, recipe) if recipe else GeneratedImage(
         blended.png, "image/png", blended.width, blended.height)
     kept = replace(png, declared_mime_type=answer.declared_mime_type)
-    return replace(result, image=kept, raw_image=answer, thumbnail=images.make_thumbnail(kept.data),
+    thumbnail = blended.thumbnail or images.make_thumbnail(kept.data)
+    return replace(result, image=kept, raw_image=answer, thumbnail=thumbnail,
                    region_note=blended.note)
 
 
 def _check_upscale(region: RegionEdit, answer: GeneratedImage) -> None:
     """An upscale keeps the model's picture; it must still have the original's shape."""
-    original = decode(region.base)
-    want, got = original.width / original.height, answer.width / max(1, answer.height)
+    with Image.open(io.BytesIO(region.base)) as original:  # the header's size: no pixels decoded
+        width, height = original.size
+    want, got = width / height, answer.width / max(1, answer.height)
     if abs(math.log(got / want)) > math.log1p(RATIO_TOLERANCE):
         raise AlignmentError(f"The model answered a {answer.width}×{answer.height} picture for a "
-                             f"{original.width}×{original.height} image: not the same shape, so the original "
+                             f"{width}×{height} image: not the same shape, so the original "
                              "is kept. Try again.")

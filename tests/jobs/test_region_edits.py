@@ -54,7 +54,9 @@ def test_pixels_outside_the_mask_stay_identical_although_the_model_moved_them(fr
     assert version.thread_parent_id == leaf.id and version.mime_type == "image/png"
 
     before, after = pixels(original), pixels(store.read_image("local", version.id))
-    raw = pixels(store.read_raw("local", version.id))
+    raw_bytes = store.read_raw("local", version.id) or b""
+    assert raw_bytes[:2] == b"\xff\xd8", "the model's JPEG is kept as sent, not encoded as a PNG beside the composite"
+    raw = pixels(raw_bytes)
     far = outside(BOX, 4, before.shape)
     assert (after[far] == before[far]).all(), "every pixel outside the mask and its feather is the original's"
     assert (raw[far] != before[far]).any(axis=1).mean() > 0.5, "the emulator really did perturb the rest"
