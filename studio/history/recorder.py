@@ -142,7 +142,8 @@ def adopted_record(entry: Entry, new_id: str, raw: bytes, turn: bytes | None,
     A sibling of the composite in the thread (same thread parent, the same model turn, so the thread can
     continue from it), made from it (``parent_id``), not billed again (no cost, no estimate).
     """
-    ext = files.extension(images.MIME.get(images.detect_format(raw) or "", "image/png"))
+    fmt = images.detect_format(raw) or "PNG"  # the model's own format (Gemini 3 answers JPEG), not the composite's
+    ext = files.extension(images.MIME.get(fmt, "image/png"))
     with Image.open(io.BytesIO(raw)) as picture:
         width, height = picture.size
     row = {key: value for key, value in asdict(entry).items() if key not in ("settings", "favorite")}
@@ -154,7 +155,7 @@ def adopted_record(entry: Entry, new_id: str, raw: bytes, turn: bytes | None,
         "request_json": json.dumps(entry.request_json), "response_json": json.dumps(entry.response_json),
         "image_file": f"{new_id}.{ext}", "thumb_file": f"{new_id}.thumb.jpg", "turn_file": None,
         "mask_file": None, "raw_file": None, "region_note": None, "width": width, "height": height,
-        "mime_type": images.MIME.get(images.detect_format(raw) or "", "image/png"), "status": "ok",
+        "mime_type": images.MIME.get(fmt, "image/png"), "output_format": fmt, "status": "ok",
         "cost_usd": 0.0, "estimated_cost_usd": 0.0, "prompt_tokens": 0, "output_tokens": 0, "total_tokens": 0,
         "thoughts_tokens": 0, "job_id": None, "owner": None, "heartbeat_at": None,
     })

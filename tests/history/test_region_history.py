@@ -19,13 +19,14 @@ from .conftest import make_request, ok_result, png, stored_objects
 MASK = masks.mask_from_shapes((96, 64), (96, 64), [masks.Rect((10, 10, 40, 30))])
 
 
-def record_region_edit(store: HistoryStore, namespace: str = "local"):
+def record_region_edit(store: HistoryStore, namespace: str = "local", raw_png: bool = True):
     first = make_request("a harbour")
     leaf = store.record_attempt(namespace, first, ok_result(first), batch_id="b1")
     region = RegionEdit(mode="paint", base=store.read_image(namespace, leaf.id) or b"", mask_png=MASK, feather_px=3)
     request = make_request("Replace the sky with a sunset", region=region, thread_parent_id=leaf.id)
     composite = encode_output(png("orange"), "PNG", 90, request.recipe())
-    raw = GeneratedImage(png("purple"), "image/png", 96, 64)
+    raw = GeneratedImage(png("purple"), "image/png", 96, 64) if raw_png else encode_output(
+        png("purple"), "JPEG", 90, {})
     result = ImageResult(index=0, image=composite, raw_image=raw, region_note="scaled to fit",
                          usage=Usage(10, 1120, 0, 1130), model_parts=({"text": "done"},))
     return leaf, store.record_attempt(namespace, request, result, batch_id="b2", parent_id=leaf.id)
@@ -57,6 +58,17 @@ def test_use_the_models_whole_image_is_a_version_of_its_own_and_not_billed(store
     assert store.read_turn("local", whole.id) == store.read_turn("local", version.id)
     assert store.total_cost("local", [version.id, whole.id]) == before, "the ledger bills nothing new"
     assert store.ledger.spent(0.0, "local") == spent
+    assert (whole.output_format, whole.mime_type) == ("PNG", "image/png")
+
+
+def test_a_jpeg_answer_used_whole_is_a_jpeg_version(store: HistoryStore) -> None:
+    """Gemini 3 answers JPEG and the raw answer is kept as sent: the adopted version says JPEG, not the
+    composite's PNG (the download and the recipe go by it)."""
+    _leaf, version = record_region_edit(store, raw_png=False)
+    assert version.output_format == "PNG"
+    whole = store.adopt_raw("local", version.id)
+    assert (whole.output_format, whole.mime_type) == ("JPEG", "image/jpeg")
+    assert (store.read_image("local", whole.id) or b"")[:3] == b"\xff\xd8\xff"
 
 
 def test_export_and_import_carry_the_mask_and_the_raw_answer(store: HistoryStore, tmp_path: Path) -> None:
