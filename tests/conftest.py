@@ -17,6 +17,18 @@ from tests.history.postgres import PostgresServer, PostgresUnavailable, skip_all
 TEST_KEY = "test-key"
 TEST_TOKEN = "test-token"
 
+# The suite runs on two workers (pytest-xdist, `-n 2` in pyproject.toml): the longest tests go first, so neither
+# worker is left finishing a three-minute test alone at the end. Each group stays contiguous (package fixtures,
+# such as tests/browser's one Chromium, are set up once per worker).
+LONG_FIRST = ("tests/test_bench_smoke.py", "tests/browser/", "tests/oauth/test_oauth_browser.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid
+        return next((i for i, prefix in enumerate(LONG_FIRST) if path.startswith(prefix)), len(LONG_FIRST))
+    items.sort(key=rank)  # stable: the order within a group is the files' own
+
 
 def _config(**kwargs: object) -> EmulatorConfig:
     kwargs.setdefault("api_keys", frozenset({TEST_KEY}))

@@ -121,7 +121,8 @@ def test_each_new_image_is_embedded_in_the_background_and_its_cost_recorded(
         source = CredentialSource(Connection(mode="api_key", api_key=TEST_KEY, base_url=server.base_url))
         job = runner.submit("local", GenerationRequest(prompt="three red scooters", model_id="gemini-3-pro-image",
                                                        count=3), store, source)
-        _wait(lambda: store.vectors.counts("local", SPEC.model_id) == (3, 0), "three vectors")
+        _wait(lambda: store.vectors.counts("local", SPEC.model_id) == (3, 0) and not runner.indexer.busy,
+              "three vectors, and the indexer done (it writes the cost after the vectors)")
         calls = server.stats()["requests"].get("batchEmbedContents", 0)
         assert 1 <= calls <= 3, "images landing together share a call"
         rows = store.db.rows("SELECT cost_usd, estimated_usd FROM spend_ledger WHERE entry_id LIKE 'embed-%'")
