@@ -362,16 +362,13 @@ def test_a_retry_sends_the_token_renewed_meanwhile(fresh_emulator, store) -> Non
     assert server.stats()["served"] == 1
 
 
-def test_freed_memory_is_handed_back_once_the_work_is_quiet(fresh_emulator, store,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_freed_memory_is_handed_back_once_the_work_is_quiet(fresh_emulator, store) -> None:
     """After a burst the runner returns the heap pages it freed (RSS falls back), once per quiet spell."""
-    from studio.jobs import runner as runner_module
-
     released: list[float] = []
-    real = runner_module.release_free_memory
-    monkeypatch.setattr(runner_module, "release_free_memory", lambda: released.append(time.monotonic()) or real())
     server = fresh_emulator()
     runner = JobRunner(limits=RunnerLimits(heartbeat_s=0.05, release_every_s=3600))
+    real = runner.release_memory  # counted on this runner only: earlier tests' runners still live in the process
+    runner.release_memory = lambda: released.append(time.monotonic()) or real()
     try:
         slow = runner.submit("local", request("still going [[fault:slow=2]]"), store, key_source(server))
         time.sleep(0.5)  # ten housekeeping ticks while an image is in flight
@@ -389,14 +386,12 @@ def test_freed_memory_is_handed_back_once_the_work_is_quiet(fresh_emulator, stor
         runner.close()
 
 
-def test_freed_memory_is_handed_back_again_while_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_freed_memory_is_handed_back_again_while_quiet() -> None:
     """Pages free memory the runner cannot see (History tables, reloads): while idle it releases it every
     ``release_every_s``, never more often."""
-    from studio.jobs import runner as runner_module
-
     released: list[float] = []
-    monkeypatch.setattr(runner_module, "release_free_memory", lambda: released.append(time.monotonic()) or True)
     runner = JobRunner(limits=RunnerLimits(heartbeat_s=0.05, release_every_s=0.4))
+    runner.release_memory = lambda: released.append(time.monotonic()) or True
     try:
         wait_until(lambda: len(released) >= 3, what="three releases while idle")
     finally:
