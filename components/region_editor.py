@@ -203,7 +203,7 @@ def render_painted_region(store: HistoryStore, namespace: str, leaf: Entry) -> N
     spec = services.get_catalogue().resolve(leaf.model_id)
     st.caption(f"Estimated cost: ${spec.estimate_cost(leaf.image_size, 1, references=2):.3f}")
     keyboard.submit_on_ctrl_enter(f"edit_text_{leaf.id}", f"region_apply_{leaf.id}")
-    draft_keeper.keep_draft(f"edit_text_{leaf.id}")
+    draft_keeper.keep_draft(f"edit_text_{leaf.id}", sent_with=f"region_apply_{leaf.id}")
     if st.button("Apply edit", type="primary", key=f"region_apply_{leaf.id}", width="stretch"):
         apply_region(store, namespace, leaf, image, mask, instruction, feather)
 

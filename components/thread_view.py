@@ -226,7 +226,7 @@ def render_edit_box(store: HistoryStore, namespace: str, leaf: Entry) -> None:
                        "came from an older export), so it cannot be continued as a conversation: start fresh from "
                        "it instead.")
     keyboard.submit_on_ctrl_enter(f"edit_text_{leaf.id}", f"edit_apply_{leaf.id}")  # as Generate's prompt box
-    draft_keeper.keep_draft(f"edit_text_{leaf.id}")  # an unsent instruction survives a reload
+    draft_keeper.keep_draft(f"edit_text_{leaf.id}", sent_with=f"edit_apply_{leaf.id}")  # unsent: survives a reload
 
 
 def render_failed_turn(store: HistoryStore, namespace: str, turn: Entry) -> None:

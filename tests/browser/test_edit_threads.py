@@ -42,6 +42,8 @@ def apply_edit(page: Page, instruction: str, lands_as: int) -> None:
     box.press("Control+Enter")  # commits the text and presses Apply edit (issue 22: the keyboard shortcut)
     expect(version(page, lands_as)).to_be_visible(timeout=LANDED_S)
     wait_for_app_run(page)
+    kept = page.evaluate("Object.keys(localStorage).filter(k => k.includes('draft.edit_text_'))")
+    assert kept == [], "a sent instruction is no draft: it must not come back on its version"
 
 
 def test_three_turns_a_branch_and_a_compare(studio, page: Page, api: EmulatorServer) -> None:
