@@ -10,6 +10,7 @@ from studio.embedding_spec import EmbeddingSpec, all_specs
 from studio.emulator import embeddings, errors
 from studio.emulator.wire import WireHandler
 
+EMBED_FAULTS = frozenset({"quota", "quota_zero", "server_error", "overloaded"})  # the ways an embedding call fails
 _EMBED = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^/:]+):(embedContent|batchEmbedContents)$")
 
 
@@ -35,7 +36,7 @@ class EmbedRoutes(WireHandler):
                                       f"or is not supported for {method}. Call ListModels to see the list of "
                                       "available models and their supported methods.")
             body = self.parse_json(raw)
-            names = {f.name for f in self.state.faults.draw(embeddings.all_text(body))}
+            names = {f.name for f in self.state.faults.draw(embeddings.all_text(body), EMBED_FAULTS)}
             if "quota" in names or "quota_zero" in names:
                 raise errors.quota(model_id, retry_s=1.0, zero="quota_zero" in names)
             if "server_error" in names:

@@ -52,8 +52,10 @@ class FaultBook:
         with self._lock:
             return len(self._queued)
 
-    def draw(self, prompt: str) -> list[Fault]:
-        """The faults for a request with this prompt: markers first, then a queued one."""
+    def draw(self, prompt: str, accepts: frozenset[str] | None = None) -> list[Fault]:
+        """The faults for a request with this prompt: markers first, then a queued one. An endpoint that can
+        fail in only some ways names them (``accepts``): a queued fault it cannot show waits for the next request
+        that can (a background embedding call must not swallow an image's queued safety block)."""
         faults: list[Fault] = []
         with self._lock:
             markers = _MARKER.findall(prompt)
@@ -65,7 +67,7 @@ class FaultBook:
                 if times and self._seen[prompt] > int(times):
                     continue
                 faults.append(Fault(name, float(value or 0)))
-            if self._queued:
+            if self._queued and (accepts is None or self._queued[0].name in accepts):
                 faults.append(self._queued.popleft())
         return faults
 

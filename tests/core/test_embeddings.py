@@ -86,6 +86,22 @@ def test_a_vehicle_at_night_finds_the_scooter_first_by_meaning(emulator: Emulato
     assert "0" not in [i for i, _ in like_scooter]
 
 
+def test_a_queued_image_fault_waits_for_an_image_request(fresh_emulator, engine_for) -> None:
+    """A background embedding call between "queue a safety block" and the image must not swallow the fault: the
+    embedding route only takes the faults it can show (quota, overload, server error)."""
+    server = fresh_emulator()
+    server.queue_fault("image_safety", 1)
+    docs = asyncio.run(embed_query(_client(server), SPEC, "a red scooter"))
+    assert docs.vectors.shape == (1, SPEC.dimensions), "the embedding call is answered"
+    result = asyncio.run(engine_for(server).generate_one(GenerationRequest(prompt="a red scooter",
+                                                                           model_id="gemini-3-pro-image"), 0))
+    assert not result.ok and result.failure is not None and "safety" in result.failure.message.lower()
+    server.queue_fault("quota", 1)
+    with pytest.raises(genai.errors.APIError) as refused:
+        asyncio.run(embed_query(_client(server), SPEC, "a red scooter"))
+    assert refused.value.code == 429, "a fault an embedding call can show is still taken"
+
+
 def test_a_query_longer_than_the_model_reads_is_trimmed_with_a_note() -> None:
     text, note = trim_query("a cat " * 10_000, SPEC)
     assert len(text) == SPEC.max_chars and note and f"{SPEC.max_chars:,}" in note
