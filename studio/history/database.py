@@ -321,14 +321,14 @@ class Database:
         text to decode: half the bytes)."""
         with self._connection() as conn:
             if not self.is_postgres:
-                mapped = self.target.path is not None
-                if mapped:
+                before = conn.execute("PRAGMA mmap_size").fetchone()[0] if self.target.path else None
+                if before is not None:
                     conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
                 try:
                     yield conn.execute(sql, params)
                 finally:
-                    if mapped:
-                        conn.execute("PRAGMA mmap_size = 0")  # back to plain reads: the map lives for this read only
+                    if before is not None:  # the map lives for this read only (SQLite's default: plain reads)
+                        conn.execute(f"PRAGMA mmap_size = {int(before)}")
                 return
             with conn.cursor(binary=True) as cursor:
                 cursor.execute(self.dialect.sql(sql), params)
