@@ -14,6 +14,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from google import genai
@@ -100,7 +101,11 @@ class VectorIndex:
     def __init__(self, stored: StoredVectors) -> None:
         self.ids = stored.ids
         self.matrix = np.ascontiguousarray(stored.matrix, dtype=DTYPE)
-        self._row = {entry_id: i for i, entry_id in enumerate(self.ids)}
+
+    @cached_property
+    def _row(self) -> dict[str, int]:
+        """Entry id -> row, built when first asked (More like this), not while the first search waits."""
+        return {entry_id: i for i, entry_id in enumerate(self.ids)}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -163,7 +168,7 @@ class IndexCache:
             with self._lock:
                 self._indexes[key] = _Held(stamp, held.index, now, generation)
             return held.index
-        index = VectorIndex(book.load(namespace, spec.model_id, spec.dimensions))
+        index = VectorIndex(book.load(namespace, spec.model_id, spec.dimensions, expected=stamp[0]))
         with self._lock:
             self._indexes[key] = _Held(stamp, index, now, generation)
             self._indexes.move_to_end(key)

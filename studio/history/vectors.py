@@ -88,15 +88,30 @@ class VectorBook:
                           (namespace,))
         return (int(row[0]), float(row[1])) if row else (0, 0.0)
 
-    def load(self, namespace: str, model_id: str, dims: int) -> StoredVectors:
-        """Every vector of the identity made by this model at this size, as one matrix (read in one query)."""
-        rows = self.db.rows("SELECT entry_id, vector FROM entry_vectors WHERE namespace = ? AND model_id = ? "
-                            "AND dims = ?", (namespace, model_id, dims))
-        ids = [r[0] for r in rows]
-        if not rows:
-            return StoredVectors([], np.zeros((0, dims), dtype=DTYPE))
-        matrix = np.frombuffer(b"".join(bytes(r[1]) for r in rows), dtype=DTYPE).reshape(len(rows), dims)
-        return StoredVectors(ids, matrix)
+    def load(self, namespace: str, model_id: str, dims: int, expected: int | None = None) -> StoredVectors:
+        """Every vector of the identity made by this model at this size, as one matrix (read in one query).
+
+        The first search waits for this (100,000 vectors: 300 MB), so each row's bytes are copied straight into
+        one buffer sized beforehand: no list of rows, no second copy to join them. ``expected``: the identity's
+        vector count when the caller has just read it (``stamp``); rows added or removed since are handled."""
+        width = dims * DTYPE.itemsize
+        capacity = self.stamp(namespace)[0] if expected is None else max(0, expected)
+        buffer = bytearray(capacity * width)
+        ids: list[str] = []
+        used = 0
+        with self.db.streamed("SELECT entry_id, vector FROM entry_vectors WHERE namespace = ? AND model_id = ? "
+                              "AND dims = ?", (namespace, model_id, dims)) as rows:
+            for entry_id, vector in rows:
+                if len(vector) != width:  # a slice assignment of another length would shift every later row
+                    raise ValueError(f"a stored vector has {len(vector)} bytes, not {width}")
+                end = used + width
+                if end > len(buffer):  # written since the count: grow (rare)
+                    buffer.extend(bytes(max(width * 1024, len(buffer) // 2)))
+                buffer[used:end] = vector
+                ids.append(entry_id)
+                used = end
+        del buffer[used:]  # vectors of another model or size were counted too
+        return StoredVectors(ids, np.frombuffer(buffer, dtype=DTYPE).reshape(len(ids), dims))
 
     def counts(self, namespace: str, model_id: str) -> tuple[int, int]:
         """(indexed, not yet indexed) among the identity's kept successful entries."""

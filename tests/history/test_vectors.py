@@ -101,3 +101,51 @@ def test_a_damaged_vector_refuses_the_whole_import(store: HistoryStore, record: 
 def test_decode_refuses_wrong_lengths(backend: str) -> None:
     with pytest.raises(ValueError):
         decode(b"\0" * 10, 768)
+
+
+def test_load_copies_each_row_into_one_matrix_in_the_order_of_its_ids(store: HistoryStore, record: Callable,
+                                                                      backend: str) -> None:
+    entries = [record("google:ann", f"prompt {i}") for i in range(7)]
+    stored = {e.id: _vec(i) for i, e in enumerate(entries)}
+    store.vectors.put_many("google:ann", MODEL, stored.items())
+    other = record("google:ann", "made by another model")  # counted by the stamp, not loaded with these
+    store.vectors.put_many("google:ann", "other-embedding", [(other.id, _vec(99, 256))])
+    record("google:bob", "bob's")
+    assert store.vectors.stamp("google:ann")[0] == 8
+    # the count the caller read before: right, too many (rows deleted or of another model since), too few (rows
+    # written since the count: the buffer grows), none (load counts itself)
+    for expected in (8, 50, 3, 0, None):
+        loaded = store.vectors.load("google:ann", MODEL, 768, expected=expected)
+        assert sorted(loaded.ids) == sorted(stored), f"expected={expected}"
+        assert loaded.matrix.shape == (7, 768) and loaded.matrix.dtype == np.float32
+        assert loaded.matrix.flags.c_contiguous
+        for row, entry_id in zip(loaded.matrix, loaded.ids, strict=True):
+            assert np.array_equal(row, stored[entry_id]), f"row of {entry_id} (expected={expected})"
+    small = store.vectors.load("google:ann", "other-embedding", 256, expected=8)
+    assert small.ids == [other.id] and np.array_equal(small.matrix, _vec(99, 256)[None, :])
+    empty = store.vectors.load("google:bob", MODEL, 768)
+    assert empty.ids == [] and empty.matrix.shape == (0, 768)
+
+
+def test_a_damaged_stored_vector_is_named_when_loading(store: HistoryStore, record: Callable, backend: str) -> None:
+    a, b = record("local", "a red scooter"), record("local", "a bowl of lemons")
+    store.vectors.put_many("local", MODEL, [(a.id, _vec(1)), (b.id, _vec(2))])
+    store.db.run("UPDATE entry_vectors SET vector = ? WHERE entry_id = ?", (b"\0" * 10, a.id))
+    with pytest.raises(ValueError, match="a stored vector has 10 bytes, not 3072"):
+        store.vectors.load("local", MODEL, 768)
+
+
+def test_streamed_rows_give_raw_bytes_and_leave_the_connection_as_it_was(store: HistoryStore, record: Callable,
+                                                                         backend: str) -> None:
+    entries = [record("local", f"p{i}") for i in range(3)]
+    store.vectors.put_many("local", MODEL, [(e.id, _vec(i)) for i, e in enumerate(entries)])
+    with store.db.streamed("SELECT entry_id, vector FROM entry_vectors WHERE namespace = ?", ("local",)) as rows:
+        got = {entry_id: vector for entry_id, vector in rows}
+    assert {k: type(v) for k, v in got.items()} == {e.id: bytes for e in entries}, "bytes on both databases"
+    assert got == {e.id: encode(_vec(i)) for i, e in enumerate(entries)}
+    with pytest.raises(RuntimeError), store.db.streamed("SELECT entry_id FROM entry_vectors", ()) as rows:
+        for _ in rows:
+            raise RuntimeError("the reader stopped half way")
+    if backend == "sqlite":
+        assert store.db.row("PRAGMA mmap_size") == (0,), "the memory map lives for the read only"
+    assert store.vectors.counts("local", MODEL) == (3, 0), "the connection still answers after both reads"
