@@ -64,6 +64,7 @@ def test_three_turns_a_branch_and_a_compare(studio, page: Page, api: EmulatorSer
     expect(page.get_by_role("slider", name="Before and after: drag to compare")).to_be_visible()
 
     version(page, 1).click()  # back to the first version: the next edit is a branch
+    expect(page.get_by_role("heading", name="Editing v1")).to_be_visible()  # v3's conversation names v1 too
     expect(page.get_by_text("v1 · a paper boat", exact=True)).to_be_visible()
     wait_for_app_run(page)
     apply_edit(page, "make it night", lands_as=4)
