@@ -231,10 +231,11 @@ def _settings_fragment(connected: bool) -> None:
     """The settings, run alone when one of them changes; a change the page shows too reruns the page first
     (before anything is drawn or a note is taken, so the page's run shows them).
 
-    What a setting shows or hides sits in a slot (``st.empty``) that is always drawn: while work runs the live
-    panel's next run can start before this run's end reaches the browser, and Streamlit then tells the browser
-    this run ended early, so it never sweeps away what the run no longer drew (the JPEG quality slider stayed
-    until the batch ended). With slots every element is replaced in place.
+    What a setting shows or hides sits in a slot (``st.empty``) that is always drawn, a shown widget inside a
+    container there: while work runs the live panel's next run can start before this run's end reaches the
+    browser, and Streamlit then tells the browser this run ended early, so it never sweeps away what the run
+    no longer drew; and it keeps a widget replaced by another element until that sweep (the JPEG quality slider
+    stayed until the batch ended). A container replaced by the empty slot goes at once.
     """
     catalogue = services.get_catalogue()
     if (live_wait.in_fragment_run() and st.session_state.get(PAGE_SETTINGS) != _page_settings(catalogue)
@@ -255,9 +256,11 @@ def _render_settings(connected: bool, catalogue: Catalogue) -> None:
         _render_model_news(spec)
     sizes = spec.sizes if connected else tuple(s for s in spec.sizes if s != "4K")
     _fit_to_model(spec, sizes)
-    with st.empty().container():  # a slot (see _settings_fragment): the notes go without a stale-element sweep
-        for note in st.session_state.pop(MODEL_NOTES, None) or []:
-            st.info(note, icon="🔁")
+    notes_slot = st.empty()  # a slot (see _settings_fragment)
+    if notes := st.session_state.pop(MODEL_NOTES, None):
+        with notes_slot.container():
+            for note in notes:
+                st.info(note, icon="🔁")
     st.selectbox("Aspect ratio", list(spec.ratios), key="aspect_ratio")
     st.radio("Resolution", list(sizes), key="image_size", horizontal=True)
     width, height = spec.pixel_size(st.session_state["aspect_ratio"], st.session_state["image_size"])
@@ -268,9 +271,9 @@ def _render_settings(connected: bool, catalogue: Catalogue) -> None:
         st.caption(f"{spec.label} makes {spec.default_size} images only.")
     _render_thinking(spec)
     st.radio("Output format", ["PNG", "JPEG"], key="output_format", horizontal=True)
-    quality = st.empty()  # a slot: PNG leaves it empty, so nothing after it moves
+    quality = st.empty()  # a slot: PNG leaves it empty, JPEG puts the slider in a container there
     if st.session_state["output_format"] == "JPEG":
-        quality.slider("JPEG quality", 1, 100, key="jpeg_quality")
+        quality.container().slider("JPEG quality", 1, 100, key="jpeg_quality")
     lane = models.lane()
     batch_lane = lane == "batch"
     most = MAX_IMAGES_PER_BATCH_LANE if batch_lane else MAX_IMAGES_PER_BATCH
