@@ -56,12 +56,12 @@ def test_a_format_change_reruns_only_the_sidebar_and_a_count_change_the_page(
         wait_for_app_run(page)
     assert page.evaluate("window.__staleInMain") == 0, "a format change redrew the page, not only the sidebar"
 
-    set_images(page, 2)
-    expect(generate_button(page)).to_contain_text("Generate 2 images", timeout=LANDED_S)
+    set_images(page, 8)
+    expect(generate_button(page)).to_contain_text("Generate 8 images", timeout=LANDED_S)
 
-    page.get_by_label("Prompt", exact=True).fill("two images in flight while the format changes")
+    page.get_by_label("Prompt", exact=True).fill("eight images in flight while the format changes")
     generate_button(page).click()
     expect(page.get_by_role("button", name="Cancel job").first).to_be_visible(timeout=LANDED_S)
-    for label in ("JPEG", "PNG", "JPEG", "PNG"):  # the live panel's runs follow one another beside each change
+    for label in ("JPEG", "PNG") * 6:  # the live panel's runs follow one another beside each change
         _switch_format(page, label)
     expect(page.get_by_role("button", name="Cancel job").first).to_be_visible()  # still in flight throughout
