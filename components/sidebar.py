@@ -197,9 +197,10 @@ def _render_editing_sidebar(connected: bool) -> None:
 def render_sidebar(connected: bool, editing: bool = False) -> None:
     """Draw the controls (on the Edit page only an edit's: ``editing``).
 
-    Generate's settings are one ``st.fragment``: a change that only the sidebar shows (format, JPEG quality,
-    seed, ratio, the advanced settings) reruns the sidebar alone, not the page, its grid and its page scripts.
-    A change the page shows too (the model, resolution or count on the Generate button) reruns the page.
+    Generate's settings are one ``st.fragment``: a change that only the sidebar shows (seed, ratio, the advanced
+    settings) reruns the sidebar alone, not the page, its grid and its page scripts; the output format and JPEG
+    quality are a fragment inside it. A change the page shows too (the model, resolution or count on the
+    Generate button) reruns the page.
     """
     catalogue = services.get_catalogue()
     for key, value in DEFAULTS.items():
@@ -245,6 +246,16 @@ def _settings_fragment(connected: bool) -> None:
     st.session_state[PAGE_SETTINGS] = _page_settings(catalogue)
 
 
+@st.fragment
+def _format_fragment() -> None:
+    """Output format and JPEG quality, a fragment inside the settings': nothing else shows the format, so a
+    format change reruns these two alone."""
+    st.radio("Output format", ["PNG", "JPEG"], key="output_format", horizontal=True)
+    quality = st.empty()  # a slot: PNG leaves it empty, JPEG puts the slider in a container there
+    if st.session_state["output_format"] == "JPEG":
+        quality.container().slider("JPEG quality", 1, 100, key="jpeg_quality")
+
+
 def _render_settings(connected: bool, catalogue: Catalogue) -> None:
     """Generate's controls in the sidebar."""
     choices = lineup.offered(catalogue, models.unavailable())
@@ -270,10 +281,7 @@ def _render_settings(connected: bool, catalogue: Catalogue) -> None:
     if spec.size_is_ignored or len(spec.sizes) == 1:
         st.caption(f"{spec.label} makes {spec.default_size} images only.")
     _render_thinking(spec)
-    st.radio("Output format", ["PNG", "JPEG"], key="output_format", horizontal=True)
-    quality = st.empty()  # a slot: PNG leaves it empty, JPEG puts the slider in a container there
-    if st.session_state["output_format"] == "JPEG":
-        quality.container().slider("JPEG quality", 1, 100, key="jpeg_quality")
+    _format_fragment()
     lane = models.lane()
     batch_lane = lane == "batch"
     most = MAX_IMAGES_PER_BATCH_LANE if batch_lane else MAX_IMAGES_PER_BATCH
