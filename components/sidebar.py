@@ -10,13 +10,14 @@ import random
 
 import streamlit as st
 
-from components import models, prompt_assist, services
+from components import live_wait, models, prompt_assist, services
 from components.state import (
     FITTED_MODEL,
     LANE,
     LANE_CODES,
     LANE_NOW,
     MODEL_NOTES,
+    PAGE_SETTINGS,
     PRIVATE_RELEASED,
     REFERENCES,
     SAVED_LANE,
@@ -193,8 +194,14 @@ def _render_editing_sidebar(connected: bool) -> None:
                        "ends or after an hour unused.")
 
 
-def render_sidebar(connected: bool, editing: bool = False) -> ModelSpec:
-    """Draw the controls (on the Edit page only an edit's: ``editing``); returns the selected model's spec."""
+def render_sidebar(connected: bool, editing: bool = False) -> None:
+    """Draw the controls (on the Edit page only an edit's: ``editing``).
+
+    Generate's settings are one ``st.fragment``: a change that only the sidebar shows (seed, ratio, the advanced
+    settings) reruns the sidebar alone, not the page, its grid and its page scripts; the output format and JPEG
+    quality are a fragment inside it. A change the page shows too (the model, resolution or count on the
+    Generate button) reruns the page.
+    """
     catalogue = services.get_catalogue()
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
@@ -207,67 +214,112 @@ def render_sidebar(connected: bool, editing: bool = False) -> ModelSpec:
     _settle_model_key(catalogue, choices)
     if editing:
         _render_editing_sidebar(connected)
-        return selected_spec(catalogue)
+        return
     with st.sidebar:
-        labels = {spec.key: f"{spec.label} · {spec.model_id}" for spec in choices}
-        st.selectbox("Model", list(labels), key="model_key", format_func=lambda k: labels.get(k, k),
-                     help=_model_help(choices))
-        spec = selected_spec(catalogue)
-        if connected:
-            _render_model_news(spec)
-        sizes = spec.sizes if connected else tuple(s for s in spec.sizes if s != "4K")
-        _fit_to_model(spec, sizes)
-        for note in st.session_state.pop(MODEL_NOTES, None) or []:
-            st.info(note, icon="🔁")
-        st.selectbox("Aspect ratio", list(spec.ratios), key="aspect_ratio")
-        st.radio("Resolution", list(sizes), key="image_size", horizontal=True)
-        width, height = spec.pixel_size(st.session_state["aspect_ratio"], st.session_state["image_size"])
-        st.caption(f"Output: **{width} × {height} px**")
-        if "4K" in spec.sizes and not connected:
-            st.caption("🔒 4K unlocks once you connect with an API key, Google sign-in or offline mode.")
-        if spec.size_is_ignored or len(spec.sizes) == 1:
-            st.caption(f"{spec.label} makes {spec.default_size} images only.")
-        _render_thinking(spec)
-        st.radio("Output format", ["PNG", "JPEG"], key="output_format", horizontal=True)
-        if st.session_state["output_format"] == "JPEG":
-            st.slider("JPEG quality", 1, 100, key="jpeg_quality")
-        lane = models.lane()
-        batch_lane = lane == "batch"
-        most = MAX_IMAGES_PER_BATCH_LANE if batch_lane else MAX_IMAGES_PER_BATCH
-        if st.session_state["count"] > most:  # back from the batch lane: the Now lane sends at most 8 at once
-            st.session_state["count"] = most
-        st.slider("Images", 1, most, key="count",
-                  help="Each image is its own request, all sent at once." if not batch_lane else
-                       f"The batch lane takes up to {most} images in one Google batch.")
-        seed_col, dice_col = st.columns([4, 1], vertical_alignment="bottom")
-        seed_col.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="seed",
-                              placeholder="random", help="Same seed and settings → the same picture (image i "
-                                                         "of a batch uses seed + i).")
-        dice_col.button("🎲", key="seed_randomize", on_click=_randomize_seed, help="Pick a random seed")
-        _render_grounding(spec)
-        with st.expander("Advanced"):
-            st.slider("Temperature", 0.0, 2.0, step=0.05, key="temperature")
-            st.text_area("System instruction", key="system_instruction", height=80,
-                         placeholder="e.g. You are a product photographer. Always use soft studio light.")
-            st.checkbox("Show the model's thoughts and drafts", key="include_thoughts",
-                        disabled=not spec.supports_thoughts)
-            st.text_input("Custom model ID", key="custom_model_id", placeholder="e.g. gemini-3-pro-image-002",
-                          help="For a model Google renamed or added: sent as is, with generic limits.")
-        refs = len(st.session_state.get(REFERENCES, []))
-        cost, full, share = estimate(spec, lane)
-        words = {"batch": "batch lane", "flex": "flex lane"}.get(lane, "")
-        st.metric("Estimated cost", f"${cost:.3f}",
-                  delta=f"-${full - cost:.3f} {words}, {_share_words(share)}" if share < 1 else None,
-                  delta_color="inverse",
-                  help=f"{st.session_state['count']} × ${spec.price_per_image(st.session_state['image_size']):.3f} "
-                       f"per image + {refs} reference image(s) × ${spec.usd_per_input_image} each"
-                       + (f", at {_share_words(share)} in the {words}" if share < 1 else "")
-                       + ". Blocked images are not billed.")
+        _settings_fragment(connected)
+
+
+def _page_settings(catalogue: Catalogue) -> tuple[object, ...]:
+    """What the page itself draws from the sidebar's settings (the Generate button's label and cost, the
+    reference limits, which store History reads): when one changes, the page reruns too."""
+    state = st.session_state
+    return (selected_spec(catalogue).model_id, state.get("image_size"), state.get("count"),
+            bool(state.get(services.PRIVATE)))
+
+
+@st.fragment
+def _settings_fragment(connected: bool) -> None:
+    """The settings, run alone when one of them changes; a change the page shows too reruns the page first
+    (before anything is drawn or a note is taken, so the page's run shows them).
+
+    What a setting shows or hides sits in a slot (``st.empty``) that is always drawn, a shown widget inside a
+    container there: while work runs the live panel's next run can start before this run's end reaches the
+    browser, and Streamlit then tells the browser this run ended early, so it never sweeps away what the run
+    no longer drew; and it keeps a widget replaced by another element until that sweep (the JPEG quality slider
+    stayed until the batch ended). A container replaced by the empty slot goes at once.
+    """
+    catalogue = services.get_catalogue()
+    if (live_wait.in_fragment_run() and st.session_state.get(PAGE_SETTINGS) != _page_settings(catalogue)
+            and not live_wait.full_rerun_pending()):  # a page switch or a click reruns the page anyway
+        st.rerun()
+    _render_settings(connected, catalogue)
+    st.session_state[PAGE_SETTINGS] = _page_settings(catalogue)
+
+
+@st.fragment
+def _format_fragment() -> None:
+    """Output format and JPEG quality, a fragment inside the settings': nothing else shows the format, so a
+    format change reruns these two alone."""
+    st.radio("Output format", ["PNG", "JPEG"], key="output_format", horizontal=True)
+    quality = st.empty()  # a slot: PNG leaves it empty, JPEG puts the slider in a container there
+    if st.session_state["output_format"] == "JPEG":
+        quality.container().slider("JPEG quality", 1, 100, key="jpeg_quality")
+
+
+def _render_settings(connected: bool, catalogue: Catalogue) -> None:
+    """Generate's controls in the sidebar."""
+    choices = lineup.offered(catalogue, models.unavailable())
+    labels = {spec.key: f"{spec.label} · {spec.model_id}" for spec in choices}
+    st.selectbox("Model", list(labels), key="model_key", format_func=lambda k: labels.get(k, k),
+                 help=_model_help(choices))
+    spec = selected_spec(catalogue)
+    if connected:
+        _render_model_news(spec)
+    sizes = spec.sizes if connected else tuple(s for s in spec.sizes if s != "4K")
+    _fit_to_model(spec, sizes)
+    notes_slot = st.empty()  # a slot (see _settings_fragment)
+    if notes := st.session_state.pop(MODEL_NOTES, None):
+        with notes_slot.container():
+            for note in notes:
+                st.info(note, icon="🔁")
+    st.selectbox("Aspect ratio", list(spec.ratios), key="aspect_ratio")
+    st.radio("Resolution", list(sizes), key="image_size", horizontal=True)
+    width, height = spec.pixel_size(st.session_state["aspect_ratio"], st.session_state["image_size"])
+    st.caption(f"Output: **{width} × {height} px**")
+    if "4K" in spec.sizes and not connected:
+        st.caption("🔒 4K unlocks once you connect with an API key, Google sign-in or offline mode.")
+    if spec.size_is_ignored or len(spec.sizes) == 1:
+        st.caption(f"{spec.label} makes {spec.default_size} images only.")
+    _render_thinking(spec)
+    _format_fragment()
+    lane = models.lane()
+    batch_lane = lane == "batch"
+    most = MAX_IMAGES_PER_BATCH_LANE if batch_lane else MAX_IMAGES_PER_BATCH
+    if st.session_state["count"] > most:  # back from the batch lane: the Now lane sends at most 8 at once
+        st.session_state["count"] = most
+    st.slider("Images", 1, most, key="count",
+              help="Each image is its own request, all sent at once." if not batch_lane else
+                   f"The batch lane takes up to {most} images in one Google batch.")
+    seed_col, dice_col = st.columns([4, 1], vertical_alignment="bottom")
+    seed_col.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="seed",
+                          placeholder="random", help="Same seed and settings → the same picture (image i "
+                                                     "of a batch uses seed + i).")
+    dice_col.button("🎲", key="seed_randomize", on_click=_randomize_seed, help="Pick a random seed")
+    _render_grounding(spec)
+    with st.expander("Advanced"):
+        st.slider("Temperature", 0.0, 2.0, step=0.05, key="temperature")
+        st.text_area("System instruction", key="system_instruction", height=80,
+                     placeholder="e.g. You are a product photographer. Always use soft studio light.")
+        st.checkbox("Show the model's thoughts and drafts", key="include_thoughts",
+                    disabled=not spec.supports_thoughts)
+        st.text_input("Custom model ID", key="custom_model_id", placeholder="e.g. gemini-3-pro-image-002",
+                      help="For a model Google renamed or added: sent as is, with generic limits.")
+    refs = len(st.session_state.get(REFERENCES, []))
+    cost, full, share = estimate(spec, lane)
+    words = {"batch": "batch lane", "flex": "flex lane"}.get(lane, "")
+    st.metric("Estimated cost", f"${cost:.3f}",
+              delta=f"-${full - cost:.3f} {words}, {_share_words(share)}" if share < 1 else None,
+              delta_color="inverse",
+              help=f"{st.session_state['count']} × ${spec.price_per_image(st.session_state['image_size']):.3f} "
+                   f"per image + {refs} reference image(s) × ${spec.usd_per_input_image} each"
+                   + (f", at {_share_words(share)} in the {words}" if share < 1 else "")
+                   + ". Blocked images are not billed.")
+    with st.empty():
         _render_session_totals(connected)
-        st.divider()
-        st.toggle("Private session", key=services.PRIVATE,
-                  help="Keep this session's work in memory only, never on disk; it is released when the session "
-                       "ends or after an hour unused.")
-        if st.session_state.pop(PRIVATE_RELEASED, False):
-            st.info("Your private session was unused for over an hour, so its work was released from memory.")
-    return spec
+    st.divider()
+    st.toggle("Private session", key=services.PRIVATE,
+              help="Keep this session's work in memory only, never on disk; it is released when the session "
+                   "ends or after an hour unused.")
+    released = st.empty()
+    if st.session_state.pop(PRIVATE_RELEASED, False):
+        released.info("Your private session was unused for over an hour, so its work was released from memory.")

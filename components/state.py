@@ -80,6 +80,7 @@ REGION_WHOLE: Final = "region_whole_edits"  # versions whose painted area covere
 # models (components/models.py)
 FITTED_MODEL: Final = "fitted_model_id"  # the model the sidebar's settings were last fitted to
 MODEL_NOTES: Final = "model_notes"  # sentences about settings mapped to the chosen model, shown once
+PAGE_SETTINGS: Final = "sidebar_page_settings"  # the sidebar settings the page was last drawn with
 UNAVAILABLE_MODELS: Final = "unavailable_models"  # model ID -> why: Google answered 404 this session
 FALLBACK_ENTRY: Final = "fallback_entry_id"  # a failed entry to make again on its fallback model (Generate sends it)
 FALLEN_BACK: Final = "fallen_back_entry_ids"  # failed entries already sent to a fallback model automatically
