@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -49,6 +50,13 @@ class EmulatorConfig:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True  # a hanging request never keeps the process alive
     request_queue_size = 512  # 100+ concurrent clients connect at once
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hung up mid-answer (a cancelled image, a closed studio) is normal, as at Google: say
+        nothing. Anything else is printed as socketserver does."""
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 
 class EmulatorServer:
