@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import welcome as welcome_page
-from components import auth, jobs, phone, services, sidebar, team
+from components import auth, jobs, phone, services, team
 from components.state import CONNECT_NOTES, REFERENCES, SESSION_ENTRIES
 from studio.catalogue import startup_problem
 
@@ -16,9 +16,12 @@ GATED = (("Generate", "generate"), ("Edit", "edit"), ("History", "history"), ("A
 
 
 def bootstrap_session() -> None:
-    """Per-session defaults, and the process-wide job runner (its start marks crashed work interrupted).
+    """Per-session defaults; History opened (an operator's broken store setting shows before anyone connects);
+    once connected, the process-wide job runner (its start marks crashed work interrupted).
 
-    A malformed model registry override stops here with one plain message naming the file and the key.
+    The runner waits for a connection: nobody can send or see work before it, and a woken Community Cloud app
+    paints its welcome page without starting it (its start freezes the heap, ~70 ms). A malformed model
+    registry override stops here with one plain message naming the file and the key.
     """
     problem = startup_problem(dict(services.secrets_section("models")))
     if problem:
@@ -27,7 +30,9 @@ def bootstrap_session() -> None:
     for key in (REFERENCES, SESSION_ENTRIES):
         st.session_state.setdefault(key, [])
     try:
-        services.get_runner()
+        services.shared_store()
+        if services.connection() is not None:
+            services.get_runner()
     except services.StoreUnavailable as exc:  # one plain message, never a traceback, no fallback to local disk
         st.error(str(exc), icon="🗄️")
         st.stop()
@@ -56,6 +61,8 @@ def main() -> None:
         page = st.navigation([generate, edit, history, account])
     phone.fit_the_phone()
     if connection is not None:  # the settings only once connected: before that they are controls nobody can use
+        from components import sidebar  # not on a visitor's first page (cold start): it pulls in every control
+
         sidebar.render_sidebar(connected=True, editing=page is edit)
         st.sidebar.caption(f"Connected: {connection.label}" + (f" · {connection.email}" if connection.email else ""))
     auth.render_sign_in_again()
