@@ -18,6 +18,22 @@ def test_not_connected_sees_only_the_welcome_page(studio_app) -> None:
     assert "Generate" not in labels, "the Generate page is behind the sign-in gate"
 
 
+def test_the_welcome_page_starts_no_runner_and_connecting_starts_it(studio_app, monkeypatch: pytest.MonkeyPatch,
+                                                                     isolated_studio) -> None:
+    """A woken app paints its welcome page without the job runner (its start freezes the heap: cold start,
+    issue 22); the first connected run starts it, and it marks work a dead process left running."""
+    from studio.jobs import JobRunner
+
+    started: list[JobRunner] = []
+    recover = JobRunner.recover
+    monkeypatch.setattr(JobRunner, "recover", lambda self, store: started.append(self) or recover(self, store))
+    at = studio_app(settled=False)  # (settling waits on the runner, so it would start one)
+    assert not at.exception and "Try offline" in [b.label for b in at.button]
+    assert started == [], "no runner before anyone connects"
+    at.button(key="try_offline").click().run()
+    assert at.title[0].value == "Generate" and len(started) == 1
+
+
 def test_try_offline_connects_to_the_bundled_emulator_and_labels_it(studio_app) -> None:
     at = studio_app()
     at.button(key="try_offline").click().run()
