@@ -118,13 +118,7 @@ def _submit_at_click() -> None:
     request = current_request()
     if _sendable_at_click(request):
         jobs.submit(models.with_account_settings(request), parent_id=st.session_state.get(PARENT_ENTRY))
-        _after_sending()
-
-
-def _after_sending() -> None:
-    """The new cards come into view, and the lane goes back to Now: a batch is a choice made per batch."""
-    st.session_state[SCROLL_TO_RESULTS] = st.session_state.get(SCROLL_TO_RESULTS, 0) + 1
-    st.session_state[LANE] = st.session_state[SAVED_LANE] = LANE_NOW
+        models.after_sending()
 
 
 def _pending_rerun() -> tuple[GenerationRequest, str | None] | None:

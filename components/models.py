@@ -20,6 +20,7 @@ from components.state import (
     LANE_NOW,
     MODEL_NOTES,
     SAVED_LANE,
+    SCROLL_TO_RESULTS,
     STORE_REQUESTS,
     UNAVAILABLE_MODELS,
 )
@@ -46,6 +47,14 @@ def add_notes(notes: tuple[str, ...] | list[str]) -> None:
     if notes:
         st.session_state.setdefault(MODEL_NOTES, []).extend(n for n in notes if n not in
                                                              st.session_state[MODEL_NOTES])
+
+
+def after_sending() -> None:
+    """New work was sent from the Generate page: its cards come into view, and the lane goes back to Now (a batch
+    is a choice made per batch). Called before the lane control is drawn in the run (a click's callback, or a
+    button drawn above it)."""
+    st.session_state[SCROLL_TO_RESULTS] = st.session_state.get(SCROLL_TO_RESULTS, 0) + 1
+    st.session_state[LANE] = st.session_state[SAVED_LANE] = LANE_NOW
 
 
 def lane_label() -> str:

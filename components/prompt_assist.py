@@ -271,6 +271,7 @@ def _generate_all(variations: tuple[str, ...], prompt: str, current_request: Cal
     if not auth.ensure_fresh_token() or not team.check_spend(request):
         return
     if jobs.submit(models.with_account_settings(request), parent_id=_origin(prompt)) is not None:
+        models.after_sending()  # as Generate: the cards come into view and the lane goes back to Now
         st.session_state.pop(ASSIST_RESULT, None)
         st.toast(f"{len(variations)} variations sent as one job: each is saved with its own prompt, as a new "
                  "version of yours.")

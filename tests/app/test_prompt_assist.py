@@ -158,6 +158,7 @@ def test_generate_all_on_the_batch_lane_is_one_google_batch(studio_app, fresh_em
     assert [item["contents"][-1]["parts"][0]["text"] for _key, item in batch.items] == list(variations)
     (job,) = services.get_runner().jobs_for(next(iter(services.get_runner().namespaces())))
     assert job.lane == "batch" and job.count == 4
+    assert at.segmented_control(key=LANE).value == "Now", "as after Generate: a batch is a choice made per batch"
     made = services.get_store().get_many(job.namespace, job.entry_ids)
     assert [(e.prompt, e.status) for e in made] == [(text, "ok") for text in variations]
 
