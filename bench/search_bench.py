@@ -53,10 +53,11 @@ def _fill(store: HistoryStore, count: int, dims: int, model_id: str) -> None:
                               [(i, NAMESPACE, model_id, dims, encode(v), now) for i, v in zip(ids, vectors, strict=True)])
 
 
-def search_figures(report: Report, count: int, queries: int) -> None:
+def search_figures(report: Report, count: int, queries: int, url: str | None = None) -> None:
+    """``url``: a PostgreSQL database to fill and read instead of a fresh SQLite file."""
     spec = default_spec()
     with tempfile.TemporaryDirectory() as tmp:
-        store = HistoryStore.open(data_dir=Path(tmp))
+        store = HistoryStore.open(url=url, data_dir=Path(tmp))
         try:
             _fill(store, count, spec.dimensions, spec.model_id)
             cache = IndexCache()
@@ -79,7 +80,7 @@ def search_figures(report: Report, count: int, queries: int) -> None:
                 times.append(time.perf_counter() - started)
         finally:
             store.close()
-    scale = f"{count:,} vectors of {spec.dimensions} dims, SQLite"
+    scale = f"{count:,} vectors of {spec.dimensions} dims, {'PostgreSQL' if url else 'SQLite'}"
     report.add(SECTION, "first load of one identity's vectors", first * 1000, "ms", "< 1000", first < 1.0, scale)
     p95 = percentile([t * 1000 for t in times], 95)
     report.add(SECTION, "search by meaning p95 after the first load", p95, "ms", "< 50", p95 < 50,
@@ -140,9 +141,13 @@ def run(report: Report, quick: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.search_bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="5,000 vectors, 60 entries to index")
+    parser.add_argument("--postgres", metavar="URL", help="the search figures on this (empty) PostgreSQL database")
     args = parser.parse_args(argv)
     report = Report(judge_timings=not args.quick)
-    run(report, args.quick)
+    if args.postgres:
+        search_figures(report, 5_000 if args.quick else 100_000, 50 if args.quick else 300, url=args.postgres)
+    else:
+        run(report, args.quick)
     return 1 if any(r.ok is False for r in report.rows) else 0
 
 

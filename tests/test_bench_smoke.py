@@ -119,3 +119,16 @@ def test_mask_bench_runs_and_prints_its_three_figures() -> None:
     assert [row[1].split(",")[0] for row in rows] == ["blend of a 1K region edit", "whole composite step",
                                                       "peak extra memory of the whole step"]
     assert all(float(row[2]) >= 0 for row in rows)
+
+
+def test_search_bench_reads_postgresql_too(postgres_server) -> None:
+    """`python -m bench.search_bench --postgres URL`: the first-load and search figures on PostgreSQL (the team
+    store), every vector read back."""
+    from bench.common import Report
+    from bench.search_bench import search_figures
+
+    report = Report(judge_timings=False)
+    search_figures(report, 2_000, 20, url=postgres_server.create_database())
+    rows = {row.name: row for row in report.rows}
+    assert "PostgreSQL" in rows["first load of one identity's vectors"].note
+    assert rows["vectors loaded = entries stored"].ok is True
