@@ -184,7 +184,8 @@ def _job_header(job: JobView) -> None:
     else:
         help_text = ("Stop every image of this batch that is not finished. Requests already sent may still "
                      "be billed by Google.")
-    text.progress(job.done / max(1, job.count), text=f"{label} · {md_escape(job.prompt, limit=60)}")
+    about = f"{job.count} variations of: " if job.variations else ""
+    text.progress(job.done / max(1, job.count), text=f"{label} · {about}{md_escape(job.prompt, limit=60)}")
     if job.cancellable:  # not once Google has finished a batch: its answers are paid, and being recorded
         cancel.button("Cancel job", key=f"cancel_job_{job.id}", on_click=jobs.cancel, args=(job.id,),
                       help=help_text, width="stretch")

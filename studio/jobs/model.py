@@ -161,6 +161,7 @@ class JobView:
     lane: str = "now"  # "batch": Google's Batch API, half price, within 24 h; "flex": run like "now" at the flex tier
     batch_state: str = ""
     cancellable: bool = True  # "Cancel job" is offered (never once Google has finished a batch: it is paid)
+    variations: bool = False  # each image has its own prompt (Variations), all made from ``prompt``
 
     @property
     def active(self) -> bool:

@@ -615,7 +615,8 @@ class JobRunner:
         finished = max((s.finished_at or 0) for s in job.slots) if not job.active and job.slots else None
         return JobView(id=job.id, namespace=job.namespace, prompt=job.request.prompt, model_id=job.request.model_id,
                        count=job.request.count, created_at=job.created_at, images=images, finished_at=finished,
-                       lane=job.request.lane, batch_state=job.batch_state, cancellable=cancellable(job))
+                       lane=job.request.lane, batch_state=job.batch_state, cancellable=cancellable(job),
+                       variations=bool(job.request.prompts))
 
 
 def cancellable(job: Job) -> bool:

@@ -69,6 +69,8 @@ def test_one_job_with_three_prompts_makes_three_entries_each_with_its_own_prompt
     done = wait_job(runner, job.id)
     assert [i.state for i in done.images] == [ImageState.DONE] * 3
     assert len(runner.jobs_for("local")) == 2, "the original, then ONE job for the whole set"
+    assert [j.variations for j in runner.jobs_for("local")] == [True, False], \
+        "the live panel says \"3 variations of: …\" for the set, not for the original"
     assert server.stats()["requests"]["generateContent"] == 4
     _assert_each_has_its_own_prompt(store, done.entry_ids, origin)
     entries = store.get_many("local", done.entry_ids)
