@@ -52,13 +52,18 @@ def _listed(values: tuple[str, ...]) -> str:
     return ", ".join(values)
 
 
+def _one_of(source: str, key: str, field: str, value: object, allowed: tuple[str, ...], noun: str) -> None:
+    """One word of a fixed vocabulary: anything else is refused with the words it may be."""
+    if value not in allowed:
+        raise _fail(source, key, field, f"'{value}' is not {noun} (use {_listed(allowed)})")
+
+
 def _str_list(source: str, key: str, field: str, value: object, allowed: tuple[str, ...], noun: str,
               empty_ok: bool = True) -> None:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _fail(source, key, field, f"must be a list of text, like [{', '.join(repr(a) for a in allowed[:2])}]")
     for item in value:
-        if item not in allowed:
-            raise _fail(source, key, field, f"'{item}' is not {noun} (use {_listed(allowed)})")
+        _one_of(source, key, field, item, allowed, noun)
     if not value and not empty_ok:
         raise _fail(source, key, field, "must not be empty")
 
@@ -75,8 +80,7 @@ def _check_table(source: str, key: str, field: str, value: object, allowed: tupl
     if not isinstance(value, Mapping):
         raise _fail(source, key, field, f"must be a table like {{ {allowed[0]} = … }}")
     for name, number in value.items():
-        if name not in allowed:
-            raise _fail(source, key, field, f"'{name}' is not {noun} (use {_listed(allowed)})")
+        _one_of(source, key, field, name, allowed, noun)
         _number(source, key, f"{field}.{name}", number, integer)
 
 
@@ -89,21 +93,18 @@ def check_fields(source: str, key: str, entry: Mapping[str, Any], tables: Mappin
                      "default_thinking_level"):
             if not isinstance(value, str) or not value.strip():
                 raise _fail(source, key, field, f"must be text in quotes, not {value!r}")
-            if field == "default_thinking_level" and value not in THINKING_LEVELS:
-                raise _fail(source, key, field, f"'{value}' is not a thinking level (use {_listed(THINKING_LEVELS)})")
+            if field == "default_thinking_level":
+                _one_of(source, key, field, value, THINKING_LEVELS, "a thinking level")
         elif field == "status":
-            if value not in STATUSES:
-                raise _fail(source, key, field, f"'{value}' is not a status (use {_listed(STATUSES)})")
+            _one_of(source, key, field, value, STATUSES, "a status")
         elif field == "gone":
-            if value not in GONE_KINDS:
-                raise _fail(source, key, field, f"'{value}' is not a way a model goes (use {_listed(GONE_KINDS)})")
+            _one_of(source, key, field, value, GONE_KINDS, "a way a model goes")
         elif field == "ratios":
             _str_list(source, key, field, value, RATIOS, "a ratio", empty_ok=False)
         elif field == "sizes":
             _str_list(source, key, field, value, SIZES, "a size", empty_ok=False)
         elif field == "default_size":
-            if value not in SIZES:
-                raise _fail(source, key, field, f"'{value}' is not a size (use {_listed(SIZES)})")
+            _one_of(source, key, field, value, SIZES, "a size")
         elif field == "pixel_tables":
             _str_list(source, key, field, value, tuple(tables), "a pixel table", empty_ok=False)
         elif field in ("max_references", "max_objects", "max_people", "recommended_references",
@@ -119,8 +120,7 @@ def check_fields(source: str, key: str, entry: Mapping[str, Any], tables: Mappin
         elif field == "input_kinds":
             _str_list(source, key, field, value, INPUT_KINDS, "an input kind", empty_ok=False)
         elif field == "output_format":
-            if value not in OUTPUT_FORMATS:
-                raise _fail(source, key, field, f"'{value}' is not an output format (use {_listed(OUTPUT_FORMATS)})")
+            _one_of(source, key, field, value, OUTPUT_FORMATS, "an output format")
         elif field == "caption_odds":
             if (not isinstance(value, list) or len(value) != 3 or not all(isinstance(v, int) for v in value)
                     or sum(value) <= 0):
