@@ -57,15 +57,21 @@ def logged(child: subprocess.Popen) -> str:
     return str(log.read())
 
 
+def _sent_then_ended(store: HistoryStore, server, prompt: str, count: int):
+    """A batch sent to Google by a process that then ends (Google goes on making it): nobody collects it yet."""
+    sender = JobRunner(limits=RunnerLimits(batch_poll_s=0.1, batch_poll_max_s=0.3), owner="sender")
+    job = sender.submit("alice", request(prompt, count=count, lane="batch"), store, key_source(server))
+    wait_until(lambda: store.batches.get(job.id).name is not None, what="the batch to reach Google")
+    sender.close()
+    return job
+
+
 def test_a_collector_killed_mid_collection_is_taken_over_and_every_image_is_recorded_once(
         fresh_emulator, db_url: str, tmp_path: Path, children: list[subprocess.Popen]) -> None:
     server = fresh_emulator(batch_delay_s=0.5)
     data = tmp_path / "data"
     store = HistoryStore.open(db_url, data_dir=data)
-    sender = JobRunner(limits=RunnerLimits(batch_poll_s=0.1, batch_poll_max_s=0.3), owner="sender")
-    job = sender.submit("alice", request("six kites", count=6, lane="batch"), store, key_source(server))
-    wait_until(lambda: store.batches.get(job.id).name is not None, what="the batch to reach Google")
-    sender.close()  # the sending process ends; Google goes on making the batch
+    job = _sent_then_ended(store, server, "six kites", 6)
     collector = start_child(children, "collect", url=db_url, data_dir=str(data), base_url=server.base_url,
                             key=TEST_KEY, namespace="alice", lease_s=LEASE_S, record_then_hang=2)
     wait_until(lambda: [e.status for e in store.list_entries("alice")].count("ok") == 2,
@@ -120,10 +126,7 @@ def test_a_batch_one_process_could_not_record_is_collected_by_another(
     server = fresh_emulator(batch_delay_s=0.3)
     data = tmp_path / "data"
     store = HistoryStore.open(db_url, data_dir=data)
-    sender = JobRunner(limits=RunnerLimits(batch_poll_s=0.1, batch_poll_max_s=0.3), owner="sender")
-    job = sender.submit("alice", request("three cups", count=3, lane="batch"), store, key_source(server))
-    wait_until(lambda: store.batches.get(job.id).name is not None, what="the batch to reach Google")
-    sender.close()
+    job = _sent_then_ended(store, server, "three cups", 3)
     start_child(children, "collect", url=db_url, data_dir=str(data), base_url=server.base_url, key=TEST_KEY,
                 namespace="alice", lease_s=LEASE_S, record_then_hang=99, claim_fails=True)
     wait_until(lambda: "could not record" in store.batches.get(job.id).message, what="the child to give up")
