@@ -155,7 +155,7 @@ def composite(base: bytes, mask_png: bytes, answer: bytes | None, feather_px: in
     box = changed_box(mask, feather_px, inward)
     if box is None:  # nothing may change: the original's pixels, as a file of their own
         original = decode(base)  # (not its bytes: their recipe chunks would outvote the new version's)
-        return Composite(encode_png(original), original.width, original.height, note, images.thumbnail_of(original))
+        return _finished(original, note)
     alpha = feathered(mask, box, feather_px, inward)
     del mask
     try:
@@ -165,7 +165,13 @@ def composite(base: bytes, mask_png: bytes, answer: bytes | None, feather_px: in
     original = decode(base)
     original.paste(part, box, alpha)
     del part, alpha
-    return Composite(encode_png(original), original.width, original.height, note, images.thumbnail_of(original))
+    return _finished(original, note)
+
+
+def _finished(picture: Image.Image, note: str) -> Composite:
+    """The composite's file, then its thumbnail from the same pixels (which that shrinks in place)."""
+    png, (width, height) = encode_png(picture), picture.size
+    return Composite(png, width, height, note, images.thumbnail_of(picture))
 
 
 def encode_png(image: Image.Image, info: dict[str, str] | None = None) -> bytes:
