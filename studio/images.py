@@ -15,8 +15,10 @@ import warnings
 import zlib
 from dataclasses import dataclass
 
+import numpy as np
 from PIL import ExifTags, Image, ImageOps, PngImagePlugin
 
+from studio import png_bands, previews
 from studio.request import ReferenceImage
 from studio.results import GeneratedImage
 
@@ -195,6 +197,11 @@ def encode_output(data: bytes, fmt: str, quality: int, recipe: dict) -> Generate
         image.convert("RGB").save(out, "JPEG", quality=quality, exif=_exif(recipe, recipe_json),
                                   xmp=_xmp_packet(recipe_json))
         mime = "image/jpeg"
+    elif image.mode == "RGB":  # a JPEG answer kept as PNG: banded (png_bands), ~10x faster than Pillow's at 4K
+        chunks = _png_text_chunks(recipe, recipe_json) + _preview_chunks(image)
+        return GeneratedImage(data=png_bands.encode_image(image, chunks),
+                              mime_type="image/png", width=image.width, height=image.height,
+                              declared_mime_type=declared)
     else:
         info = PngImagePlugin.PngInfo()
         for key, value in _png_texts(recipe, recipe_json):
@@ -218,11 +225,29 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
 
 
+def _preview_chunks(image: Image.Image) -> list[tuple[bytes, bytes]]:
+    """The thumbnail's reduction, carried in the file (``previews``): none for a picture too small to need it."""
+    how = previews.plan(image.width, image.height)
+    if how is None or how.factor == (1, 1):
+        return []
+    return [previews.preview_chunk(np.asarray(image.reduce(how.factor)), how)]
+
+
+def recipe_chunks(recipe: dict) -> list[tuple[bytes, bytes]]:
+    """The recipe as the PNG chunks ``encode_output`` writes, for a writer that takes chunks (``png_bands``)."""
+    return _png_text_chunks(recipe, json.dumps(recipe, ensure_ascii=False, sort_keys=True))
+
+
+def _png_text_chunks(recipe: dict, recipe_json: str) -> list[tuple[bytes, bytes]]:
+    """The recipe's iTXt chunks (uncompressed UTF-8 text, no language tag), as (type, payload)."""
+    return [(b"iTXt", key.encode("latin-1") + b"\x00\x00\x00\x00\x00" + value.encode("utf-8"))
+            for key, value in _png_texts(recipe, recipe_json)]
+
+
 def _splice_png(data: bytes, recipe: dict, recipe_json: str) -> bytes:
     """Insert iTXt chunks right after IHDR, where every reader looks for them."""
     ihdr_end = 8 + 4 + 4 + struct.unpack(">I", data[8:12])[0] + 4
-    chunks = b"".join(_png_chunk(b"iTXt", key.encode("latin-1") + b"\x00\x00\x00\x00\x00" + value.encode("utf-8"))
-                      for key, value in _png_texts(recipe, recipe_json))
+    chunks = b"".join(_png_chunk(kind, payload) for kind, payload in _png_text_chunks(recipe, recipe_json))
     return data[:ihdr_end] + chunks + data[ihdr_end:]
 
 
@@ -305,7 +330,11 @@ def data_url(data: bytes, mime_type: str) -> str:
 
 
 def make_thumbnail(data: bytes, max_side: int = 384) -> bytes:
-    """A small JPEG for grids and tables (the original stays on disk)."""
+    """A small JPEG for grids and tables (the original stays on disk); a studio PNG's from its preview chunk."""
+    if max_side == previews.THUMBNAIL_SIDE:
+        ready = previews.thumbnail_from_preview(data)
+        if ready is not None:
+            return ready
     source = Image.open(io.BytesIO(data))
     source.draft("RGB", (max_side, max_side))  # JPEG decodes at a fraction of its size: much less work for 4K
     image = source.convert("RGB")
@@ -313,17 +342,5 @@ def make_thumbnail(data: bytes, max_side: int = 384) -> bytes:
     return _thumbnail_jpeg(image)
 
 
-def thumbnail_of(image: Image.Image, max_side: int = 384) -> bytes:
-    """``make_thumbnail`` of pixels already decoded (a 4K composite: no second decode of its PNG). The image is
-    shrunk in place (Pillow's own ``thumbnail``, as ``make_thumbnail`` uses): pass one you are done with, since a
-    copy of a 4K frame would cost 67 MB more at the step's peak."""
-    if image.mode != "RGB":
-        image = image.convert("RGB")
-    image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
-    return _thumbnail_jpeg(image)
-
-
 def _thumbnail_jpeg(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=80, optimize=True)
-    return out.getvalue()
+    return previews.thumbnail_jpeg(image)

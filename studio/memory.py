@@ -16,7 +16,8 @@ import sys
 from collections.abc import Callable
 
 LARGE_BUFFER_BYTES = 256 * 1024  # a 1K image's bytes and their decoded copies are all larger than this
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number (malloc.h)
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter numbers (malloc.h)
+_M_TRIM_THRESHOLD = -1
 
 
 @functools.cache
@@ -45,7 +46,14 @@ def map_large_buffers_separately() -> bool:
     if libc is None:
         return False
     libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    return bool(libc.mallopt(_M_MMAP_THRESHOLD, LARGE_BUFFER_BYTES))
+    if not libc.mallopt(_M_MMAP_THRESHOLD, LARGE_BUFFER_BYTES):
+        return False
+    # Fixing the threshold also freezes glibc's trim threshold at 128 KiB, below the blocks just under the
+    # threshold: each such block freed at an arena's top would be handed back and faulted in again by the
+    # next (a 4K PNG's bands: ~8,000 page faults a write). glibc's own dynamic rule keeps it at twice the
+    # mmap threshold; so does this.
+    libc.mallopt(_M_TRIM_THRESHOLD, 2 * LARGE_BUFFER_BYTES)
+    return True
 
 
 @functools.cache

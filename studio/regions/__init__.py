@@ -7,8 +7,8 @@ feather exactly as it was (``blend.composite``). Pure Python (Pillow, NumPy); no
 - ``edit``: ``RegionEdit`` (the request-level field ``GenerationRequest.region``), the preamble, recipe fields.
 - ``masks``: masks from the canvas (strokes, rectangles, an RGBA drawing), invert, clear, ``check_mask``.
 - ``frame``: the extend canvas and mask for a new ratio or margins; upscale targets and their price.
-- ``blend``: the composite of the model's answer into the original, inside the mask only.
-- ``png_writer``: the composite's lossless PNG, written fast (a 4K encode is most of the step).
+- ``blend``: the composite of the model's answer into the original, inside the mask only, written as a banded
+  PNG (``studio.png_bands``) that copies the original's compressed rows wherever the edit left them alone.
 """
 
 from studio.regions.edit import MODES, RegionEdit

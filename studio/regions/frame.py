@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from studio import png_bands
 from studio.catalogue import ModelSpec
 from studio.regions.edit import DEFAULT_FEATHER_PX, RegionEdit
 from studio.regions.masks import to_png
@@ -83,7 +84,7 @@ def extend_canvas(image: bytes, plan: ExtendPlan) -> tuple[bytes, bytes]:
     canvas.paste(picture, (left, top))
     mask = Image.new("L", plan.size, 255)
     mask.paste(0, (left, top, left + picture.width, top + picture.height))
-    return to_png(canvas), to_png(mask)
+    return png_bands.encode_image(canvas), to_png(mask)  # the canvas banded: its composite reuses its bands
 
 
 def extend_region(image: bytes, plan: ExtendPlan, feather_px: int = DEFAULT_FEATHER_PX) -> RegionEdit:

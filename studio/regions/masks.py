@@ -64,12 +64,16 @@ def load_mask(data: bytes, size: tuple[int, int] | None = None) -> Image.Image:
         grey = ImageChops.multiply(rgba.convert("L"), rgba.getchannel("A"))
     else:
         grey = img if img.mode == "L" else img.convert("L")
-    histogram = grey.histogram()
-    binary = sum(histogram[1:255]) == 0  # the studio's own masks are: no second copy needed
-    mask = grey if binary else grey.point(lambda v: 255 if v >= 128 else 0)
+    mask = grey if grey is not img or img.mode == "L" else grey.copy()
+    rough = mask.getbbox()  # outside the non-zero pixels' bounds all is black already: threshold only inside
+    if rough is not None:
+        mask.paste(mask.crop(rough).point(_THRESHOLD), rough)
     if size is not None and mask.size != size:
         mask = mask.resize(size, Image.Resampling.NEAREST)
     return mask
+
+
+_THRESHOLD = [0] * 128 + [255] * 128
 
 
 def blank_mask(size: tuple[int, int]) -> bytes:

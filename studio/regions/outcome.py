@@ -28,14 +28,14 @@ def apply_region(region: RegionEdit, result: ImageResult) -> ImageResult:
         if not region.composites:
             _check_upscale(region, answer)
             return result
-        blended = composite(region.base, region.mask_png, answer.data, region.feather_px, region.feather_inward)
+        recipe = images.read_recipe(answer.data) or {}  # written with the composite: no splice, no copy
+        blended = composite(region.base, region.mask_png, answer.data, region.feather_px, region.feather_inward,
+                            images.recipe_chunks(recipe) if recipe else ())
     except AlignmentError as exc:
         failure = Failure(FailureKind.MALFORMED, str(exc), detail=f"answer {answer.width}x{answer.height}")
         return replace(result, image=None, failure=failure, raw_image=answer, thumbnail=b"")
-    recipe = images.read_recipe(answer.data) or {}
-    png = images.encode_output(blended.png, "PNG", 100, recipe) if recipe else GeneratedImage(
-        blended.png, "image/png", blended.width, blended.height)
-    kept = replace(png, declared_mime_type=answer.declared_mime_type)
+    kept = GeneratedImage(blended.png, "image/png", blended.width, blended.height,
+                          declared_mime_type=answer.declared_mime_type)
     thumbnail = blended.thumbnail or images.make_thumbnail(kept.data)
     return replace(result, image=kept, raw_image=answer, thumbnail=thumbnail,
                    region_note=blended.note)

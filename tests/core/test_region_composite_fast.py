@@ -1,5 +1,6 @@
-"""The region composite's fast path: its own PNG writer (exact pixels, any size), the blend on the mask's
-rectangle at the frame's edges, a mask that changes nothing or everything, and the thumbnail from pixels."""
+"""The region composite's fast path: the banded PNG it writes, the blend on the mask's rectangle at the
+frame's edges, a mask that changes nothing or everything, originals of every kind (banded PNG, JPEG, a
+PNG from elsewhere), and the thumbnail from pixels."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio import images
-from studio.regions import blend, masks, png_writer
+from studio import images, png_bands, previews
+from studio.regions import blend, masks
 
 
 def noise(size: tuple[int, int], seed: int = 1) -> Image.Image:
@@ -29,30 +30,11 @@ def rgb(data: bytes) -> np.ndarray:
         return np.asarray(img.convert("RGB")).astype(int)
 
 
-@pytest.mark.parametrize("size", [(1, 1), (3, 300), (257, 513), (640, png_writer.BAND_ROWS), (1000, 7)])
-def test_the_png_writer_keeps_every_pixel_exactly(size: tuple[int, int]) -> None:
-    picture = noise(size, seed=size[0])
-    smooth = Image.linear_gradient("L").resize(size).convert("RGB")  # long runs and the filter's carries
-    for image in (picture, smooth, Image.blend(picture, smooth, 0.8)):
-        data = png_writer.encode_rgb(image, [("Software", "Nano Banana Pro studio")])
-        with Image.open(io.BytesIO(data)) as back:
-            back.verify()  # every chunk's CRC and the zlib stream are sound
-        with Image.open(io.BytesIO(data)) as back:
-            assert back.format == "PNG" and back.mode == "RGB" and back.size == size
-            assert back.info["Software"] == "Nano Banana Pro studio"
-            assert (np.asarray(back) == np.asarray(image)).all()
-
-
-def test_the_png_writer_refuses_a_mode_it_does_not_write() -> None:
-    with pytest.raises(ValueError, match="RGB"):
-        png_writer.encode_rgb(Image.new("RGBA", (4, 4)))
-
-
-def test_the_composite_is_written_by_the_fast_writer_and_compresses() -> None:
+def test_the_composite_is_written_banded_and_compresses() -> None:
     gradient = Image.linear_gradient("L").resize((600, 400)).convert("RGB")
     mask = masks.mask_from_shapes((600, 400), (600, 400), [masks.Rect((100, 100, 200, 200))])
     result = blend.composite(encoded(gradient), mask, encoded(noise((600, 400))), 4)
-    assert result.png[:8] == png_writer.SIGNATURE and b"IDAT" in result.png
+    assert png_bands.is_banded(result.png) and png_bands.decode(result.png) is not None
     assert len(result.png) < 600 * 400 * 3 / 2, "compressed, not stored"
 
 
@@ -76,7 +58,7 @@ def test_a_mask_touching_the_frames_edges_changes_only_its_area(box: tuple[int, 
 def test_an_empty_mask_gives_the_originals_decoded_pixels_losslessly(fmt: str) -> None:
     base = encoded(noise((300, 200)), fmt)
     result = blend.composite(base, masks.blank_mask((300, 200)), encoded(noise((300, 200), 5)), 4)
-    assert result.png[:8] == png_writer.SIGNATURE and (rgb(result.png) == rgb(base)).all()
+    assert png_bands.is_banded(result.png) and (rgb(result.png) == rgb(base)).all()
     assert (result.width, result.height) == (300, 200) and result.thumbnail == images.make_thumbnail(result.png)
 
 
@@ -87,14 +69,61 @@ def test_a_full_mask_takes_the_whole_answer() -> None:
     assert (rgb(result.png) == np.asarray(answer)).all()
 
 
-@pytest.mark.parametrize("size", [(4096, 4096), (1024, 576), (577, 1024), (2001, 3), (300, 200)])
-def test_the_thumbnail_from_pixels_is_the_thumbnail_of_the_file(size: tuple[int, int]) -> None:
-    picture = Image.linear_gradient("L").resize(size).convert("RGB") if size[0] > 2000 else noise(size)
-    expected = images.make_thumbnail(encoded(picture))
-    assert images.thumbnail_of(picture) == expected
-
-
 def test_the_composite_brings_its_thumbnail() -> None:
     mask = masks.mask_from_shapes((600, 400), (600, 400), [masks.Rect((10, 10, 90, 90))])
     result = blend.composite(encoded(noise((600, 400))), mask, encoded(noise((600, 400), 4)), 4)
     assert result.thumbnail == images.make_thumbnail(result.png)
+
+
+def _version(pixels: np.ndarray, kind: str) -> bytes:
+    """The picture as History would hold it: a studio PNG (banded, with its preview), a JPEG version, or a PNG
+    from elsewhere."""
+    out = io.BytesIO()
+    if kind == "PNG from elsewhere":
+        Image.fromarray(pixels, "RGB").save(out, "PNG")
+        return out.getvalue()
+    Image.fromarray(pixels, "RGB").save(out, "JPEG", quality=95)
+    return images.encode_output(out.getvalue(), "PNG" if kind == "studio PNG" else "JPEG", 90, {"prompt": "t"}).data
+
+
+@pytest.mark.parametrize("kind", ["studio PNG", "JPEG version", "PNG from elsewhere"])
+def test_every_kind_of_original_keeps_its_pixels_and_gets_a_true_thumbnail_and_preview(kind: str) -> None:
+    size = (1600, 1000)  # big enough for a preview (Pillow reduces by 2 before resizing)
+    base = _version(np.asarray(noise(size, 8)), kind)
+    answer = noise(size, 9)
+    mask = masks.mask_from_shapes(size, size, [masks.Rect((300, 420, 1100, 610))])
+    result = blend.composite(base, mask, encoded(answer), 4)
+    after, before = rgb(result.png), rgb(base)
+    keep = np.ones((1000, 1600), bool)
+    keep[420 - 4:610 + 5, 300 - 4:1100 + 5] = False
+    assert (after[keep] == before[keep]).all(), "outside the mask and its feather: the original, exactly"
+    assert (after[420:611, 300:1101] == np.asarray(answer)[420:611, 300:1101]).all()
+    assert png_bands.is_banded(result.png)
+    assert result.thumbnail == images.make_thumbnail(result.png)  # from the composite's own preview
+    assert previews.thumbnail_from_preview(result.png) == _pillow_thumbnail(result.png), "its preview is true"
+
+
+def _pillow_thumbnail(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as img:
+        image = img.convert("RGB")
+    image.thumbnail((previews.THUMBNAIL_SIDE, previews.THUMBNAIL_SIDE), Image.Resampling.BILINEAR)
+    return previews.thumbnail_jpeg(image)
+
+
+def test_a_studio_png_is_unpacked_only_where_the_edit_needs_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    size = (1600, 1024)
+    base = _version(np.asarray(noise(size, 10)), "studio PNG")
+    mask = masks.mask_from_shapes(size, size, [masks.Rect((100, 64, 400, 120))])
+    unpacked = []
+    real = png_bands.deflate_lib.decompressobj
+
+    def counting(*args: object) -> object:
+        unpacked.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(png_bands.deflate_lib, "decompressobj", counting)
+    result = blend.composite(base, mask, encoded(noise(size, 11)), 4)
+    bands = -(-1024 // png_bands.BAND_ROWS)
+    preview_bands = -(-512 // png_bands.BAND_ROWS)  # the preview (1600 x 1024 halved) is unpacked whole
+    assert len(unpacked) < bands // 4 + preview_bands, "only the bands around rows 60-124 of the picture"
+    assert (rgb(result.png)[200:] == rgb(base)[200:]).all()
