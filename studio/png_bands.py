@@ -37,7 +37,8 @@ from PIL import Image
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 INDEX = b"baND"  # ancillary (b), private (a), reserved (N), unsafe to copy (D): it describes the IDAT layout
 INDEX_VERSION = 2  # 2: each band's first row unfiltered, so any band unpacks alone
-BAND_ROWS = 16  # a 4K band is 393 KB: fine-grained enough to rewrite little and to share out to cores
+BAND_ROWS = 16  # a 4K band's 196 KB stay under the runner's 256 KiB mmap bar (studio/memory.py): its buffers
+# come from the heap instead of fresh mappings, and an edit rewrites little more than the rows it changed
 NONE, UP = 0, 2  # PNG filter types: 0 the bytes as they are, 2 each byte minus the byte above it
 LEVEL = 1
 WORKERS = 2  # threads per call: the deflate libraries and NumPy release the GIL on a band's work
@@ -129,8 +130,8 @@ def _encoded(rows_of: Callable[[int, int], np.ndarray], width: int, height: int,
         return _deflated_band(rows_of(top, min(height, top + BAND_ROWS)), top == last, scratch.rows)
 
     out = io.BytesIO()  # its getvalue() hands over the buffer: the file is never held twice
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, truecolour, no interlace
-    out.write(SIGNATURE + _chunk(b"IHDR", header))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, truecolour, no interlace
+    out.write(SIGNATURE + _chunk(b"IHDR", ihdr))
     for kind, payload in chunks:
         out.write(_chunk(kind, payload))
     out.write(_chunk(b"IDAT", ZLIB_HEADER))

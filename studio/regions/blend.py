@@ -330,7 +330,7 @@ def decode_pixels(data: bytes) -> np.ndarray:
     if data[:2] == b"\xff\xd8":
         try:
             return simplejpeg.decode_jpeg(data, colorspace="RGB")
-        except ValueError:  # CMYK and other rare JPEGs: Pillow converts them
+        except Exception:  # CMYK and other rare JPEGs: Pillow converts them (or says what is wrong)
             pass
     return np.array(decode(data))
 
