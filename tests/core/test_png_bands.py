@@ -96,3 +96,22 @@ def test_adler32_combine_matches_zlib() -> None:
         first, second = rng.randbytes(rng.randint(0, 300)), rng.randbytes(rng.randint(0, 70000))
         combined = png_bands.adler32_combine(zlib.adler32(first), zlib.adler32(second), len(second))
         assert combined == zlib.adler32(first + second)
+
+
+@pytest.mark.parametrize("rows", [(0, 1), (40, 41), (33, 95), (190, 200), (0, 200)])
+def test_a_partial_read_unpacks_the_bands_of_the_rows_asked_and_keeps_every_band(rows: tuple[int, int]) -> None:
+    pixels = pictures(150, 200)[2]
+    frame = png_bands.decode(png_bands.encode(pixels), rows)
+    assert frame is not None
+    top, bottom = frame.decoded
+    assert top <= rows[0] and bottom >= rows[1] and top % png_bands.BAND_ROWS == 0
+    assert bottom - top < rows[1] - rows[0] + 2 * png_bands.BAND_ROWS, "no more than the bands around them"
+    assert (frame.pixels[top:bottom] == pixels[top:bottom]).all()
+    assert len(frame.bands) == -(-200 // png_bands.BAND_ROWS), "every band, to be copied"
+    edited = frame.pixels.copy()
+    edited[rows[0]:rows[1]] = 7
+    rewritten = png_bands.encode(edited, reuse=frame, changed=rows)
+    expected = pixels.copy()
+    expected[rows[0]:rows[1]] = 7
+    with Image.open(io.BytesIO(rewritten)) as back:
+        assert (np.asarray(back) == expected).all(), "the bands not unpacked came over as they were"

@@ -8,7 +8,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from studio import images, png_bands, previews
 from studio.regions import blend, masks
@@ -127,3 +127,41 @@ def test_a_studio_png_is_unpacked_only_where_the_edit_needs_it(monkeypatch: pyte
     preview_bands = -(-512 // png_bands.BAND_ROWS)  # the preview (1600 x 1024 halved) is unpacked whole
     assert len(unpacked) < bands // 4 + preview_bands, "only the bands around rows 60-124 of the picture"
     assert (rgb(result.png)[200:] == rgb(base)[200:]).all()
+
+
+def _strokes(size: tuple[int, int], seed: int) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    mask = Image.new("L", size)
+    draw = ImageDraw.Draw(mask)
+    for _ in range(20):
+        x, y = int(rng.integers(0, size[0])), int(rng.integers(0, size[1]))
+        draw.line((x, y, x + int(rng.integers(-90, 90)), y + int(rng.integers(-90, 90))), fill=255,
+                  width=int(rng.integers(1, 30)))
+    return mask
+
+
+def _masks_to_feather() -> list[Image.Image]:
+    ellipse = Image.new("L", (700, 500))
+    ImageDraw.Draw(ellipse).ellipse((50, 40, 600, 420), fill=255)
+    top_half = Image.new("L", (700, 500))
+    ImageDraw.Draw(top_half).rectangle((0, 0, 699, 250), fill=255)
+    dots = Image.fromarray((np.random.default_rng(3).random((300, 400)) > 0.999).astype(np.uint8) * 255)
+    one = Image.new("L", (500, 300))
+    one.putpixel((250, 150), 255)
+    return [ellipse, top_half, _strokes((333, 257), 4), dots, Image.new("L", (500, 300), 255), one]
+
+
+@pytest.mark.parametrize("feather", [0, 1, 2, 4, 9, 16, 40])
+@pytest.mark.parametrize("inward", [False, True])
+def test_feathering_near_the_edge_only_gives_the_whole_rectangles_alpha(feather: int, inward: bool) -> None:
+    """``feathered`` filters only where the mask changes nearby; the alpha must be the one of filtering the
+    whole rectangle (with its margin), to the pixel."""
+    for mask in _masks_to_feather():
+        box = blend.changed_box(mask, feather, inward)
+        assert box is not None
+        margin = blend.halo(feather)
+        work = (max(0, box[0] - margin), max(0, box[1] - margin), min(mask.width, box[2] + margin),
+                min(mask.height, box[3] + margin))
+        whole = np.asarray(blend.feather_alpha(mask.crop(work), feather, inward))
+        expected = whole[box[1] - work[1]:box[3] - work[1], box[0] - work[0]:box[2] - work[0]]
+        assert np.array_equal(blend.feathered(mask, box, feather, inward), expected), mask.size
