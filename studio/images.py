@@ -329,6 +329,17 @@ def data_url(data: bytes, mime_type: str) -> str:
     return f"data:{mime_type};base64,{base64.b64encode(data).decode()}"
 
 
+def check_pixels(data: bytes) -> None:
+    """Decode every pixel, so a truncated or damaged file raises here (``make_thumbnail`` of a studio PNG reads
+    only its preview): the studio's own PNG band by band, with each band's checksum; anything else by Pillow."""
+    if png_bands.is_banded(data):
+        if png_bands.decode(data) is None:  # a band's checksum failed (Pillow's load would not look)
+            raise ValueError("a band of the studio's PNG is damaged")
+        return
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+
+
 def make_thumbnail(data: bytes, max_side: int = 384) -> bytes:
     """A small JPEG for grids and tables (the original stays on disk); a studio PNG's from its preview chunk."""
     if max_side == previews.THUMBNAIL_SIDE:

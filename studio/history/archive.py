@@ -441,7 +441,8 @@ def _check_picture(staging: _Staging, info: zipfile.ZipInfo, with_thumbnail: boo
         raise ArchiveError(f"{shown} in the ZIP is a {picture.format} image; a studio export holds PNG and JPEG "
                            "only. Nothing was imported.")
     try:
-        thumbnail = images.make_thumbnail(data)  # decodes every pixel, so a truncated file fails here
+        images.check_pixels(data)  # decodes every pixel, so a truncated or damaged file fails here
+        thumbnail = images.make_thumbnail(data)
     except Exception as exc:  # Pillow has many ways to say "damaged"; the person gets one
         raise ArchiveError(f"{shown} in the ZIP is not a readable image; nothing was imported.") from exc
     return _Picture(span=span, mime_type=mime, width=picture.width, height=picture.height,

@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from studio import images, png_bands
 from studio.history import ArchiveError, HistoryStore, archive
 from studio.images import read_recipe
 from studio.results import GeneratedImage, Usage
@@ -84,6 +85,19 @@ def _gif() -> bytes:
     return out.getvalue()
 
 
+def _damaged_studio_png() -> bytes:
+    """A 4K-ish PNG as the studio writes it (banded, with a thumbnail preview that is still intact), with one
+    byte flipped inside a band: its thumbnail alone would not notice."""
+    out = io.BytesIO()
+    Image.effect_noise((1600, 900), 60).convert("RGB").save(out, "JPEG")
+    data = bytearray(images.encode_output(out.getvalue(), "PNG", 90, {"prompt": "x"}).data)
+    frame = png_bands.decode(bytes(data))
+    assert frame is not None and images.make_thumbnail(bytes(data))
+    start = bytes(data).index(bytes(frame.bands[3].data))
+    data[start + 100] ^= 0x5A
+    return bytes(data)
+
+
 SAME_AS_FIRST = "<the first entry's id>"
 
 
@@ -96,6 +110,7 @@ BAD_THIRDS: dict[str, tuple[Callable[[dict, dict[str, bytes]], object], str]] = 
     "not an image": (lambda t, m: _image_member(t, m, b"hello, I am a text file"), "not an image"),
     "html as image": (lambda t, m: _image_member(t, m, b"<html><body>hi</body></html>"), "not an image"),
     "truncated image": (lambda t, m: _image_member(t, m, png(size=(300, 200))[:400]), "not a readable image"),
+    "damaged studio PNG": (lambda t, m: _image_member(t, m, _damaged_studio_png()), "not a readable image"),
     "a GIF": (lambda t, m: _image_member(t, m, _gif()), "PNG and JPEG only"),
     "missing image member": (lambda t, m: t.update(image="images/gone.png"), "not in the ZIP"),
     "missing reference member": (lambda t, m: t.update(references=["references/gone.png"]), "not in the ZIP"),
