@@ -6,8 +6,11 @@ the store, the recorder and the archive use it without a circle; this module sit
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from dataclasses import replace
+
+from PIL import Image
 
 from studio.history import Entry, HistoryStore
 from studio.regions.edit import RegionEdit, region_from_recipe
@@ -117,9 +120,8 @@ def region_of(store: HistoryStore, namespace: str, entry: Entry) -> RegionEdit |
     mask = store.read_mask(namespace, entry.id) or b""
     region = region_from_recipe(recipe, picture, mask)
     if region.mode == "extend" and region.margins is not None:
-        from studio.regions.blend import decode
-
-        width, height = decode(picture).size
+        with Image.open(io.BytesIO(picture)) as header:  # its size from the header: no pixels decoded
+            width, height = header.size
         left, top, right, bottom = region.margins
         plan = ExtendPlan((width + left + right, height + top + bottom), region.margins, entry.aspect_ratio)
         canvas, _ = extend_canvas(picture, plan)

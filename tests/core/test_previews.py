@@ -33,7 +33,7 @@ def studio_png(pixels: np.ndarray) -> bytes:
     return images.encode_output(out.getvalue(), "PNG", 90, {"prompt": "a test"}).data
 
 
-@pytest.mark.parametrize("size", [(4096, 4096), (5504, 3072), (1024, 576), (577, 1024), (2001, 3), (3, 2001),
+@pytest.mark.parametrize("size", [(4096, 1200), (2752, 1536), (1024, 576), (577, 1024), (2001, 3), (3, 2001),
                                   (385, 384), (300, 200), (769, 1537)])
 def test_the_thumbnail_of_pixels_is_pillows_thumbnail_of_the_file(size: tuple[int, int]) -> None:
     pixels = picture(size)
