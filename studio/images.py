@@ -24,7 +24,7 @@ from studio.results import GeneratedImage
 
 RECIPE_KEY = "nano-banana-recipe"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-MAX_PIXELS = 64_000_000  # refuse decompression bombs before decoding (a 20000x20000 image is 400 MP)
+MAX_PIXELS = png_bands.MAX_PIXELS  # refuse decompression bombs before decoding (a 20000x20000 image is 400 MP)
 REFERENCE_MAX_SIDE = 2048  # larger references are downscaled before sending
 _XMP_NS = "http://ns.nanobanana.studio/recipe/1.0/"
 

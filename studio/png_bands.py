@@ -41,6 +41,7 @@ BAND_ROWS = 16  # a 4K band's 196 KB stay under the runner's 256 KiB mmap bar (s
 # come from the heap instead of fresh mappings, and an edit rewrites little more than the rows it changed
 NONE, UP = 0, 2  # PNG filter types: 0 the bytes as they are, 2 each byte minus the byte above it
 LEVEL = 1
+MAX_PIXELS = 64_000_000  # the most any picture may have (images.MAX_PIXELS): a header claiming more is refused
 WORKERS = 2  # threads per call: the deflate libraries and NumPy release the GIL on a band's work
 ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KB window, fastest: the header a level-1 stream carries
 Item = TypeVar("Item")
@@ -281,7 +282,7 @@ def _layout(data: bytes) -> tuple[int, int, int, list[tuple[int, int]], list[mem
         elif kind == b"IEND":
             break
         position += 12 + length
-    if len(index) < 7 or not width or not height:
+    if len(index) < 7 or not width or not height or width * height > MAX_PIXELS:
         return None
     version, band_rows, count = struct.unpack_from(">BHI", index)
     expected = -(-height // max(1, band_rows))

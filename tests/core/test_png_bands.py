@@ -115,3 +115,9 @@ def test_a_partial_read_unpacks_the_bands_of_the_rows_asked_and_keeps_every_band
     expected[rows[0]:rows[1]] = 7
     with Image.open(io.BytesIO(rewritten)) as back:
         assert (np.asarray(back) == expected).all(), "the bands not unpacked came over as they were"
+
+
+def test_a_header_claiming_a_giant_frame_is_not_trusted() -> None:
+    data = bytearray(png_bands.encode(noise(8, 8)))
+    data[16:24] = (100_000).to_bytes(4, "big") * 2  # IHDR width and height: ten billion pixels
+    assert png_bands.header(bytes(data)) is None and png_bands.decode(bytes(data)) is None
