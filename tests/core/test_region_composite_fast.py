@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from studio import images, png_bands, previews
 from studio.regions import blend, masks
+from tests.core.test_previews import pillow_thumbnail
 
 
 def noise(size: tuple[int, int], seed: int = 1) -> Image.Image:
@@ -100,14 +101,7 @@ def test_every_kind_of_original_keeps_its_pixels_and_gets_a_true_thumbnail_and_p
     assert (after[420:611, 300:1101] == np.asarray(answer)[420:611, 300:1101]).all()
     assert png_bands.is_banded(result.png)
     assert result.thumbnail == images.make_thumbnail(result.png)  # from the composite's own preview
-    assert previews.thumbnail_from_preview(result.png) == _pillow_thumbnail(result.png), "its preview is true"
-
-
-def _pillow_thumbnail(data: bytes) -> bytes:
-    with Image.open(io.BytesIO(data)) as img:
-        image = img.convert("RGB")
-    image.thumbnail((previews.THUMBNAIL_SIDE, previews.THUMBNAIL_SIDE), Image.Resampling.BILINEAR)
-    return previews.thumbnail_jpeg(image)
+    assert previews.thumbnail_from_preview(result.png) == pillow_thumbnail(result.png), "its preview is true"
 
 
 def test_a_studio_png_is_unpacked_only_where_the_edit_needs_it(monkeypatch: pytest.MonkeyPatch) -> None:
