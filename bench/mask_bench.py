@@ -40,6 +40,7 @@ from PIL import Image, ImageDraw
 from bench.common import Report
 from studio import images, memory, png_bands, previews
 from studio.regions import blend, masks
+from studio.regions import feather as feather_edge
 
 SIZE_4K = (4096, 4096)  # Nano Banana Pro's 1:1 at 4K: 16.8 megapixels
 JPEG_QUALITY = 90
@@ -127,12 +128,12 @@ def blend_alone_ms(base: bytes, answer: bytes, mask: bytes, runs: int) -> tuple[
     """Feather and paste on decoded pixels (each paste into its own copy of the original)."""
     size = Image.open(io.BytesIO(base)).size
     decoded_mask, answer_pixels = masks.load_mask(mask, size), blend.decode_pixels(answer)
-    box = blend.changed_box(decoded_mask, 4)
+    box = feather_edge.changed_box(decoded_mask, 4)
     assert box is not None
     originals = [blend.decode_pixels(base).copy() for _ in range(runs)]
 
     def once() -> None:
-        alpha = blend.feathered(decoded_mask, box, 4, False)
+        alpha = feather_edge.feathered(decoded_mask, box, 4, False)
         blend.paste_into(originals.pop(), box, blend.answer_part(answer_pixels, size, box), alpha)
 
     return _timed(once, runs)

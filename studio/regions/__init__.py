@@ -7,6 +7,7 @@ feather exactly as it was (``blend.composite``). Pure Python (Pillow, NumPy); no
 - ``edit``: ``RegionEdit`` (the request-level field ``GenerationRequest.region``), the preamble, recipe fields.
 - ``masks``: masks from the canvas (strokes, rectangles, an RGBA drawing), invert, clear, ``check_mask``.
 - ``frame``: the extend canvas and mask for a new ratio or margins; upscale targets and their price.
+- ``feather``: how far an edit may reach past the painted area, and the alpha of its soft edge.
 - ``blend``: the composite of the model's answer into the original, inside the mask only, written as a banded
   PNG (``studio.png_bands``) that copies the original's compressed rows wherever the edit left them alone.
 """

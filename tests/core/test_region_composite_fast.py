@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from studio import images, png_bands, previews
 from studio.regions import blend, masks
+from studio.regions import feather as feather_edge
 from tests.core.test_previews import pillow_thumbnail
 
 
@@ -47,7 +48,7 @@ def test_a_mask_touching_the_frames_edges_changes_only_its_area(box: tuple[int, 
     mask = masks.mask_from_shapes((600, 400), (600, 400), [masks.Rect(box)])
     result = blend.composite(encoded(base), mask, encoded(answer), feather)
     after, before, drawn = rgb(result.png), np.asarray(base).astype(int), np.asarray(answer).astype(int)
-    reach = blend.reach(feather)
+    reach = feather_edge.reach(feather)
     keep = np.ones((400, 600), bool)
     keep[max(0, box[1] - reach):box[3] + reach + 1, max(0, box[0] - reach):box[2] + reach + 1] = False
     assert (after[keep] == before[keep]).all(), "outside the mask and its feather: the original, exactly"
@@ -151,11 +152,11 @@ def test_feathering_near_the_edge_only_gives_the_whole_rectangles_alpha(feather:
     """``feathered`` filters only where the mask changes nearby; the alpha must be the one of filtering the
     whole rectangle (with its margin), to the pixel."""
     for mask in _masks_to_feather():
-        box = blend.changed_box(mask, feather, inward)
+        box = feather_edge.changed_box(mask, feather, inward)
         assert box is not None
-        margin = blend.halo(feather)
+        margin = feather_edge.halo(feather)
         work = (max(0, box[0] - margin), max(0, box[1] - margin), min(mask.width, box[2] + margin),
                 min(mask.height, box[3] + margin))
-        whole = np.asarray(blend.feather_alpha(mask.crop(work), feather, inward))
+        whole = np.asarray(feather_edge.feather_alpha(mask.crop(work), feather, inward))
         expected = whole[box[1] - work[1]:box[3] - work[1], box[0] - work[0]:box[2] - work[0]]
-        assert np.array_equal(blend.feathered(mask, box, feather, inward), expected), mask.size
+        assert np.array_equal(feather_edge.feathered(mask, box, feather, inward), expected), mask.size
