@@ -350,8 +350,5 @@ def make_thumbnail(data: bytes, max_side: int = 384) -> bytes:
     source.draft("RGB", (max_side, max_side))  # JPEG decodes at a fraction of its size: much less work for 4K
     image = source.convert("RGB")
     image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
-    return _thumbnail_jpeg(image)
-
-
-def _thumbnail_jpeg(image: Image.Image) -> bytes:
     return previews.thumbnail_jpeg(image)
+

@@ -64,7 +64,7 @@ def load_mask(data: bytes, size: tuple[int, int] | None = None) -> Image.Image:
         grey = ImageChops.multiply(rgba.convert("L"), rgba.getchannel("A"))
     else:
         grey = img if img.mode == "L" else img.convert("L")
-    mask = grey if grey is not img or img.mode == "L" else grey.copy()
+    mask = grey  # freshly decoded (or converted): ours to threshold in place
     rough = mask.getbbox()  # outside the non-zero pixels' bounds all is black already: threshold only inside
     if rough is not None:
         mask.paste(mask.crop(rough).point(_THRESHOLD), rough)
