@@ -156,7 +156,7 @@ def decode(data: bytes, rows: tuple[int, int] | None = None) -> Frame | None:
     check out), which the caller then reads with Pillow.
 
     ``rows`` [top, bottom): only the bands holding them are unpacked (the frame's other rows are left
-    unset, and cost no memory until written); the others are checked against their CRC, to be copied.
+    unset, and cost no memory until written). Every band's CRC is checked: a rewrite copies it.
     """
     layout = _layout(data)
     if layout is None:
@@ -172,11 +172,10 @@ def decode(data: bytes, rows: tuple[int, int] | None = None) -> Frame | None:
         (length, adler), payload = entries[index], idats[index + 1]
         top = index * band_rows
         size = (min(height, top + band_rows) - top) * stride
-        if len(payload) != length:
-            return None
-        if not first <= index < last:  # not needed: checked as the bytes it will be copied as
-            intact = deflate_lib.crc32(payload, _IDAT_CRC) == crcs[index]
-            return Band(payload, adler, size, crcs[index]) if intact else None
+        if len(payload) != length or deflate_lib.crc32(payload, _IDAT_CRC) != crcs[index]:
+            return None  # (checked as the bytes a rewrite copies, with their CRC)
+        if not first <= index < last:  # not needed
+            return Band(payload, adler, size, crcs[index])
         raw = deflate_lib.decompressobj(-15).decompress(payload, size)
         if len(raw) != size or deflate_lib.adler32(raw) != adler:
             return None
