@@ -139,6 +139,25 @@ def thumbnail_from_preview(data: bytes) -> bytes | None:
     return thumbnail_from_reduced(preview.pixels, how) if preview is not None and how is not None else None
 
 
+def fitted(data: bytes, max_side: int) -> Image.Image:
+    """The picture at most ``max_side`` a side, to show (the paint canvas' background): a studio PNG read on both
+    cores and box-reduced a band at a time (no full-size Pillow copy), then resized the rest of the way;
+    anything else through Pillow (a JPEG decoded at a fraction of its size)."""
+    frame = png_bands.decode(data)
+    if frame is None:
+        with Image.open(io.BytesIO(data)) as img:
+            img.draft("RGB", (max_side, max_side))
+            picture = img.convert("RGB")
+        picture.thumbnail((max_side, max_side))
+        return picture
+    height, width = frame.pixels.shape[:2]
+    factor = max(1, max(width, height) // max_side)
+    how = Plan(width, height, (width, height), (factor, factor))
+    picture = reduce_rows(frame.pixels, how, 0, height)
+    picture.thumbnail((max_side, max_side))
+    return picture
+
+
 def thumbnail_jpeg(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=80, optimize=True)

@@ -15,6 +15,8 @@ from typing import Any
 import streamlit.components.v1 as components
 from PIL import Image
 
+from studio import previews
+
 FRONTEND = Path(__file__).resolve().parent / "frontend"
 MASK_MAX_SIDE = 2048  # the browser paints at most this many pixels a side; the studio scales the mask up
 SHOWN_MAX_SIDE = 1280  # the picture sent to the browser (a JPEG), never the original
@@ -32,8 +34,7 @@ def shown_picture(image_bytes: bytes) -> tuple[str, int, int]:
     """The version as a small JPEG data URL for the canvas' background, and the original's size."""
     with Image.open(io.BytesIO(image_bytes)) as img:
         width, height = img.size
-        picture = img.convert("RGB")
-    picture.thumbnail((SHOWN_MAX_SIDE, SHOWN_MAX_SIDE))
+    picture = previews.fitted(image_bytes, SHOWN_MAX_SIDE)  # a 4K studio PNG: ~0.1 s instead of ~0.4 s
     out = io.BytesIO()
     picture.save(out, format="JPEG", quality=85)
     return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii"), width, height

@@ -93,3 +93,22 @@ def test_updating_a_preview_reduces_only_the_changed_rows_again() -> None:
     assert rows[0] <= 300 // how.factor[1] and rows[1] >= 420 // how.factor[1]
     fresh = np.asarray(previews.reduce_rows(edited, how, 0, 1000))
     assert (original.pixels == fresh).all(), "the same as reducing the whole edited picture"
+
+
+@pytest.mark.parametrize("kind", ["studio PNG", "JPEG", "PNG from elsewhere"])
+def test_a_picture_fitted_to_show_keeps_its_shape_and_looks_like_pillows(kind: str) -> None:
+    """The paint canvas' background: at most 1280 px a side, the original's ratio, close to Pillow's own."""
+    pixels = picture((2900, 1700))
+    if kind == "studio PNG":
+        data = studio_png(pixels)
+    else:
+        out = io.BytesIO()
+        Image.fromarray(pixels, "RGB").save(out, "JPEG" if kind == "JPEG" else "PNG")
+        data = out.getvalue()
+    shown = previews.fitted(data, 1280)
+    with Image.open(io.BytesIO(data)) as img:
+        expected = img.convert("RGB")
+    expected.thumbnail((1280, 1280))
+    assert shown.size == expected.size == (1280, 750)
+    difference = np.abs(np.asarray(shown).astype(int) - np.asarray(expected).astype(int))
+    assert difference.mean() < 4, "the same picture, up to resampling"
