@@ -226,9 +226,9 @@ def _png_chunk(kind: bytes, payload: bytes) -> bytes:
 
 
 def _preview_chunks(image: Image.Image) -> list[tuple[bytes, bytes]]:
-    """The thumbnail's reduction, carried in the file (``previews``): none for a picture too small to need it."""
+    """The thumbnail's reduction, carried in the file (``previews``): none where it would cost more than it saves."""
     how = previews.plan(image.width, image.height)
-    if how is None or how.factor == (1, 1):
+    if how is None or not how.keeps_preview:
         return []
     return [previews.preview_chunk(np.asarray(image.reduce(how.factor)), how)]
 

@@ -195,7 +195,7 @@ class _Original:
             self.decode(changed)
         width, height = self.size
         how = self.plan
-        if how is None or how.factor == (1, 1):
+        if how is None or not how.keeps_preview:
             pixels = self.pixels if self.pixels is not None else np.asarray(self.image)
             png = png_bands.encode(pixels, chunks, reuse=self.frame, changed=changed)
             return Composite(png, width, height, note, previews.thumbnail_of_pixels(pixels))

@@ -90,13 +90,13 @@ def _version(pixels: np.ndarray, kind: str) -> bytes:
 
 @pytest.mark.parametrize("kind", ["studio PNG", "JPEG version", "PNG from elsewhere"])
 def test_every_kind_of_original_keeps_its_pixels_and_gets_a_true_thumbnail_and_preview(kind: str) -> None:
-    size = (1600, 1000)  # big enough for a preview (Pillow reduces by 2 before resizing)
+    size = (2400, 1500)  # big enough for a preview (Pillow reduces by 3 before resizing)
     base = _version(np.asarray(noise(size, 8)), kind)
     answer = noise(size, 9)
     mask = masks.mask_from_shapes(size, size, [masks.Rect((300, 420, 1100, 610))])
     result = blend.composite(base, mask, encoded(answer), 4)
     after, before = rgb(result.png), rgb(base)
-    keep = np.ones((1000, 1600), bool)
+    keep = np.ones((1500, 2400), bool)
     keep[420 - 4:610 + 5, 300 - 4:1100 + 5] = False
     assert (after[keep] == before[keep]).all(), "outside the mask and its feather: the original, exactly"
     assert (after[420:611, 300:1101] == np.asarray(answer)[420:611, 300:1101]).all()
@@ -106,7 +106,7 @@ def test_every_kind_of_original_keeps_its_pixels_and_gets_a_true_thumbnail_and_p
 
 
 def test_a_studio_png_is_unpacked_only_where_the_edit_needs_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    size = (1600, 1024)
+    size = (2400, 1536)
     base = _version(np.asarray(noise(size, 10)), "studio PNG")
     mask = masks.mask_from_shapes(size, size, [masks.Rect((100, 64, 400, 120))])
     unpacked = []
@@ -118,8 +118,8 @@ def test_a_studio_png_is_unpacked_only_where_the_edit_needs_it(monkeypatch: pyte
 
     monkeypatch.setattr(png_bands.deflate_lib, "decompressobj", counting)
     result = blend.composite(base, mask, encoded(noise(size, 11)), 4)
-    bands = -(-1024 // png_bands.BAND_ROWS)
-    preview_bands = -(-512 // png_bands.BAND_ROWS)  # the preview (1600 x 1024 halved) is unpacked whole
+    bands = -(-1536 // png_bands.BAND_ROWS)
+    preview_bands = -(-512 // png_bands.BAND_ROWS)  # the preview (2400 x 1536 reduced by 3) is unpacked whole
     assert len(unpacked) < bands // 4 + preview_bands, "only the bands around rows 60-124 of the picture"
     assert (rgb(result.png)[200:] == rgb(base)[200:]).all()
 

@@ -89,7 +89,7 @@ def _damaged_studio_png() -> bytes:
     """A 4K-ish PNG as the studio writes it (banded, with a thumbnail preview that is still intact), with one
     byte flipped inside a band: its thumbnail alone would not notice."""
     out = io.BytesIO()
-    Image.effect_noise((1600, 900), 60).convert("RGB").save(out, "JPEG")
+    Image.effect_noise((2400, 1350), 60).convert("RGB").save(out, "JPEG")
     data = bytearray(images.encode_output(out.getvalue(), "PNG", 90, {"prompt": "x"}).data)
     frame = png_bands.decode(bytes(data))
     assert frame is not None and images.make_thumbnail(bytes(data))
