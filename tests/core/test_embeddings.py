@@ -210,8 +210,9 @@ def test_a_private_sessions_vectors_stay_in_its_memory(fresh_emulator, store: Hi
         _wait(lambda: private.vectors.counts("local", SPEC.model_id) == (1, 0), "the private vector")
         assert private.data_dir is None and private.db.row("SELECT COUNT(*) FROM entry_vectors") == (1,)
         assert store.db.row("SELECT COUNT(*) FROM entry_vectors") == (0,), "nothing in the shared History"
-        assert store.db.row("SELECT COUNT(*) FROM spend_ledger WHERE entry_id LIKE 'embed-%'") == (1,), \
-            "its cost still counts in the shared ledger"
+        # the indexer stores the vectors, then charges the call: wait for the row rather than race it
+        _wait(lambda: store.db.row("SELECT COUNT(*) FROM spend_ledger WHERE entry_id LIKE 'embed-%'") == (1,),
+              "its cost, still counted in the shared ledger")
     finally:
         runner.close()
         private.close()
