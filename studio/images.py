@@ -12,7 +12,6 @@ import json
 import re
 import struct
 import warnings
-import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -221,10 +220,6 @@ def _png_is_complete(data: bytes) -> bool:
     return data[-12:-8] == b"\x00\x00\x00\x00" and data[-8:-4] == b"IEND"
 
 
-def _png_chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-
-
 def _preview_chunks(image: Image.Image) -> list[tuple[bytes, bytes]]:
     """The thumbnail's reduction, carried in the file (``previews``): none where it would cost more than it saves."""
     how = previews.plan(image.width, image.height)
@@ -247,7 +242,7 @@ def _png_text_chunks(recipe: dict, recipe_json: str) -> list[tuple[bytes, bytes]
 def _splice_png(data: bytes, recipe: dict, recipe_json: str) -> bytes:
     """Insert iTXt chunks right after IHDR, where every reader looks for them."""
     ihdr_end = 8 + 4 + 4 + struct.unpack(">I", data[8:12])[0] + 4
-    chunks = b"".join(_png_chunk(kind, payload) for kind, payload in _png_text_chunks(recipe, recipe_json))
+    chunks = b"".join(png_bands.chunk(kind, payload) for kind, payload in _png_text_chunks(recipe, recipe_json))
     return data[:ihdr_end] + chunks + data[ihdr_end:]
 
 

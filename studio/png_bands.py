@@ -132,10 +132,10 @@ def _encoded(rows_of: Callable[[int, int], np.ndarray], width: int, height: int,
 
     out = io.BytesIO()  # its getvalue() hands over the buffer: the file is never held twice
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits, truecolour, no interlace
-    out.write(SIGNATURE + _chunk(b"IHDR", ihdr))
+    out.write(SIGNATURE + chunk(b"IHDR", ihdr))
     for kind, payload in chunks:
-        out.write(_chunk(kind, payload))
-    out.write(_chunk(b"IDAT", ZLIB_HEADER))
+        out.write(chunk(kind, payload))
+    out.write(chunk(b"IDAT", ZLIB_HEADER))
     adler, entries = 1, []
     with ThreadPoolExecutor(WORKERS, thread_name_prefix="png-bands") as pool:
         for item in pool.map(band, starts):  # in order, each written (and let go) as soon as it is ready
@@ -144,10 +144,10 @@ def _encoded(rows_of: Callable[[int, int], np.ndarray], width: int, height: int,
             out.write(struct.pack(">I", item.crc))
             adler = adler32_combine(adler, item.adler, item.size)
             entries.append((len(item.data), item.adler))
-    out.write(_chunk(b"IDAT", struct.pack(">I", adler)) + _chunk(INDEX, _index(entries)))
+    out.write(chunk(b"IDAT", struct.pack(">I", adler)) + chunk(INDEX, _index(entries)))
     for kind, payload in after() if after is not None else ():
-        out.write(_chunk(kind, payload))
-    out.write(_chunk(b"IEND", b""))
+        out.write(chunk(kind, payload))
+    out.write(chunk(b"IEND", b""))
     return out.getvalue()
 
 
@@ -293,7 +293,8 @@ def _layout(data: bytes) -> tuple[int, int, int, list[tuple[int, int]], list[mem
     return width, height, band_rows, entries, idats, crcs[1:-1], extras
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
+def chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC (of type and data)."""
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(kind)))
 
 

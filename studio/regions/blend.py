@@ -20,7 +20,7 @@ import numpy as np
 import simplejpeg
 from PIL import Image
 
-from studio import png_bands, previews
+from studio import images, png_bands, previews
 from studio.regions.feather import changed_box, feathered
 from studio.regions.masks import load_mask
 
@@ -40,8 +40,8 @@ class Composite:
     png: bytes = field(repr=False)
     width: int
     height: int
-    note: str = ""
-    thumbnail: bytes = field(default=b"", repr=False)
+    note: str
+    thumbnail: bytes = field(repr=False)
 
 
 def decode(data: bytes) -> Image.Image:
@@ -171,9 +171,8 @@ class _Original:
             self.pixels = self.frame.pixels
             return
         self.extras = None
-        if self.data[:2] == b"\xff\xd8":
-            self.pixels = decode_pixels(self.data)
-        else:
+        self.pixels = _jpeg_pixels(self.data)
+        if self.pixels is None:
             self.image = decode(self.data)
 
     def paste(self, box: tuple[int, int, int, int], part: np.ndarray, alpha: np.ndarray) -> None:
@@ -231,12 +230,19 @@ def decode_pixels(data: bytes) -> np.ndarray:
     frame = png_bands.decode(data)
     if frame is not None:
         return frame.pixels
-    if data[:2] == b"\xff\xd8":
-        try:
-            return simplejpeg.decode_jpeg(data, colorspace="RGB")
-        except Exception:  # CMYK and other rare JPEGs: Pillow converts them (or says what is wrong)
-            pass
-    return np.array(decode(data))
+    pixels = _jpeg_pixels(data)
+    return pixels if pixels is not None else np.array(decode(data))
+
+
+def _jpeg_pixels(data: bytes) -> np.ndarray | None:
+    """A JPEG's pixels by libjpeg-turbo into NumPy; None for anything else, or a JPEG it cannot read (CMYK and
+    other rare ones: Pillow converts them, or says what is wrong)."""
+    if images.detect_format(data) != "JPEG":
+        return None
+    try:
+        return simplejpeg.decode_jpeg(data, colorspace="RGB")
+    except Exception:
+        return None
 
 
 def _feathered_area(mask_png: bytes, size: tuple[int, int], feather_px: int, inward: bool,

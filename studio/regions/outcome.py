@@ -36,8 +36,7 @@ def apply_region(region: RegionEdit, result: ImageResult) -> ImageResult:
         return replace(result, image=None, failure=failure, raw_image=answer, thumbnail=b"")
     kept = GeneratedImage(blended.png, "image/png", blended.width, blended.height,
                           declared_mime_type=answer.declared_mime_type)
-    thumbnail = blended.thumbnail or images.make_thumbnail(kept.data)
-    return replace(result, image=kept, raw_image=answer, thumbnail=thumbnail,
+    return replace(result, image=kept, raw_image=answer, thumbnail=blended.thumbnail,
                    region_note=blended.note)
 
 
