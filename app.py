@@ -8,7 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import welcome as welcome_page
-from components import auth, jobs, phone, services, team
+from components import auth, jobs, phone, press_guard, services, team
 from components.state import CONNECT_NOTES, REFERENCES, SESSION_ENTRIES
 from studio.catalogue import startup_problem
 
@@ -39,6 +39,7 @@ def bootstrap_session() -> None:
 
 
 def main() -> None:
+    press_guard.install()  # once per process: a press acts once and whole (Streamlit 1.67 races)
     # "auto": Streamlit opens the sidebar on wide screens and keeps it shut on a phone, where it would
     # cover the welcome page with controls the person cannot use yet
     st.set_page_config(page_title="Nano Banana Pro studio", page_icon="🍌", layout="wide",
