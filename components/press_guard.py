@@ -86,37 +86,34 @@ def whole() -> Iterator[None]:
         _holding.depth -= 1
 
 
-def _patch_requests(requests_class: type) -> None:
-    original: Callable[..., Any] = getattr(requests_class, "on_scriptrunner_yield")  # noqa: B009
-
+def _held_yield(original: Callable[..., Any]) -> Callable[..., Any]:
     def on_scriptrunner_yield(self: Any) -> Any:
         if holding():
             return None  # the request stays queued: the run takes it at its first yield after this
         return original(self)
-
-    on_scriptrunner_yield.__wrapped__ = original  # type: ignore[attr-defined]
-    setattr(requests_class, "on_scriptrunner_yield", on_scriptrunner_yield)  # noqa: B010
+    return on_scriptrunner_yield
 
 
-def _patch_state(state_class: type) -> None:
-    original: Callable[..., Any] = getattr(state_class, "on_script_will_rerun")  # noqa: B009
-
+def _whole_start(original: Callable[..., Any]) -> Callable[..., Any]:
     def on_script_will_rerun(self: Any, *args: Any, **kwargs: Any) -> None:
         with whole():  # the run reads its own input (a press) and runs its callbacks before any newer request
             original(self, *args, **kwargs)
-
-    on_script_will_rerun.__wrapped__ = original  # type: ignore[attr-defined]
-    setattr(state_class, "on_script_will_rerun", on_script_will_rerun)  # noqa: B010
+    return on_script_will_rerun
 
 
-def _patch_session(session_class: type) -> None:
-    original: Callable[..., Any] = getattr(session_class, "request_rerun")  # noqa: B009
-
+def _presses_from_their_own_message(original: Callable[..., Any]) -> Callable[..., Any]:
     def request_rerun(self: Any, client_state: ClientState | None) -> None:
         original(self, without_stray_presses(client_state))
+    return request_rerun
 
-    request_rerun.__wrapped__ = original  # type: ignore[attr-defined]
-    setattr(session_class, "request_rerun", request_rerun)  # noqa: B010
+
+def _wrap(owner: type, name: str, wrapper_of: Callable[[Callable[..., Any]], Callable[..., Any]]) -> None:
+    """Replace ``owner.name`` by its wrapper (the original kept as ``__wrapped__``), once."""
+    original = getattr(owner, name)
+    wrapper = wrapper_of(original)
+    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
+    setattr(owner, name, wrapper)
+    setattr(owner, PATCHED, True)
 
 
 def install() -> bool:
@@ -127,17 +124,16 @@ def install() -> bool:
         from streamlit.runtime.state.safe_session_state import SafeSessionState
     except ImportError:
         return False
-    patches = ((ScriptRequests, "on_scriptrunner_yield", _patch_requests),
-               (SafeSessionState, "on_script_will_rerun", _patch_state),
-               (AppSession, "request_rerun", _patch_session))
+    patches = ((ScriptRequests, "on_scriptrunner_yield", _held_yield),
+               (SafeSessionState, "on_script_will_rerun", _whole_start),
+               (AppSession, "request_rerun", _presses_from_their_own_message))
     if all(getattr(owner, PATCHED, False) for owner, _, _ in patches):
         return True
     with _installing:
         if not (all(callable(getattr(owner, name, None)) for owner, name, _ in patches)
                 and hasattr(script_run_context, "ThreadState") and hasattr(script_run_context, "RunLocation")):
             return False
-        for owner, _, patch in patches:
+        for owner, name, wrapper_of in patches:
             if not getattr(owner, PATCHED, False):
-                patch(owner)
-                setattr(owner, PATCHED, True)
+                _wrap(owner, name, wrapper_of)
     return True

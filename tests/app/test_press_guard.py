@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import TypeVar
 
 import pytest
@@ -131,31 +132,38 @@ def _in_a_script_thread(work: Callable[[], T]) -> T:
     return result[0]
 
 
-def test_a_request_waits_while_a_callback_runs_and_is_taken_after() -> None:
-    requests = _pending_rerun()
+def _in_a_callback() -> AbstractContextManager[None]:
+    return ThreadState.scoped(run_location=RunLocation.CALLBACK)
 
-    def during_and_after() -> tuple[ScriptRequest | None, ScriptRequest | None]:
-        with ThreadState.scoped(run_location=RunLocation.CALLBACK):
+
+@contextmanager
+def _nested_whole() -> Iterator[None]:
+    with press_guard.whole():
+        with press_guard.whole():  # nested: held until the outer block ends
+            pass
+        yield
+
+
+def _yield_during_and_after(requests: ScriptRequests,
+                            holding: Callable[[], AbstractContextManager[None]]) -> tuple[ScriptRequest | None, ...]:
+    """What the run's yield takes inside ``holding()`` and right after it, on a script thread."""
+    def during_and_after() -> tuple[ScriptRequest | None, ...]:
+        with holding():
             during = requests.on_scriptrunner_yield()
         return during, requests.on_scriptrunner_yield()
 
-    during, after = _in_a_script_thread(during_and_after)
+    return _in_a_script_thread(during_and_after)
+
+
+def test_a_request_waits_while_a_callback_runs_and_is_taken_after() -> None:
+    during, after = _yield_during_and_after(_pending_rerun(), _in_a_callback)
     assert during is None  # the callback reads st.session_state on: not cut short
     assert after is not None and after.type is ScriptRequestType.RERUN
     assert after.rerun_data.query_string == "next keystroke"  # nothing lost: the run takes it up next
 
 
 def test_a_request_waits_for_a_whole_block_in_the_body() -> None:
-    requests = _pending_rerun()
-
-    def during_and_after() -> tuple[ScriptRequest | None, ScriptRequest | None]:
-        with press_guard.whole():
-            with press_guard.whole():  # nested: held until the outer block ends
-                pass
-            during = requests.on_scriptrunner_yield()
-        return during, requests.on_scriptrunner_yield()
-
-    during, after = _in_a_script_thread(during_and_after)
+    during, after = _yield_during_and_after(_pending_rerun(), _nested_whole)
     assert during is None
     assert after is not None and after.type is ScriptRequestType.RERUN
 
@@ -169,13 +177,7 @@ def test_outside_a_callback_a_request_interrupts_as_before() -> None:
 def test_a_stop_also_waits_for_the_callback_then_stops() -> None:
     requests = ScriptRequests()
     requests.request_stop()
-
-    def during_and_after() -> tuple[ScriptRequest | None, ScriptRequest | None]:
-        with ThreadState.scoped(run_location=RunLocation.CALLBACK):
-            during = requests.on_scriptrunner_yield()
-        return during, requests.on_scriptrunner_yield()
-
-    during, after = _in_a_script_thread(during_and_after)
+    during, after = _yield_during_and_after(requests, _in_a_callback)
     assert during is None
     assert after is not None and after.type is ScriptRequestType.STOP
 
