@@ -1,6 +1,6 @@
 """One press, one action, done whole: two Streamlit 1.67 races that lost or doubled a paid Generate.
 
-Found by tests/browser/test_semantic_search (12 presses of Generate; under load about 1 run in 6 ended with 11
+Found by tests/browser/test_semantic_search (12 presses of Generate; under load about 1 run in 7 ended with 11
 or 13 entries; traced with logs of every message and run):
 
 1. **A press counted twice.** The browser sends a button press a moment later (``setTimeout(0)``), so presses
