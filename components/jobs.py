@@ -54,26 +54,26 @@ def submit(request: GenerationRequest, parent_id: str | None = None) -> JobView 
         st.error("Connect first: your work here is kept.")
         return None
     runner = services.get_runner()
-    with press_guard.whole():  # sent and followed, or not sent: a click elsewhere waits for both
-        namespace = services.current_namespace()
-        try:
+    namespace = services.current_namespace()
+    try:
+        with press_guard.whole():  # sent and followed, or not sent: a click elsewhere waits for both
             job = runner.submit(namespace, request, services.get_store(), CredentialSource(connection, _renewer()),
                                 parent_id=parent_id)
-        except ValidationError as exc:
-            for problem in exc.problems:
-                st.error(problem, icon="✋")
-            return None
-        except OSError as exc:
-            st.error(f"The batch could not be started: the history folder could not be written ({exc.strerror}). "
-                     "Nothing was sent.")
-            return None
-        except sqlite3.Error as exc:  # all or nothing: no entry of it was kept either (PostgreSQL's errors too)
-            st.error(f"The batch could not be started: the History database refused it ({md_escape(str(exc), limit=200)}). "
-                     "Nothing was sent, and your prompt and settings are kept.")
-            return None
-        runner.update_credentials(namespace, connection)
-        _follow(job)
-        return job
+            runner.update_credentials(namespace, connection)
+            _follow(job)
+    except ValidationError as exc:
+        for problem in exc.problems:
+            st.error(problem, icon="✋")
+        return None
+    except OSError as exc:
+        st.error(f"The batch could not be started: the history folder could not be written ({exc.strerror}). "
+                 "Nothing was sent.")
+        return None
+    except sqlite3.Error as exc:  # all or nothing: no entry of it was kept either (PostgreSQL's errors too)
+        st.error(f"The batch could not be started: the History database refused it ({md_escape(str(exc), limit=200)}). "
+                 "Nothing was sent, and your prompt and settings are kept.")
+        return None
+    return job
 
 
 def _follow(job: JobView) -> None:
